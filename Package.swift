@@ -1,0 +1,91 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Compiler settings every Swift target shares (design/STYLE.md #14).
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Hornbill",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hornbill", targets: ["hornbill"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Pure cores: no I/O.
+        .target(name: "StorageKit", swiftSettings: strictSettings),
+        .target(name: "BlockCore", dependencies: ["StorageKit"], swiftSettings: strictSettings),
+
+        // The one C seam: io_uring system calls and block-device ioctls.
+        .target(name: "CLinuxIO"),
+
+        // Engine modules.
+        .target(
+            name: "BlockDevices",
+            dependencies: ["StorageKit", "BlockCore", "CLinuxIO"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "LogicalVolumes",
+            dependencies: ["StorageKit", "BlockCore"],
+            swiftSettings: strictSettings
+        ),
+
+        // Executable: wiring only.
+        .executableTarget(
+            name: "hornbill",
+            dependencies: [
+                "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // Test-only libraries.
+        .target(
+            name: "Simulation",
+            dependencies: ["StorageKit", "BlockCore"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["StorageKit", "BlockCore", "BlockDevices"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "hornbill-crash-worker",
+            dependencies: ["StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes"],
+            path: "Tests/CrashWorker",
+            swiftSettings: strictSettings
+        ),
+
+        .testTarget(
+            name: "StorageKitTests",
+            dependencies: ["StorageKit"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "BlockDevicesTests",
+            dependencies: ["StorageKit", "BlockCore", "BlockDevices", "TestSupport", "Simulation"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LogicalVolumesTests",
+            dependencies: [
+                "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "TestSupport", "Simulation",
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "HornbillCLITests",
+            dependencies: ["StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

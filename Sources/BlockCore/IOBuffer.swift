@@ -1,0 +1,69 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A page-aligned I/O buffer, suitable for O_DIRECT. Allocated once, reused through a pool.
+public final class IOBuffer: @unchecked Sendable {
+    public let bytes: UnsafeMutableRawBufferPointer
+
+    public init(byteCount: Int, alignment: Int = BlockLimits.bufferAlignment) {
+        precondition(byteCount > 0 && alignment > 0 && alignment & (alignment - 1) == 0)
+        var pointer: UnsafeMutableRawPointer?
+        let result = posix_memalign(&pointer, alignment, byteCount)
+        precondition(result == 0 && pointer != nil, "out of memory allocating an I/O buffer of \(byteCount) bytes")
+        pointer!.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
+        bytes = UnsafeMutableRawBufferPointer(start: pointer, count: byteCount)
+    }
+
+    deinit { free(bytes.baseAddress) }
+
+    public var count: Int { bytes.count }
+
+    /// The first `byteCount` bytes as an I/O vector.
+    public func vector(byteCount: Int? = nil) -> IOVector {
+        .single(UnsafeMutableRawBufferPointer(rebasing: bytes[0..<(byteCount ?? bytes.count)]))
+    }
+}
+
+/// A fixed set of equal buffers (design/STYLE.md #7). `acquire` parks the caller while every buffer
+/// is in use and resumes it when one is released, so in-flight memory never grows past the pool.
+/// A pool belongs to one reactor and is not thread-safe.
+public final class IOBufferPool {
+    public let bufferSize: Int
+    public let capacity: Int
+    private var free: [IOBuffer]
+    private var waiters: [UnsafeContinuation<IOBuffer, Never>] = []
+    private var waiterHead = 0
+
+    public init(bufferSize: Int, capacity: Int) {
+        precondition(capacity > 0)
+        self.bufferSize = bufferSize
+        self.capacity = capacity
+        free = (0..<capacity).map { _ in IOBuffer(byteCount: bufferSize) }
+    }
+
+    public var available: Int { free.count }
+
+    public func tryAcquire() -> IOBuffer? { free.popLast() }
+
+    public func acquire() async -> IOBuffer {
+        if let buffer = free.popLast() { return buffer }
+        return await withUnsafeContinuation { waiters.append($0) }
+    }
+
+    public func release(_ buffer: IOBuffer) {
+        precondition(buffer.count == bufferSize, "buffer returned to the wrong pool")
+        if waiterHead < waiters.count {
+            let waiter = waiters[waiterHead]
+            waiterHead += 1
+            if waiterHead == waiters.count {
+                waiters.removeAll(keepingCapacity: true)
+                waiterHead = 0
+            }
+            waiter.resume(returning: buffer)
+        } else {
+            precondition(free.count < capacity, "buffer released twice")
+            free.append(buffer)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+public import BlockCore
+public import Foundation
+import Synchronization
+
+/// A RAM-backed device (SPDK's malloc bdev): zero-filled at creation, lost at exit. Its I/O
+/// completes inline on the caller's thread. Flush is a no-op: memory is as durable as it gets.
+public final class MallocDevice: BlockDevice, @unchecked Sendable {
+    public let name: String
+    public let uuid: UUID
+    public let blockSize: Int
+    public let blockCount: UInt64
+    public let claims = DeviceClaims()
+    public var aliases: [String] { [] }
+    public var productName: String { "Malloc disk" }
+    public var supportedIOTypes: IOTypes { [.read, .write, .unmap, .flush, .reset, .writeZeroes] }
+
+    let memory: UnsafeMutableRawBufferPointer
+
+    /// - Throws: `.invalidArgument` for a block size that is not a multiple of 512 in
+    ///   `BlockLimits.minBlockSize...maxBlockSize`, or a zero block count.
+    public init(name: String, blockCount: UInt64, blockSize: Int, uuid: UUID = UUID()) throws {
+        guard blockSize >= BlockLimits.minBlockSize, blockSize <= BlockLimits.maxBlockSize,
+            blockSize % BlockLimits.minBlockSize == 0
+        else {
+            throw BlockError(
+                .invalidArgument,
+                "block size \(blockSize) must be a multiple of 512 between \(BlockLimits.minBlockSize) and \(BlockLimits.maxBlockSize)")
+        }
+        guard blockCount > 0 else { throw BlockError(.invalidArgument, "a malloc device needs at least one block") }
+        let (bytes, overflow) = blockCount.multipliedReportingOverflow(by: UInt64(blockSize))
+        guard !overflow, bytes <= UInt64(Int.max) else {
+            throw BlockError(.invalidArgument, "\(blockCount) blocks of \(blockSize) bytes do not fit in memory")
+        }
+        let pointer = UnsafeMutableRawPointer.allocate(byteCount: Int(bytes), alignment: BlockLimits.bufferAlignment)
+        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: Int(bytes))
+        self.memory = UnsafeMutableRawBufferPointer(start: pointer, count: Int(bytes))
+        self.name = name
+        self.uuid = uuid
+        self.blockSize = blockSize
+        self.blockCount = blockCount
+    }
+
+    deinit { memory.deallocate() }
+
+    public func makeChannel() throws -> any IOChannel { MallocChannel(device: self) }
+}
+
+final class MallocChannel: IOChannel {
+    let device: MallocDevice
+    let geometry: BlockGeometry
+
+    init(device: MallocDevice) {
+        self.device = device
+        self.geometry = device.geometry
+    }
+
+    func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
+        _ = try geometry.checkIO(offsetBlocks: offsetBlocks, byteCount: data.byteCount)
+        let start = device.memory.baseAddress! + Int(offsetBlocks) * geometry.blockSize
+        data.copyIn(at: 0, count: data.byteCount, from: start)
+    }
+
+    func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
+        _ = try geometry.checkIO(offsetBlocks: offsetBlocks, byteCount: data.byteCount)
+        let start = device.memory.baseAddress! + Int(offsetBlocks) * geometry.blockSize
+        data.copyOut(from: 0, count: data.byteCount, into: start)
+    }
+
+    func flush() async throws {}
+
+    func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+        try await writeZeroes(offsetBlocks: offsetBlocks, blockCount: blockCount)
+    }
+
+    func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+        try geometry.checkRange(offsetBlocks: offsetBlocks, blockCount: blockCount)
+        let start = device.memory.baseAddress! + Int(offsetBlocks) * geometry.blockSize
+        start.initializeMemory(as: UInt8.self, repeating: 0, count: Int(blockCount) * geometry.blockSize)
+    }
+}

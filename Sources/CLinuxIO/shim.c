@@ -1,0 +1,1 @@
+int hornbill_clinuxio_placeholder(void) { return 0; }

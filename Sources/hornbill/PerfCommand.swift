@@ -1,0 +1,4 @@
+import ArgumentParser
+struct PerfCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "perf")
+}
