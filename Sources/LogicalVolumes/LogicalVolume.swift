@@ -4,6 +4,9 @@ public import BlockCore
 public import Foundation
 import Synchronization
 
+/// Approximate size of a LogicalVolume object with its fence and identity.
+private let class_getInstanceSizeEstimate = 256
+
 public final class LogicalVolume: BlockDevice, @unchecked Sendable {
     public let uuid: UUID
     public let claims = DeviceClaims()
@@ -106,6 +109,15 @@ public final class LogicalVolume: BlockDevice, @unchecked Sendable {
     /// Names of the user xattrs.
     public var xattrNames: [String] {
         store.onExecutorOrLocked { $0.state.lvols[id]?.header.xattrs.keys.sorted() ?? [] }
+    }
+
+    /// Bytes of memory this lvol's metadata takes: its cluster map (4 bytes a cluster) and header.
+    public var metadataMemoryBytes: Int {
+        store.onExecutorOrLocked { store in
+            guard let lvol = store.state.lvols[id] else { return 0 }
+            return lvol.map.capacity * MemoryLayout<UInt32>.stride + lvol.header.encodedBytes
+                + MemoryLayout<LvolMetadata>.stride + class_getInstanceSizeEstimate
+        }
     }
 
     /// Index `i` set when this lvol itself owns lvol cluster `i`.

@@ -233,8 +233,8 @@ final class LogicalVolumeChannel: IOChannel {
 
     // MARK: - Unmap and write-zeroes
 
-    /// Makes a range read as zeroes. With `releasing`, whole clusters that no ancestor backs are
-    /// returned to the store.
+    /// Makes a range read as zeroes. With `releasing`, whole clusters of a thin lvol that no
+    /// ancestor backs are returned to the store (a thick lvol keeps its clusters).
     private func discard(offsetBlocks: UInt64, blockCount: UInt64, releasing: Bool) async throws {
         guard store.executor.isCurrent else {
             return try await withTaskExecutorPreference(store.executor) {
@@ -258,7 +258,8 @@ final class LogicalVolumeChannel: IOChannel {
                 let owned = lvol.map[index]
                 let backed = lvol.header.parentID != 0 && store.resolve(lvol.header.parentID, index: index) != unmappedCluster
                 let whole = block == clusterStart && pieceEnd == clusterStart + blocksPerCluster
-                if releasing, whole, owned != unmappedCluster, !backed {
+                let thin = lvol.header.flags.contains(.thinProvisioned)
+                if releasing, thin, whole, owned != unmappedCluster, !backed {
                     releasable.append(index)
                 } else if owned != unmappedCluster {
                     let device = try baseChannel()

@@ -62,9 +62,25 @@ extension LogicalVolumeStore {
                 }
                 var cloneHeader = clone.header
                 cloneHeader.parentID = lvol.header.parentID
-                records = [.mergeSnapshot(snapshot: lvol.header.id, clone: clone.header.id), .putLvol(cloneHeader),
+                // Past the snapshot's end the clone read zeroes; where the new parent reaches
+                // further, the clone gets zeroed clusters of its own so its content stays the same.
+                let exposed = (min(lvol.map.count, clone.map.count)..<clone.map.count).filter { index in
+                    clone.map[index] == unmappedCluster && lvol.header.parentID != 0
+                        && resolve(lvol.header.parentID, index: index) != unmappedCluster
+                }
+                let zeroed = try await allocateZeroedClusters(count: exposed.count)
+                if !exposed.isEmpty {
+                    records.append(
+                        .mapClusters(id: clone.header.id, entries: zip(exposed, zeroed).map { (UInt64($0), $1) }))
+                }
+                records += [.mergeSnapshot(snapshot: lvol.header.id, clone: clone.header.id), .putLvol(cloneHeader),
                     .deleteLvol(id: lvol.header.id)]
-                try await commit(records)
+                do {
+                    try await commit(records)
+                } catch {
+                    unreserveClusters(zeroed)
+                    throw error
+                }
                 cloneVolume.refresh()
             } else {
                 freed = lvol.map.filter { $0 != unmappedCluster }
@@ -259,6 +275,7 @@ extension LogicalVolumeStore {
 
     /// Reserves `count` clusters and writes zeroes over them (durable); the caller commits them.
     func allocateZeroedClusters(count: Int, extraBytes: Int = 0) async throws -> [UInt32] {
+        guard count > 0 else { return [] }
         guard count <= freeClusterCount else {
             throw BlockError(
                 .noSpace, "lvstore \(state.storeName) has \(freeClusterCount) free clusters; \(count) are needed")

@@ -107,7 +107,7 @@ public final class LogicalVolumeStore: @unchecked Sendable {
     public var freeClusters: UInt64 { onExecutorOrLocked { UInt64($0.freeClusterCount) } }
     /// The lvols of this store, sorted by name.
     public var volumes: [LogicalVolume] {
-        onExecutorOrLocked { store in store.volumesByID.values.sorted { $0.name < $1.name } }
+        onExecutorOrLocked { store in store.volumesByID.values.sorted { $0.lvolName < $1.lvolName } }
     }
 
     public func volume(named name: String) -> LogicalVolume? { volumes.first { $0.lvolName == name } }

@@ -38,3 +38,21 @@ import Testing
         #expect(bits.setCount == 60)
     }
 }
+
+@Suite struct LatencyHistogramTests {
+    @Test func percentilesWithinBucketPrecision() {
+        var histogram = LatencyHistogram()
+        for value in 1...100_000 as ClosedRange<UInt64> { histogram.record(nanoseconds: value * 10) }
+        #expect(histogram.count == 100_000)
+        #expect(abs(histogram.meanNanoseconds - 500_005) < 1)
+        for (quantile, exact) in [(0.5, 500_000.0), (0.99, 990_000.0), (0.999, 999_000.0)] {
+            let reported = Double(histogram.percentile(quantile))
+            #expect(abs(reported - exact) / exact < 0.04, "p\(quantile): \(reported) vs \(exact)")
+        }
+        #expect(histogram.percentile(1.0) == 1_000_000)
+        var other = LatencyHistogram()
+        other.record(nanoseconds: 5)
+        histogram.merge(other)
+        #expect(histogram.count == 100_001)
+    }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs Hornbill's whole test suite: installs what the tests need, builds every product (the tests
+# start the built executables), then runs the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use. None are needed yet beyond the Swift toolchain; the list grows
+# with the data planes (fio, qemu-utils, libnbd-bin, nbdkit, etcd-server).
+needed=()
+missing=()
+for package in "${needed[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+swift build --build-tests
+swift test --skip-build "$@"
