@@ -5,34 +5,9 @@ import LogicalVolumes
 import StorageKit
 
 /// A reactor shared by the tests of this file set; lvstores are confined to it.
-let testReactor = TemporaryExecutor()
-
-import Synchronization
-final class TemporaryExecutor: IOExecutor, @unchecked Sendable {
-    let queue = Mutex<[UnownedJob]>([])
-    var thread = pthread_t()
-    var semaphore = sem_t()
-    nonisolated(unsafe) var threadID: pthread_t?
-    init() {
-        sem_init(&semaphore, 0, 0)
-        let box = Unmanaged.passRetained(self)
-        pthread_create(&thread, nil, { p in
-            let me = Unmanaged<TemporaryExecutor>.fromOpaque(p!).takeUnretainedValue()
-            me.threadID = pthread_self()
-            while true {
-                sem_wait(&me.semaphore)
-                let job = me.queue.withLock { $0.removeFirst() }
-                job.runSynchronously(on: me.asUnownedTaskExecutor())
-            }
-        }, box.toOpaque())
-    }
-    func enqueue(_ job: consuming ExecutorJob) {
-        let j = UnownedJob(job)
-        queue.withLock { $0.append(j) }
-        sem_post(&semaphore)
-    }
-    var isCurrent: Bool { threadID.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
-}
+let testReactor: Reactor = {
+    do { return try Reactor(name: "lvol-tests") } catch { fatalError("cannot start the test reactor: \(error)") }
+}()
 
 /// A malloc device of `megabytes` MiB.
 func mallocDevice(megabytes: Int, blockSize: Int = 4096, name: String = "Malloc0") throws -> MallocDevice {

@@ -1,0 +1,15 @@
+// Limits of the block device runtime (design/STYLE.md #1). LimitsTests checks how they relate.
+
+public enum DeviceLimits {
+    /// Submission entries of a reactor's io_uring: covers queue depth 128 per channel on a couple of
+    /// channels at once; the kernel gives the completion queue twice as many.
+    public static let defaultRingEntries = 256
+    /// In-flight ring requests per reactor: never more than the ring holds, so a submission always
+    /// finds room and completions never overflow.
+    public static let maxRequestsPerReactor = defaultRingEntries
+    /// Worker threads of the fallback path: enough to keep a few I/Os in flight on a 2-core machine
+    /// without crowding the reactors.
+    public static let fallbackWorkerThreads = 4
+    /// Chunk used when zeroes must be written by hand (no fallocate support).
+    public static let zeroChunkBytes = 1024 * 1024
+}

@@ -1,0 +1,204 @@
+// A reactor: one thread, one event loop, one io_uring (SPDK's reactor). It is a Swift
+// `TaskExecutor`: a task started with `reactor.run { … }` runs every job on this thread, so an
+// I/O that suspends on a continuation resumes here, with no thread hop, lock or allocation.
+//
+// Loop: run ready jobs (local queue, lock-free: only this thread touches it) → take jobs other
+// threads enqueued (a mutex and an eventfd wake-up) → submit every SQE prepared meanwhile in one
+// io_uring_enter, waiting for a completion only when nothing is runnable → dispatch completions,
+// which resume the continuations of the tasks that submitted them.
+//
+// Without io_uring (setup refused, or disabled by options) the loop blocks on the eventfd instead,
+// and devices complete I/O on worker threads.
+
+public import BlockCore
+import CLinuxIO
+import Glibc
+import Synchronization
+
+public final class Reactor: IOExecutor, @unchecked Sendable {
+    public struct Options: Sendable {
+        public var ringEntries: Int
+        public var useIOUring: Bool
+
+        public init(ringEntries: Int = DeviceLimits.defaultRingEntries, useIOUring: Bool = true) {
+            self.ringEntries = ringEntries
+            self.useIOUring = useIOUring
+        }
+    }
+
+    public let name: String
+    /// True when I/O goes through this reactor's io_uring.
+    public let usesIOUring: Bool
+    /// Why io_uring is not used, when it is not.
+    public let ioUringUnavailableReason: String?
+
+    var ring = hb_uring()
+    let requests: RingRequestPool
+    private var localJobs: [UnownedJob] = []
+    private var runningJobs: [UnownedJob] = []
+    private let remoteJobs = Mutex<[UnownedJob]>([])
+    private let wakeFD: Int32
+    private var wakeBuffer: UInt64 = 0
+    private var thread = pthread_t()
+    private var threadID: pthread_t?
+    private let stopping = Atomic<Bool>(false)
+    private let stopped = Atomic<Bool>(false)
+    private static let wakeTag: UInt64 = 1
+
+    nonisolated(unsafe) private static var currentKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// The reactor whose thread is calling, if any.
+    public static var current: Reactor? {
+        guard let pointer = pthread_getspecific(currentKey) else { return nil }
+        return Unmanaged<Reactor>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
+    public init(name: String, options: Options = .init()) throws {
+        self.name = name
+        let fd = hb_eventfd()
+        guard fd >= 0 else { throw BlockError(.ioError, "reactor \(name): eventfd failed", errno: -fd) }
+        wakeFD = fd
+        var reason: String?
+        if options.useIOUring {
+            let result = hb_uring_init(&ring, UInt32(options.ringEntries))
+            if result < 0 { reason = "io_uring_setup failed: \(String(cString: strerror(-result)))" }
+        } else {
+            reason = "disabled by options"
+        }
+        usesIOUring = reason == nil
+        ioUringUnavailableReason = reason
+        requests = RingRequestPool(capacity: min(options.ringEntries, DeviceLimits.maxRequestsPerReactor))
+        let box = Unmanaged.passRetained(self)
+        let created = pthread_create(&thread, nil, reactorThreadEntry, box.toOpaque())
+        guard created == 0 else {
+            box.release()
+            if usesIOUring { hb_uring_destroy(&ring) }
+            close(wakeFD)
+            throw BlockError(.ioError, "reactor \(name): cannot start its thread", errno: created)
+        }
+    }
+
+    deinit {
+        if usesIOUring { hb_uring_destroy(&ring) }
+        close(wakeFD)
+    }
+
+    public var isCurrent: Bool {
+        guard let threadID else { return false }
+        return pthread_equal(threadID, pthread_self()) != 0
+    }
+
+    /// Runs `body` as a task that prefers this reactor: all of it runs on the reactor's thread.
+    public func run<T: Sendable>(_ body: @Sendable () async throws -> T) async rethrows -> T {
+        try await withTaskExecutorPreference(self) { try await body() }
+    }
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        if isCurrent {
+            localJobs.append(job)
+            return
+        }
+        remoteJobs.withLock { $0.append(job) }
+        wake()
+    }
+
+    private func wake() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    /// Stops the loop once queued jobs have run, and waits for the thread to end. Idempotent;
+    /// must not be called from the reactor itself.
+    public func shutdown() {
+        precondition(!isCurrent, "a reactor cannot shut itself down")
+        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else {
+            while !stopped.load(ordering: .acquiring) { usleep(100) }
+            return
+        }
+        wake()
+        pthread_join(thread, nil)
+        stopped.store(true, ordering: .releasing)
+    }
+
+    // MARK: - The loop
+
+    fileprivate func loop() {
+        threadID = pthread_self()
+        pthread_setspecific(Self.currentKey, Unmanaged.passUnretained(self).toOpaque())
+        if usesIOUring { armWake() }
+        while true {
+            runReadyJobs()
+            let remote = remoteJobs.withLock { jobs -> [UnownedJob] in
+                let taken = jobs
+                jobs.removeAll(keepingCapacity: true)
+                return taken
+            }
+            localJobs.append(contentsOf: remote)
+            let idle = localJobs.isEmpty
+            if idle && stopping.load(ordering: .acquiring) && requests.inUse == 0 { break }
+            if usesIOUring {
+                let result = hb_uring_submit_and_wait(&ring, idle ? 1 : 0)
+                precondition(result >= 0 || result == -EBUSY || result == -EAGAIN, "io_uring_enter failed: \(-result)")
+                reapCompletions()
+            } else if idle {
+                _ = read(wakeFD, &wakeBuffer, 8)
+            }
+        }
+        pthread_setspecific(Self.currentKey, nil)
+    }
+
+    private func runReadyJobs() {
+        // Jobs enqueued while running go to the next round, so completions and submissions
+        // interleave fairly with long chains of ready jobs.
+        while !localJobs.isEmpty {
+            swap(&runningJobs, &localJobs)
+            for job in runningJobs { job.runSynchronously(on: asUnownedTaskExecutor()) }
+            runningJobs.removeAll(keepingCapacity: true)
+            if usesIOUring, hb_uring_pending(&ring) >= UInt32(ring.sq_entries / 2) {
+                _ = hb_uring_submit_and_wait(&ring, 0)
+                reapCompletions()
+            }
+        }
+    }
+
+    private func armWake() {
+        withUnsafeMutablePointer(to: &wakeBuffer) { pointer in
+            _ = hb_uring_prep_rw(&ring, UInt8(HB_OP_READ), wakeFD, UInt64(UInt(bitPattern: pointer)), 8, 0, 0, Self.wakeTag)
+        }
+    }
+
+    private func reapCompletions() {
+        var userData: UInt64 = 0
+        var result: Int32 = 0
+        while hb_uring_reap(&ring, &userData, &result) == 1 {
+            if userData == Self.wakeTag {
+                armWake()
+            } else {
+                RingRequest.complete(userData: userData, result: result)
+            }
+        }
+    }
+
+    // MARK: - Submission (reactor thread only)
+
+    /// Prepares one SQE, submitting what is queued when the ring is full.
+    @inline(__always)
+    func submit(_ prepare: (inout hb_uring) -> Int32) {
+        if prepare(&ring) == 0 { return }
+        _ = hb_uring_submit_and_wait(&ring, 0)
+        reapCompletions()
+        let again = prepare(&ring)
+        precondition(again == 0, "io_uring submission queue stays full")
+    }
+}
+
+private func reactorThreadEntry(_ argument: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    let reactor = Unmanaged<Reactor>.fromOpaque(argument!).takeRetainedValue()
+    reactor.loop()
+    return nil
+}

@@ -1,0 +1,65 @@
+// In-flight io_uring requests. Each is a preallocated object whose address is the SQE's
+// user_data; its completion resumes the task that submitted it. A reactor has a fixed pool of
+// them: a submitter that finds the pool empty parks until a request is released (backpressure).
+
+import BlockCore
+import Glibc
+
+final class RingRequest: @unchecked Sendable {
+    var continuation: UnsafeContinuation<Int32, Never>?
+    /// iovec table for vectored I/O, allocated once.
+    let iovecs: UnsafeMutablePointer<iovec>
+
+    init() {
+        iovecs = .allocate(capacity: BlockLimits.maxSegmentsPerIO)
+    }
+
+    deinit { iovecs.deallocate() }
+
+    var userData: UInt64 { UInt64(UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque())) }
+
+    @inline(__always)
+    static func complete(userData: UInt64, result: Int32) {
+        let request = Unmanaged<RingRequest>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(userData))!)
+            .takeUnretainedValue()
+        let continuation = request.continuation!
+        request.continuation = nil
+        continuation.resume(returning: result)
+    }
+}
+
+/// A reactor's fixed set of ring requests. Confined to the reactor's thread.
+final class RingRequestPool {
+    private var free: [RingRequest]
+    private var waiters: [UnsafeContinuation<RingRequest, Never>] = []
+    private(set) var inUse = 0
+    /// Most requests in flight at once since creation (for tests and statistics).
+    private(set) var highWater = 0
+
+    init(capacity: Int) {
+        free = (0..<capacity).map { _ in RingRequest() }
+    }
+
+    @inline(__always)
+    func acquire() async -> RingRequest {
+        let request: RingRequest
+        if let available = free.popLast() {
+            request = available
+        } else {
+            request = await withUnsafeContinuation { waiters.append($0) }
+        }
+        inUse += 1
+        if inUse > highWater { highWater = inUse }
+        return request
+    }
+
+    @inline(__always)
+    func release(_ request: RingRequest) {
+        inUse -= 1
+        if !waiters.isEmpty {
+            waiters.removeFirst().resume(returning: request)
+        } else {
+            free.append(request)
+        }
+    }
+}

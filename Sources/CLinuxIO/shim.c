@@ -1,1 +1,0 @@
-int hornbill_clinuxio_placeholder(void) { return 0; }
