@@ -11,7 +11,8 @@ public final class LogicalVolume: BlockDevice, @unchecked Sendable {
     public let uuid: UUID
     public let claims = DeviceClaims()
     let id: UInt64
-    unowned let store: LogicalVolumeStore
+    /// Strong: an lvol keeps its store open. The store drops its lvols when closed.
+    let store: LogicalVolumeStore
     let fence = IOFence()
 
     private struct Identity {

@@ -284,6 +284,7 @@ extension LogicalVolumeStore {
             volume.markGone()
             if let registry { _ = try? registry.unregister(name: volume.name) }
         }
+        mutateProperties { volumesByID.removeAll() }
         descriptor.close()
     }
 
@@ -292,7 +293,7 @@ extension LogicalVolumeStore {
             volume.markGone()
             if let registry { _ = try? registry.unregister(name: volume.name) }
         }
-        volumesByID.removeAll()
+        mutateProperties { volumesByID.removeAll() }
         isOpen = false
         descriptor.close()
     }
