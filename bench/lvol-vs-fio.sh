@@ -18,8 +18,8 @@ span=$((span_gib * 1024 * 1024 * 1024))
 if ! command -v fio >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fio
 fi
-swift build -c release --product hornbill >/dev/null
-hornbill=.build/release/hornbill
+swift build -c release --scratch-path .build-release --product hornbill >/dev/null
+hornbill=.build-release/release/hornbill
 
 mkdir -p "$(dirname "$file")" bench/out
 rm -f "$file"
@@ -42,7 +42,7 @@ import json, sys
 job = json.load(open("bench/out/fio.json"))["jobs"][0]
 side = job["read"] if sys.argv[1].endswith("read") else job["write"]
 print(json.dumps({"peer": "fio raw file", "rw": sys.argv[1], "qd": int(sys.argv[2]),
-                  "iops": side["iops"], "mean_us": side["clat_ns"]["mean"] / 1000,
+                  "iops": side["iops"], "mean_us": side["lat_ns"]["mean"] / 1000,
                   "p99_us": side["clat_ns"]["percentile"]["99.000000"] / 1000}))
 PY
         "$hornbill" perf -d "lvol:$file" -w "$rw" -o 4096 -q "$depth" -t "$seconds" --span "$span" --json \

@@ -102,6 +102,7 @@ public final class AIODevice: BlockDevice, @unchecked Sendable {
         let reason = String(cString: strerror(code))
         switch code {
         case ENOENT: return BlockError(.notFound, "\(path): \(reason)", errno: code)
+        case EISDIR: return BlockError(.invalidArgument, "\(path) is a directory", errno: code)
         case EACCES, EPERM, EROFS: return BlockError(.readOnly, "\(path): \(reason)", errno: code)
         default: return BlockError(.ioError, "\(path): \(reason)", errno: code)
         }
