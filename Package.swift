@@ -60,7 +60,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "hornbill-crash-worker",
-            dependencies: ["StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes"],
+            dependencies: ["StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "TestSupport"],
             path: "Tests/CrashWorker",
             swiftSettings: strictSettings
         ),
@@ -84,7 +84,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HornbillCLITests",
-            dependencies: ["StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes"],
+            dependencies: ["StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "TestSupport"],
             swiftSettings: strictSettings
         ),
     ]

@@ -18,8 +18,8 @@ span=$((span_gib * 1024 * 1024 * 1024))
 if ! command -v fio >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fio
 fi
-swift build -c release --scratch-path .build-release --product hornbill >/dev/null
-hornbill=.build-release/release/hornbill
+swift build -c release --product hornbill >/dev/null
+hornbill=.build/release/hornbill
 
 mkdir -p "$(dirname "$file")" bench/out
 rm -f "$file"

@@ -23,9 +23,22 @@ static int sys_enter(int fd, unsigned to_submit, unsigned min_complete, unsigned
 int hb_uring_init(hb_uring *ring, unsigned entries) {
     memset(ring, 0, sizeof(*ring));
     struct io_uring_params params;
-    memset(&params, 0, sizeof(params));
-    int fd = sys_setup(entries, &params);
+    // Completions are processed when the owning thread waits (no interrupting IPIs), as fio does;
+    // older kernels refuse the flags and get a plain ring.
+    static const unsigned flag_sets[] = {
+        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL,
+        IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL,
+        0,
+    };
+    int fd = -1;
+    for (unsigned i = 0; i < sizeof(flag_sets) / sizeof(flag_sets[0]); i++) {
+        memset(&params, 0, sizeof(params));
+        params.flags = flag_sets[i];
+        fd = sys_setup(entries, &params);
+        if (fd >= 0 || errno != EINVAL) break;
+    }
     if (fd < 0) return -errno;
+    ring->flags = params.flags;
     ring->fd = fd;
     ring->sq_entries = params.sq_entries;
     ring->cq_entries = params.cq_entries;

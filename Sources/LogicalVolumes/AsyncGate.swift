@@ -31,8 +31,15 @@ final class IOFence {
     private var resumeWaiters: [UnsafeContinuation<Void, Never>] = []
     private var drainWaiter: UnsafeContinuation<Void, Never>?
 
+    /// Counts an I/O in; a frozen lvol makes the caller wait (`enterWhenThawed`) first.
     @inline(__always)
-    func enter() async {
+    func tryEnter() -> Bool {
+        if frozen { return false }
+        inflight += 1
+        return true
+    }
+
+    func enterWhenThawed() async {
         while frozen { await withUnsafeContinuation { resumeWaiters.append($0) } }
         inflight += 1
     }

@@ -32,10 +32,16 @@ final class LogicalVolumeChannel: IOChannel {
 
     @inline(__always)
     private func currentGeometry() throws -> BlockGeometry {
-        guard let lvol = store.state.lvols[volume.id], volume.exists else {
+        guard let size = store.state.lvols[volume.id]?.header.sizeClusters, volume.exists else {
             throw BlockError(.notFound, "lvol \(volume.name) no longer exists")
         }
-        return BlockGeometry(blockSize: store.superblock.blockSize, blockCount: lvol.header.sizeClusters * blocksPerCluster)
+        return BlockGeometry(blockSize: store.superblock.blockSize, blockCount: size * blocksPerCluster)
+    }
+
+    /// Counts the I/O in on the lvol's fence, waiting while it is frozen.
+    @inline(__always)
+    private func enterFence() async {
+        if !volume.fence.tryEnter() { await volume.fence.enterWhenThawed() }
     }
 
     // MARK: - IOChannel
@@ -44,7 +50,7 @@ final class LogicalVolumeChannel: IOChannel {
         guard store.executor.isCurrent else {
             return try await withTaskExecutorPreference(store.executor) { try await self.read(data, offsetBlocks: offsetBlocks) }
         }
-        await volume.fence.enter()
+        await enterFence()
         defer { volume.fence.leave() }
         let blocks = try currentGeometry().checkIO(offsetBlocks: offsetBlocks, byteCount: data.byteCount)
         try await forEachPiece(data, offsetBlocks: offsetBlocks, blocks: blocks) { piece, lvolBlock, index in
@@ -63,13 +69,12 @@ final class LogicalVolumeChannel: IOChannel {
                 try await self.write(data, offsetBlocks: offsetBlocks, options: options)
             }
         }
-        try checkWritable()
-        await volume.fence.enter()
+        await enterFence()
         defer { volume.fence.leave() }
         try checkWritable()
         let blocks = try currentGeometry().checkIO(offsetBlocks: offsetBlocks, byteCount: data.byteCount)
         try await forEachPiece(data, offsetBlocks: offsetBlocks, blocks: blocks) { piece, lvolBlock, index in
-            let owned = store.state.lvols[volume.id]!.map[index]
+            let owned = store.state.lvols[volume.id]?.map[index] ?? unmappedCluster
             if owned != unmappedCluster {
                 try await baseChannel().write(piece, offsetBlocks: deviceBlock(owned, lvolBlock), options: options)
             } else {
@@ -244,7 +249,7 @@ final class LogicalVolumeChannel: IOChannel {
         try checkWritable()
         var releasable: [Int] = []
         do {
-            await volume.fence.enter()
+            await enterFence()
             defer { volume.fence.leave() }
             try checkWritable()
             try currentGeometry().checkRange(offsetBlocks: offsetBlocks, blockCount: blockCount)
@@ -294,12 +299,13 @@ final class LogicalVolumeChannel: IOChannel {
         await store.releaseClusters(freed, clear: lvol.header.clearMethod)
     }
 
+    @inline(__always)
     private func checkWritable() throws {
-        guard let lvol = store.state.lvols[volume.id], volume.exists else {
+        guard let flags = store.state.lvols[volume.id]?.header.flags, volume.exists else {
             throw BlockError(.notFound, "lvol \(volume.name) no longer exists")
         }
-        if lvol.header.flags.contains(.readOnly) {
-            throw BlockError(.readOnly, "lvol \(lvol.header.name) is read-only")
+        if flags.contains(.readOnly) {
+            throw BlockError(.readOnly, "lvol \(volume.lvolName) is read-only")
         }
     }
 }

@@ -315,11 +315,9 @@ public final class LogicalVolumeStore: @unchecked Sendable {
     @inline(__always)
     func resolve(_ id: UInt64, index: Int) -> UInt32 {
         var current = id
-        while current != 0, let lvol = state.lvols[current] {
-            guard index < lvol.map.count else { return unmappedCluster }
-            let cluster = lvol.map[index]
-            if cluster != unmappedCluster { return cluster }
-            current = lvol.header.parentID
+        while current != 0, let cluster = state.lvols[current]?.clusterOrParent(index) {
+            if cluster.cluster != unmappedCluster { return cluster.cluster }
+            current = cluster.parent
         }
         return unmappedCluster
     }

@@ -39,6 +39,14 @@ struct LvolMetadata: Sendable, Equatable {
     /// Device cluster of each lvol cluster, `unmappedCluster` where none.
     var map: [UInt32]
     var allocatedCount: Int
+
+    /// The device cluster of lvol cluster `index` and the parent to ask when it is unmapped
+    /// (0 past the end: the lvol reads zeroes there).
+    @inline(__always)
+    func clusterOrParent(_ index: Int) -> (cluster: UInt32, parent: UInt64) {
+        guard index < map.count else { return (unmappedCluster, 0) }
+        return (map[index], header.parentID)
+    }
 }
 
 enum MetadataRecord: Sendable, Equatable {

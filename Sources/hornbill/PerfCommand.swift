@@ -133,7 +133,6 @@ struct PerfCommand: AsyncParsableCommand {
             return Target(device: aio, directIO: aio.usesDirectIO)
         case "lvol":
             let aio = try AIODevice(name: "aio0", path: parts[1], blockSize: blockSize == 0 ? nil : blockSize)
-            if let old = try await LogicalVolumeStore.load(from: aio, executor: reactor) { try await old.destroy() }
             let store = try await LogicalVolumeStore.create(
                 on: aio, name: "perf", options: .init(clusterSize: clusterSize), executor: reactor)
             let bytes = span == 0 ? store.freeClusters * UInt64(clusterSize) : span

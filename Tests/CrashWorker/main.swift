@@ -7,6 +7,7 @@ import BlockDevices
 import Foundation
 import LogicalVolumes
 import StorageKit
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -54,14 +55,5 @@ func emit(_ line: String) {
     fflush(nil)
 }
 
-/// The content of a block written as write number `sequence`.
-enum CrashRecord {
-    static func fill(_ bytes: UnsafeMutableRawBufferPointer, block: UInt64, sequence: UInt64) {
-        var random = SeededRandom(seed: block &* 1_000_003 &+ sequence)
-        random.fill(bytes)
-        bytes.storeBytes(of: sequence.littleEndian, toByteOffset: 0, as: UInt64.self)
-        bytes.storeBytes(of: block.littleEndian, toByteOffset: 8, as: UInt64.self)
-    }
-}
 
 try await runWorker()

@@ -6,6 +6,7 @@ import BlockDevices
 import Foundation
 import LogicalVolumes
 import StorageKit
+import TestSupport
 import Testing
 
 /// Path of a product built next to the test bundle.
@@ -98,15 +99,5 @@ func builtProduct(_ name: String) -> URL {
             #expect(checked > 100)
             try await store.close()
         }
-    }
-}
-
-/// The content of a block written as write number `sequence` (as the worker writes it).
-enum CrashRecord {
-    static func fill(_ bytes: UnsafeMutableRawBufferPointer, block: UInt64, sequence: UInt64) {
-        var random = SeededRandom(seed: block &* 1_000_003 &+ sequence)
-        random.fill(bytes)
-        bytes.storeBytes(of: sequence.littleEndian, toByteOffset: 0, as: UInt64.self)
-        bytes.storeBytes(of: block.littleEndian, toByteOffset: 8, as: UInt64.self)
     }
 }

@@ -10,6 +10,7 @@
 /// A mapped io_uring instance.
 typedef struct hb_uring {
     int fd;
+    unsigned flags;
     unsigned sq_entries;
     unsigned cq_entries;
     unsigned *sq_head;
@@ -30,7 +31,8 @@ typedef struct hb_uring {
     unsigned published;   // SQEs published but not yet handed to the kernel
 } hb_uring;
 
-/// Sets up a ring of `entries` submission entries. Returns 0 or -errno.
+/// Sets up a ring of `entries` submission entries, owned by the calling thread (only it may submit
+/// and wait). Returns 0 or -errno.
 int hb_uring_init(hb_uring *ring, unsigned entries);
 void hb_uring_destroy(hb_uring *ring);
 

@@ -1,0 +1,83 @@
+import BlockCore
+import BlockDevices
+import Foundation
+import Testing
+
+@Suite struct LimitsTests {
+    @Test func blockLimitsHangTogether() {
+        #expect(BlockLimits.minBlockSize.nonzeroBitCount == 1)
+        #expect(BlockLimits.maxBlockSize % BlockLimits.minBlockSize == 0)
+        #expect(BlockLimits.bufferAlignment % BlockLimits.minBlockSize == 0)
+        #expect(BlockLimits.maxIOBytes % BlockLimits.maxBlockSize == 0)
+        #expect(BlockLimits.maxSegmentsPerIO >= 16)
+    }
+
+    @Test func deviceLimitsHangTogether() {
+        #expect(DeviceLimits.maxRequestsPerReactor <= DeviceLimits.defaultRingEntries)
+        #expect(DeviceLimits.fallbackWorkerThreads >= 1)
+        #expect(DeviceLimits.zeroChunkBytes % BlockLimits.bufferAlignment == 0)
+    }
+}
+
+@Suite struct RegistryAndClaimTests {
+    final class Named: BlockDevice, @unchecked Sendable {
+        let name: String
+        let aliases: [String]
+        let uuid = UUID()
+        let productName = "test"
+        let blockSize = 512
+        let blockCount: UInt64 = 8
+        let supportedIOTypes: IOTypes = [.read]
+        let claims = DeviceClaims()
+        init(_ name: String, aliases: [String] = []) {
+            self.name = name
+            self.aliases = aliases
+        }
+        func makeChannel() throws -> any IOChannel { throw BlockError(.notSupported, "no I/O") }
+    }
+
+    @Test func namesAndAliasesAreUniqueAndFindable() throws {
+        let registry = BlockDeviceRegistry()
+        try registry.register(Named("a", aliases: ["lvs/a"]))
+        try registry.register(Named("b"))
+        #expect(registry.lookup("a")?.name == "a")
+        #expect(registry.lookup("lvs/a")?.name == "a")
+        #expect(registry.lookup("c") == nil)
+        #expect(throws: BlockError.self) { try registry.register(Named("lvs/a")) }
+        #expect(throws: BlockError.self) { try registry.register(Named("c", aliases: ["b"])) }
+        #expect(registry.all.map(\.name) == ["a", "b"])
+        try registry.unregister(name: "a")
+        #expect(registry.lookup("lvs/a") == nil)
+        #expect(throws: BlockError.self) { try registry.unregister(name: "a") }
+    }
+
+    @Test func exclusiveWriteClaims() throws {
+        let device = try MallocDevice(name: "Malloc0", blockCount: 8, blockSize: 512)
+        let owner = try BlockDescriptor(device, writable: true)
+        try owner.claim(module: "lvol")
+        #expect(device.claims.current.claimant == "lvol")
+        // Nobody else may open it for writing or claim it; readers may.
+        #expect(throws: BlockError.self) { try BlockDescriptor(device, writable: true) }
+        let reader = try BlockDescriptor(device, writable: false)
+        #expect(throws: BlockError.self) { try reader.claim(module: "raid") }
+        owner.close()
+        #expect(device.claims.current.claimant == nil)
+        // A claim is refused while another writer is open.
+        let writer = try BlockDescriptor(device, writable: true)
+        let second = try BlockDescriptor(device, writable: true)
+        #expect(throws: BlockError.self) { try second.claim(module: "raid") }
+        writer.close()
+        try second.claim(module: "raid")
+        reader.close()
+        second.close()
+        #expect(device.claims.current.claimant == nil && device.claims.current.writers == 0)
+    }
+
+    @Test func errnoMapping() {
+        #expect(BlockError(.notFound, "x").errnoValue == 19)
+        #expect(BlockError(.alreadyExists, "x").errnoValue == 17)
+        #expect(BlockError(.busy, "x").errnoValue == 16)
+        #expect(BlockError(.noSpace, "x").errnoValue == 28)
+        #expect(BlockError(.ioError, "x", errno: 61).errnoValue == 61)
+    }
+}
