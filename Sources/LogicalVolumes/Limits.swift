@@ -18,6 +18,9 @@ public enum LvolLimits {
     public static let maxClusters = UInt64(UInt32.max - 1)
     /// Most bytes of one xattr value; keeps metadata entries small.
     public static let maxXattrValueBytes = 64 * 1024
+    /// Copy-on-write buffers per lvstore (one cluster each): bounds the memory of first writes
+    /// to clones; more writers wait for a buffer.
+    public static let copyOnWriteBuffers = 4
     /// Smallest journal: room for a few dozen commits between checkpoints.
     public static let minJournalBytes = 64 * 1024
 }

@@ -222,7 +222,8 @@ final class LogicalVolumeChannel: IOChannel {
         } else {
             // Copy on write: the parent's cluster with the overlay applied, written whole.
             let blockSize = store.superblock.blockSize
-            let buffer = IOBuffer(byteCount: store.superblock.clusterSize)
+            let buffer = await store.copyBuffers.acquire()
+            defer { store.copyBuffers.release(buffer) }
             try await device.read(buffer.vector(), offsetBlocks: UInt64(source) * blocksPerCluster)
             let byteOffset = Int(overlayRange.lowerBound - clusterStart) * blockSize
             switch overlay {

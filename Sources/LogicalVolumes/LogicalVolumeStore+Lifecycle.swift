@@ -251,12 +251,19 @@ extension LogicalVolumeStore {
         }
     }
 
-    /// Writes a clean checkpoint and releases the base device. Lvols of the store stop working.
+    /// Waits for in-flight I/O, writes a clean checkpoint and releases the base device. Lvols of
+    /// the store stop working.
     public func close() async throws {
         try await control {
-            try await writeCheckpoint(state, epoch: epoch + 1, clean: true)
-            epoch += 1
-            try await metadata().flush()
+            for volume in volumesByID.values { await volume.fence.freezeAndDrain() }
+            do {
+                try await writeCheckpoint(state, epoch: epoch + 1, clean: true)
+                epoch += 1
+                try await metadata().flush()
+            } catch {
+                for volume in volumesByID.values { volume.fence.thaw() }
+                throw error
+            }
             shutDown()
         }
     }
@@ -291,6 +298,7 @@ extension LogicalVolumeStore {
     private func shutDown() {
         for volume in volumesByID.values {
             volume.markGone()
+            volume.fence.thaw()  // waiting I/O proceeds and finds the lvol gone
             if let registry { _ = try? registry.unregister(name: volume.name) }
         }
         mutateProperties { volumesByID.removeAll() }

@@ -58,6 +58,8 @@ public final class LogicalVolumeStore: @unchecked Sendable {
     var volumesByID: [UInt64: LogicalVolume] = [:]
     var allocationsInFlight: [AllocationKey: [UnsafeContinuation<Void, Never>]] = [:]
     var allocationHint = 0
+    /// Cluster-sized buffers for copy-on-write; at most this many copies run at once.
+    lazy var copyBuffers = IOBufferPool(bufferSize: superblock.clusterSize, capacity: LvolLimits.copyOnWriteBuffers)
     let controlLock = AsyncMutex()
     var isOpen = true
     /// False when the last load found the store not cleanly closed (its journal was replayed).
