@@ -16,6 +16,9 @@ public enum LvolLimits {
     public static let defaultMetadataPagesPerClusterPercent = 100
     /// Cluster numbers are stored as 32 bits on disk.
     public static let maxClusters = UInt64(UInt32.max - 1)
+    /// Largest lvol, as a multiple of the store's clusters: thin lvols may promise more than the
+    /// store holds, within reason; the bound also caps the memory a corrupt size could demand.
+    public static let maxOverprovisionFactor: UInt64 = 1024
     /// Most bytes of one xattr value; keeps metadata entries small.
     public static let maxXattrValueBytes = 64 * 1024
     /// Copy-on-write buffers per lvstore (one cluster each): bounds the memory of first writes

@@ -193,6 +193,11 @@ extension LogicalVolumeStore {
             sequence += 1
         }
         try state.validate()
+        guard state.totalClusters * UInt64(superblock.clusterSize) <= device.byteCount else {
+            throw BlockError(
+                .corrupted,
+                "the lvstore on \(device.name) spans \(state.totalClusters) clusters, more than the device holds (\(device.byteCount) bytes)")
+        }
         return LoadedMetadata(
             superblock: superblock, state: state, epoch: epoch, nextSequence: sequence, journalUsedBytes: offset,
             clean: checkpoint.header.clean && sequence == 1, channel: channel)

@@ -243,8 +243,11 @@ extension LogicalVolumeStore {
         let clusterSize = UInt64(superblock.clusterSize)
         let (rounded, overflow) = bytes.addingReportingOverflow(clusterSize - 1)
         let count = rounded / clusterSize
-        guard !overflow, count <= UInt64(UInt32.max - 1) else {
-            throw BlockError(.invalidArgument, "lvol size \(bytes) bytes is too large")
+        let limit = min(UInt64(UInt32.max - 1), state.totalClusters * LvolLimits.maxOverprovisionFactor)
+        guard !overflow, count <= limit else {
+            throw BlockError(
+                .invalidArgument,
+                "lvol size \(bytes) bytes is too large: at most \(LvolLimits.maxOverprovisionFactor)× the lvstore (\(limit) clusters)")
         }
         return count
     }

@@ -104,6 +104,9 @@ struct MetadataState: Sendable, Equatable {
     mutating func apply(_ record: MetadataRecord) throws {
         switch record {
         case .putLvol(let header):
+            guard header.sizeClusters <= totalClusters * LvolLimits.maxOverprovisionFactor else {
+                throw BlockError(.corrupted, "lvol \(header.name) claims \(header.sizeClusters) clusters")
+            }
             if var existing = lvols[header.id] {
                 let newSize = Int(header.sizeClusters)
                 if newSize < existing.map.count {
@@ -117,9 +120,6 @@ struct MetadataState: Sendable, Equatable {
                 existing.header = header
                 lvols[header.id] = existing
             } else {
-                guard header.sizeClusters <= totalClusters * 1024 else {
-                    throw BlockError(.corrupted, "lvol \(header.name) claims \(header.sizeClusters) clusters")
-                }
                 lvols[header.id] = LvolMetadata(
                     header: header, map: [UInt32](repeating: unmappedCluster, count: Int(header.sizeClusters)),
                     allocatedCount: 0)
@@ -181,7 +181,7 @@ struct MetadataState: Sendable, Equatable {
         case .renameStore(let name):
             storeName = name
         case .setTotalClusters(let count):
-            guard count >= totalClusters else {
+            guard count >= totalClusters, count <= LvolLimits.maxClusters else {
                 throw BlockError(.corrupted, "journal shrinks the store from \(totalClusters) to \(count) clusters")
             }
             totalClusters = count
@@ -192,6 +192,9 @@ struct MetadataState: Sendable, Equatable {
 
     /// The allocation bitmap implied by the maps; throws when a cluster is mapped twice.
     func allocationBitmap() throws -> Bitset {
+        guard totalClusters <= LvolLimits.maxClusters, firstDataCluster < totalClusters else {
+            throw BlockError(.corrupted, "\(totalClusters) clusters with data from cluster \(firstDataCluster)")
+        }
         var used = Bitset(count: Int(totalClusters))
         for cluster in 0..<Int(firstDataCluster) { used[cluster] = true }
         for lvol in lvols.values {

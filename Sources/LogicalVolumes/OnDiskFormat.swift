@@ -287,15 +287,23 @@ extension MetadataState {
             storeName: try reader.string("store name"), totalClusters: try reader.u64("total clusters"),
             firstDataCluster: try reader.u64("first data cluster"), nextLvolID: try reader.u64("next lvol id"),
             lvols: [:])
+        guard state.totalClusters <= LvolLimits.maxClusters, state.firstDataCluster < state.totalClusters else {
+            throw BlockError(
+                .corrupted, "\(context): \(state.totalClusters) clusters with data from cluster \(state.firstDataCluster)")
+        }
         let count = Int(try reader.u32("lvol count"))
         for _ in 0..<count {
             guard reader.remaining > 0 else { throw BlockError(.corrupted, "\(context): truncated lvol list") }
             let header = try LvolHeader.decode(from: &reader)
-            var map = [UInt32](repeating: unmappedCluster, count: Int(header.sizeClusters))
-            let allocated = Int(try reader.u64("allocated count"))
-            guard allocated <= map.count, allocated * 8 <= reader.remaining else {
-                throw BlockError(.corrupted, "\(context): lvol \(header.name) claims \(allocated) clusters")
+            guard header.sizeClusters <= state.totalClusters * LvolLimits.maxOverprovisionFactor else {
+                throw BlockError(.corrupted, "\(context): lvol \(header.name) claims \(header.sizeClusters) clusters")
             }
+            var map = [UInt32](repeating: unmappedCluster, count: Int(header.sizeClusters))
+            let claimed = try reader.u64("allocated count")
+            guard claimed <= UInt64(map.count), claimed * 8 <= UInt64(reader.remaining) else {
+                throw BlockError(.corrupted, "\(context): lvol \(header.name) claims \(claimed) clusters")
+            }
+            let allocated = Int(claimed)
             for _ in 0..<allocated {
                 let index = Int(try reader.u32("cluster index"))
                 let cluster = try reader.u32("cluster")
