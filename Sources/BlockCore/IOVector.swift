@@ -30,48 +30,43 @@ public enum IOVector: @unchecked Sendable {
         }
     }
 
-    /// Copies `count` bytes starting at byte `offset` of this vector into `destination`.
-    public func copyOut(from offset: Int, count: Int, into destination: UnsafeMutableRawPointer) {
+    /// Calls `body` with each contiguous part of bytes `offset..<offset+count`, in order.
+    @inlinable
+    public func forEachPart(from offset: Int, count: Int, _ body: (UnsafeMutableRawPointer, Int) -> Void) {
         var remaining = count
-        var target = destination
         forEachSegment { segment, segmentOffset in
             guard remaining > 0 else { return }
             let start = max(offset - segmentOffset, 0)
             guard start < segment.count, segmentOffset + segment.count > offset else { return }
             let length = min(segment.count - start, remaining)
-            target.copyMemory(from: segment.baseAddress! + start, byteCount: length)
-            target += length
+            body(segment.baseAddress! + start, length)
             remaining -= length
         }
-        precondition(remaining == 0, "copyOut past the end of the vector")
+        precondition(remaining == 0, "bytes \(offset)..<\(offset + count) run past the end of the vector")
+    }
+
+    /// Copies `count` bytes starting at byte `offset` of this vector into `destination`.
+    public func copyOut(from offset: Int, count: Int, into destination: UnsafeMutableRawPointer) {
+        var target = destination
+        forEachPart(from: offset, count: count) { part, length in
+            target.copyMemory(from: part, byteCount: length)
+            target += length
+        }
     }
 
     /// Copies `count` bytes from `source` into this vector at byte `offset`.
     public func copyIn(at offset: Int, count: Int, from source: UnsafeRawPointer) {
-        var remaining = count
         var origin = source
-        forEachSegment { segment, segmentOffset in
-            guard remaining > 0 else { return }
-            let start = max(offset - segmentOffset, 0)
-            guard start < segment.count, segmentOffset + segment.count > offset else { return }
-            let length = min(segment.count - start, remaining)
-            (segment.baseAddress! + start).copyMemory(from: origin, byteCount: length)
+        forEachPart(from: offset, count: count) { part, length in
+            part.copyMemory(from: origin, byteCount: length)
             origin += length
-            remaining -= length
         }
-        precondition(remaining == 0, "copyIn past the end of the vector")
     }
 
     /// Zeroes `count` bytes of this vector from byte `offset`.
     public func zero(from offset: Int, count: Int) {
-        var remaining = count
-        forEachSegment { segment, segmentOffset in
-            guard remaining > 0 else { return }
-            let start = max(offset - segmentOffset, 0)
-            guard start < segment.count, segmentOffset + segment.count > offset else { return }
-            let length = min(segment.count - start, remaining)
-            (segment.baseAddress! + start).initializeMemory(as: UInt8.self, repeating: 0, count: length)
-            remaining -= length
+        forEachPart(from: offset, count: count) { part, length in
+            part.initializeMemory(as: UInt8.self, repeating: 0, count: length)
         }
     }
 }

@@ -321,12 +321,8 @@ func withSlice<T>(
         return try await body(.single(UnsafeMutableRawBufferPointer(rebasing: buffer[byteOffset..<(byteOffset + byteCount)])))
     case .segments:
         var pieces: [UnsafeMutableRawBufferPointer] = []
-        vector.forEachSegment { segment, segmentOffset in
-            let start = max(byteOffset, segmentOffset)
-            let end = min(byteOffset + byteCount, segmentOffset + segment.count)
-            if start < end {
-                pieces.append(UnsafeMutableRawBufferPointer(rebasing: segment[(start - segmentOffset)..<(end - segmentOffset)]))
-            }
+        vector.forEachPart(from: byteOffset, count: byteCount) { part, length in
+            pieces.append(UnsafeMutableRawBufferPointer(start: part, count: length))
         }
         let table = UnsafeMutableBufferPointer<UnsafeMutableRawBufferPointer>.allocate(capacity: pieces.count)
         _ = table.initialize(from: pieces)
