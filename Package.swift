@@ -37,6 +37,9 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // Edges.
+        .target(name: "JSONRPC", swiftSettings: strictSettings),
+
         // Executable: wiring only.
         .executableTarget(
             name: "hornbill",
@@ -80,6 +83,11 @@ let package = Package(
             dependencies: [
                 "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "TestSupport", "Simulation",
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "JSONRPCTests",
+            dependencies: ["JSONRPC", "StorageKit"],
             swiftSettings: strictSettings
         ),
         .testTarget(
