@@ -16,6 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // Pure cores: no I/O.
@@ -38,14 +39,29 @@ let package = Package(
         ),
 
         // Edges.
-        .target(name: "JSONRPC", swiftSettings: strictSettings),
+        .target(
+            name: "JSONRPC",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        .target(
+            name: "EngineRPC",
+            dependencies: ["BlockCore", "BlockDevices", "LogicalVolumes", "JSONRPC"],
+            swiftSettings: strictSettings
+        ),
 
         // Executable: wiring only.
         .executableTarget(
             name: "hornbill",
             dependencies: [
-                "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes",
+                "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "JSONRPC", "EngineRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -92,7 +108,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HornbillCLITests",
-            dependencies: ["StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "TestSupport"],
+            dependencies: ["StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "TestSupport", "JSONRPC"],
             swiftSettings: strictSettings
         ),
     ]

@@ -5,6 +5,6 @@ struct Hornbill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hornbill",
         abstract: "Replicated block storage: logical volumes, RAID1 and NVMe/TCP in userspace.",
-        subcommands: [PerfCommand.self]
+        subcommands: [TgtCommand.self, RPCCommand.self, PerfCommand.self]
     )
 }

@@ -1,0 +1,215 @@
+// The SPDK method table of `hornbill tgt` (spdk.md §2): decodes each method's params strictly,
+// calls the engine modules, and maps their errors to SPDK's codes. Engine modules know nothing of
+// JSON; this is the only place where the two meet (design/STYLE.md #3).
+
+public import BlockCore
+public import BlockDevices
+import Foundation
+public import JSONRPC
+import LogicalVolumes
+import Synchronization
+
+public final class SPDKTarget: JSONRPCMethodHandler {
+    public let registry: BlockDeviceRegistry
+    let reactor: Reactor
+    let onKill: @Sendable () -> Void
+    private let mallocCounter = Atomic<Int>(0)
+    let stores = Mutex<[String: LogicalVolumeStore]>([:])  // by base bdev name
+
+    typealias Method = @Sendable (SPDKTarget, JSONValue?) async throws -> JSONValue
+
+    static let methods: [String: Method] = [
+        "rpc_get_methods": { target, params in try target.rpcGetMethods(params) },
+        "spdk_get_version": { _, params in try SPDKTarget.version(params) },
+        "spdk_kill_instance": { target, params in try target.kill(params) },
+        "framework_start_init": { _, params in try SPDKTarget.noParams(params, "framework_start_init"); return .bool(true) },
+        "framework_wait_init": { _, params in try SPDKTarget.noParams(params, "framework_wait_init"); return .bool(true) },
+        "bdev_get_bdevs": { target, params in try await target.getBdevs(params) },
+        "bdev_wait_for_examine": { _, params in try SPDKTarget.noParams(params, "bdev_wait_for_examine"); return .bool(true) },
+        "bdev_examine": { target, params in try target.examine(params) },
+        "bdev_malloc_create": { target, params in try target.mallocCreate(params) },
+        "bdev_malloc_delete": { target, params in try target.deleteBdev(params, as: MallocDevice.self) },
+        "bdev_aio_create": { target, params in try await target.aioCreate(params) },
+        "bdev_aio_delete": { target, params in try await target.aioDelete(params) },
+    ]
+
+    public init(registry: BlockDeviceRegistry, reactor: Reactor, onKill: @escaping @Sendable () -> Void) {
+        self.registry = registry
+        self.reactor = reactor
+        self.onKill = onKill
+    }
+
+    public func handle(_ request: JSONRPCRequest) async -> Result<JSONValue, JSONRPCError> {
+        guard let method = Self.methods[request.method] else { return .failure(.methodNotFound) }
+        do {
+            return .success(try await method(self, request.params))
+        } catch {
+            return .failure(Self.failure(error))
+        }
+    }
+
+    // MARK: - Errors
+
+    /// SPDK's usual reply for a failed operation: -errno with strerror's text.
+    static func failure(_ error: any Error) -> JSONRPCError {
+        if let error = error as? JSONRPCError { return error }
+        let code = (error as? BlockError)?.errnoValue ?? 5
+        return JSONRPCError(code: -code, message: String(cString: strerror(code)))
+    }
+
+    static let noSuchDevice = JSONRPCError(code: -19, message: "No such device")
+
+    static func noParams(_ params: JSONValue?, _ method: String) throws(JSONRPCError) {
+        guard params == nil else { throw .invalidParams("\(method) method requires no parameters") }
+    }
+
+    // MARK: - Framework
+
+    func rpcGetMethods(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        _ = try decoder.bool("current")
+        _ = try decoder.bool("include_aliases")
+        try decoder.finish()
+        return .array(Self.methods.keys.sorted().map { .string($0) })
+    }
+
+    static func version(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+        try noParams(params, "spdk_get_version")
+        return .object([
+            ("version", .string("SPDK v24.09.1-pre")),
+            ("fields", .object([
+                ("major", .integer(24)), ("minor", .integer(9)), ("patch", .integer(1)), ("suffix", .string("-pre")),
+            ])),
+        ])
+    }
+
+    func kill(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let signal = try decoder.requiredString("sig_name")
+        try decoder.finish()
+        guard ["SIGINT", "SIGTERM", "SIGKILL", "SIGQUIT", "SIGHUP"].contains(signal) else {
+            throw .invalidParams("signal \(signal) is not supported")
+        }
+        onKill()
+        return .bool(true)
+    }
+
+    // MARK: - Bdevs
+
+    func getBdevs(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let name = try decoder.string("name")
+        let timeout = try decoder.uint64("timeout") ?? 0
+        try decoder.finish()
+        guard let name else { return .array(registry.all.map(BdevJSON.describe)) }
+        let deadline = ContinuousClock.now + .milliseconds(Int64(min(timeout, 86_400_000)))
+        while true {
+            if let device = registry.lookup(name) { return .array([BdevJSON.describe(device)]) }
+            guard timeout > 0 else { throw Self.noSuchDevice }
+            guard ContinuousClock.now < deadline else { throw JSONRPCError(code: -110, message: "Connection timed out") }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    func examine(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let name = try decoder.requiredString("name")
+        try decoder.finish()
+        guard registry.lookup(name) != nil else { throw Self.noSuchDevice }
+        return .bool(true)
+    }
+
+    func mallocCreate(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let blocks = try decoder.requiredUInt64("num_blocks")
+        let blockSize = try decoder.requiredUInt64("block_size")
+        let requestedName = try decoder.string("name")
+        let uuidText = try decoder.string("uuid")
+        for ignored in ["physical_block_size", "optimal_io_boundary", "numa_id", "dif_type", "dif_pi_format"] {
+            _ = try decoder.uint64(ignored)
+        }
+        let metadataSize = try decoder.uint64("md_size") ?? 0
+        _ = try decoder.bool("md_interleave")
+        _ = try decoder.bool("dif_is_head_of_md")
+        try decoder.finish()
+        guard metadataSize == 0 else { throw .invalidParams("metadata (md_size) is not supported") }
+        var uuid = UUID()
+        if let uuidText {
+            guard let parsed = UUID(uuidString: uuidText) else { throw .invalidParams("invalid UUID \(uuidText)") }
+            uuid = parsed
+        }
+        let name = requestedName ?? "Malloc\(mallocCounter.wrappingAdd(1, ordering: .relaxed).oldValue)"
+        do {
+            guard blockSize <= UInt64(BlockLimits.maxBlockSize) else {
+                throw BlockError(.invalidArgument, "block size \(blockSize) too large")
+            }
+            let device = try MallocDevice(name: name, blockCount: blocks, blockSize: Int(blockSize), uuid: uuid)
+            try registry.register(device)
+        } catch {
+            throw Self.failure(error)
+        }
+        return .string(name)
+    }
+
+    func deleteBdev<Device: BlockDevice>(_ params: JSONValue?, as type: Device.Type) throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let name = try decoder.requiredString("name")
+        try decoder.finish()
+        guard let device = registry.lookup(name) as? Device else { throw Self.noSuchDevice }
+        guard device.claims.current.claimant == nil else {
+            throw JSONRPCError(code: -16, message: "Device or resource busy")
+        }
+        _ = try? registry.unregister(name: device.name)
+        return .bool(true)
+    }
+
+    func aioCreate(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let name = try decoder.requiredString("name")
+        let filename = try decoder.requiredString("filename")
+        let blockSize = try decoder.uint64("block_size") ?? 0
+        let readOnly = try decoder.bool("readonly") ?? false
+        _ = try decoder.bool("fallocate")
+        let uuidText = try decoder.string("uuid")
+        _ = try decoder.bool("nowait")
+        try decoder.finish()
+        guard registry.lookup(name) == nil else { throw JSONRPCError(code: -17, message: "File exists") }
+        do {
+            let uuid = try uuidText.map { text in
+                guard let uuid = UUID(uuidString: text) else { throw BlockError(.invalidArgument, "invalid UUID \(text)") }
+                return uuid
+            } ?? UUID()
+            let device = try AIODevice(
+                name: name, path: filename, blockSize: blockSize == 0 ? nil : Int(blockSize), readOnly: readOnly, uuid: uuid)
+            try registry.register(device)
+            // Examine before replying: an lvstore on the device comes back with all its lvols.
+            if !readOnly, let store = try await LogicalVolumeStore.load(from: device, executor: reactor, registry: registry) {
+                stores.withLock { $0[name] = store }
+            }
+        } catch {
+            throw Self.failure(error)
+        }
+        return .string(name)
+    }
+
+    func aioDelete(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let name = try decoder.requiredString("name")
+        try decoder.finish()
+        guard registry.lookup(name) is AIODevice else { throw Self.noSuchDevice }
+        // Hot removal: the lvstore on it is unloaded and its lvols vanish; data stays.
+        if let store = stores.withLock({ $0.removeValue(forKey: name) }) { try? await store.close() }
+        _ = try? registry.unregister(name: name)
+        return .bool(true)
+    }
+
+    /// Closes every lvstore cleanly (at shutdown).
+    public func closeAll() async {
+        let all = stores.withLock { stores in
+            let list = Array(stores.values)
+            stores.removeAll()
+            return list
+        }
+        for store in all { try? await store.close() }
+    }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import BlockCore
+import BlockDevices
+import EngineRPC
+import Foundation
+import JSONRPC
+import NIOCore
+import NIOPosix
+
+/// `hornbill tgt`: the V2 data-plane daemon, driven over SPDK's JSON-RPC (like spdk_tgt).
+struct TgtCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tgt",
+        abstract: "Run the V2 data plane, serving SPDK's JSON-RPC on a Unix socket (like spdk_tgt).")
+
+    @Option(name: [.customShort("r"), .long], help: "The RPC socket.")
+    var rpcSocket = "/var/tmp/spdk.sock"
+
+    @Option(name: [.customShort("m"), .long], help: "CPU mask (accepted; one reactor is used).")
+    var cpumask: String?
+
+    @Option(name: [.customShort("s"), .long], help: "Memory for I/O buffers in MiB (accepted).")
+    var memSize: Int?
+
+    @Flag(help: "Do not use hugepages (accepted).")
+    var noHuge = false
+
+    @Argument(parsing: .allUnrecognized, help: .hidden)
+    var ignored: [String] = []
+
+    func run() async throws {
+        let reactor = try Reactor(name: "reactor_0")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let (stops, stop) = AsyncStream<Void>.makeStream()
+        let target = SPDKTarget(registry: BlockDeviceRegistry(), reactor: reactor) { stop.yield() }
+        let server = try await JSONRPCServer.start(path: rpcSocket, handler: target, group: group)
+        for signalNumber in [SIGINT, SIGTERM] { signal(signalNumber, SIG_IGN) }
+        let sources = [SIGINT, SIGTERM].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler { stop.yield() }
+            source.resume()
+            return source
+        }
+        FileHandle.standardError.write(Data("hornbill tgt: serving SPDK JSON-RPC on \(rpcSocket)\n".utf8))
+        for await _ in stops { break }
+        FileHandle.standardError.write(Data("hornbill tgt: stopping\n".utf8))
+        await server.stop()
+        await target.closeAll()
+        reactor.shutdown()
+        try await group.shutdownGracefully()
+        withExtendedLifetime(sources) {}
+    }
+}
+
+/// `hornbill rpc`: call one method, print the result as rpc.py does.
+struct RPCCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rpc", abstract: "Call one SPDK JSON-RPC method of a running `hornbill tgt`.")
+
+    @Option(name: [.customShort("s"), .long], help: "The RPC socket.")
+    var server = "/var/tmp/spdk.sock"
+
+    @Argument(help: "The method, e.g. bdev_get_bdevs.")
+    var method: String
+
+    @Argument(help: "Params as a JSON object, e.g. '{\"name\": \"Malloc0\"}'.")
+    var params: String?
+
+    func run() throws {
+        var parsed: JSONValue?
+        if let params {
+            do {
+                parsed = try JSONParser.parse(Array(params.utf8))
+            } catch {
+                throw ValidationError("params are not valid JSON: \(error)")
+            }
+        }
+        let client = try JSONRPCClient(path: server)
+        switch try client.call(method, params: parsed) {
+        case .success(.string(let text)):
+            print(text)
+        case .success(let value):
+            print(value.prettyPrinted())
+        case .failure(let error):
+            FileHandle.standardError.write(Data("request failed: \(method): code \(error.code): \(error.message)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
