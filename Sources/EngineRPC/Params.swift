@@ -55,6 +55,22 @@ struct Params {
         return value
     }
 
+    /// An object of string values (e.g. snapshot xattrs); `null` or absent is empty.
+    mutating func stringMap(_ key: String) throws(JSONRPCError) -> [String: String] {
+        guard let value = take(key) else { return [:] }
+        switch value {
+        case .null: return [:]
+        case .object(let members):
+            var map: [String: String] = [:]
+            for member in members {
+                guard case .string(let text) = member.value, map[member.key] == nil else { throw Self.decodeFailed }
+                map[member.key] = text
+            }
+            return map
+        default: throw Self.decodeFailed
+        }
+    }
+
     /// Fails when a key was sent that the method does not know.
     func finish() throws(JSONRPCError) {
         if members.contains(where: { !used.contains($0.key) }) { throw Self.decodeFailed }

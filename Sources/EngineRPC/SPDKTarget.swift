@@ -18,7 +18,9 @@ public final class SPDKTarget: JSONRPCMethodHandler {
 
     typealias Method = @Sendable (SPDKTarget, JSONValue?) async throws -> JSONValue
 
-    static let methods: [String: Method] = [
+    static let methods: [String: Method] = coreMethods.merging(lvolMethods) { first, _ in first }
+
+    static let coreMethods: [String: Method] = [
         "rpc_get_methods": { target, params in try target.rpcGetMethods(params) },
         "spdk_get_version": { _, params in try SPDKTarget.version(params) },
         "spdk_kill_instance": { target, params in try target.kill(params) },
