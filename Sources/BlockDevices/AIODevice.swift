@@ -17,6 +17,9 @@ public final class AIODevice: BlockDevice, @unchecked Sendable {
     /// True when the file was opened with O_DIRECT (the page cache is bypassed).
     public let usesDirectIO: Bool
     public let isBlockDevice: Bool
+    /// With O_DIRECT: the alignment of memory addresses and of segment lengths the kernel takes.
+    let directIOMemoryAlignment: UInt
+    let directIOLengthAlignment: Int
     public let claims = DeviceClaims()
     public var aliases: [String] { [] }
     public var productName: String { "AIO disk" }
@@ -33,15 +36,17 @@ public final class AIODevice: BlockDevice, @unchecked Sendable {
 
     /// Opens `path`.
     ///
-    /// - Parameter blockSize: nil detects it (the sector size of a block device, 512 for a file);
+    /// - Parameter blockSize: nil detects it (the sector size of a block device; for a file 512, or
+    ///   the direct-I/O alignment the kernel reports when larger);
     ///   an explicit size must be a power of two, at least 512 and at least the detected one.
     /// - Throws: `.notFound`, `.invalidArgument` (directory, bad block size, file smaller than a
     ///   block), `.ioError` with the errno for anything else the kernel refuses.
     public init(name: String, path: String, blockSize: Int? = nil, readOnly: Bool = false, uuid: UUID = UUID()) throws {
-        var flags = (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC
+        let flags = (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC
         var fd = open(path, flags | hb_o_direct())
         var direct = true
         if fd < 0 && errno == EINVAL {
+            // The file system does not do direct I/O (tmpfs, some overlays): use the page cache.
             direct = false
             fd = open(path, flags)
         }
@@ -54,7 +59,7 @@ public final class AIODevice: BlockDevice, @unchecked Sendable {
         }
         let kind = info.st_mode & S_IFMT
         let sizeBytes: UInt64
-        let detected: Int
+        var detected: Int
         if kind == S_IFBLK {
             let size = hb_block_device_size(fd)
             let sector = hb_block_device_sector_size(fd)
@@ -72,6 +77,19 @@ public final class AIODevice: BlockDevice, @unchecked Sendable {
             let what = kind == S_IFDIR ? "a directory" : "neither a regular file nor a block device"
             throw BlockError(.invalidArgument, "\(path) is \(what)")
         }
+        // O_DIRECT needs offsets and lengths aligned to the disk's logical sector (4096 on a
+        // 4Kn disk even under a file) and memory to what the kernel reports; ask it where it says.
+        var memoryAlignment = UInt32(detected)
+        var lengthAlignment = UInt32(detected)
+        if direct {
+            var memory: UInt32 = 0
+            var offset: UInt32 = 0
+            if hb_direct_io_alignment(fd, &memory, &offset) == 0 {
+                memoryAlignment = max(memory, 1)
+                lengthAlignment = offset
+                detected = max(detected, Int(offset))
+            }
+        }
         let chosen = blockSize ?? detected
         guard chosen >= 512, chosen.nonzeroBitCount == 1, chosen >= detected, chosen <= BlockLimits.maxBlockSize else {
             close(fd)
@@ -83,7 +101,6 @@ public final class AIODevice: BlockDevice, @unchecked Sendable {
             close(fd)
             throw BlockError(.invalidArgument, "\(path) holds \(sizeBytes) bytes, less than one block of \(chosen)")
         }
-        flags = 0
         self.fd = fd
         self.name = name
         self.uuid = uuid
@@ -91,6 +108,8 @@ public final class AIODevice: BlockDevice, @unchecked Sendable {
         self.readOnly = readOnly
         self.blockSize = chosen
         self.usesDirectIO = direct
+        self.directIOMemoryAlignment = UInt(memoryAlignment)
+        self.directIOLengthAlignment = Int(lengthAlignment)
         self.isBlockDevice = kind == S_IFBLK
         self.blocks = Atomic(sizeBytes / UInt64(chosen))
         self.workers = BlockingWorkers.shared
@@ -144,7 +163,11 @@ public final class AIODevice: BlockDevice, @unchecked Sendable {
         guard usesDirectIO else { return true }
         var aligned = true
         data.forEachSegment { segment, _ in
-            if UInt(bitPattern: segment.baseAddress) % 512 != 0 || segment.count % 512 != 0 { aligned = false }
+            if UInt(bitPattern: segment.baseAddress) % directIOMemoryAlignment != 0
+                || segment.count % directIOLengthAlignment != 0
+            {
+                aligned = false
+            }
         }
         return aligned
     }

@@ -39,26 +39,45 @@ final class AIOThreadChannel: IOChannel {
 
     private func transfer(_ data: IOVector, offset: UInt64, write: Bool, fua: Bool) async throws {
         let total = data.byteCount
-        // One aligned buffer keeps the worker's job simple and O_DIRECT-safe.
-        let bounce: IOBuffer?
-        let base: UnsafeMutableRawPointer
-        if case .single(let buffer) = data, device.isAligned(data) {
-            bounce = nil
-            base = buffer.baseAddress!
-        } else {
-            bounce = IOBuffer(byteCount: total)
-            base = bounce!.bytes.baseAddress!
-            if write { data.copyOut(from: 0, count: total, into: base) }
-        }
         let fd = device.fd
-        let address = Int(bitPattern: base)
-        let result = await device.workers.run {
-            let pointer = UnsafeMutableRawPointer(bitPattern: address)!
-            var done = 0
+        let result: Int
+        if device.isAligned(data) {
+            // The kernel reads and writes the caller's memory directly (preadv/pwritev for lists).
+            result = await device.workers.run {
+                Self.blockingTransfer(fd: fd, data: data, offset: offset, write: write, fua: fua)
+            }
+        } else {
+            // O_DIRECT needs aligned memory: bounce through an aligned buffer.
+            let bounce = IOBuffer(byteCount: total)
+            if write { data.copyOut(from: 0, count: total, into: bounce.bytes.baseAddress!) }
+            let aligned = bounce.vector()
+            result = await device.workers.run {
+                Self.blockingTransfer(fd: fd, data: aligned, offset: offset, write: write, fua: fua)
+            }
+            if result == total && !write { data.copyIn(at: 0, count: total, from: bounce.bytes.baseAddress!) }
+            withExtendedLifetime(bounce) {}
+        }
+        if result < 0 { throw device.translate(Int32(result), write ? "write" : "read") }
+        if result < total {
+            throw BlockError(
+                .ioError,
+                "\(write ? "write" : "read") on \(device.name) (\(device.filename)) stopped at byte \(result) of \(total) (end of file)")
+        }
+    }
+
+    /// Runs on a worker: transfers every byte of `data`, continuing after short transfers.
+    /// Returns the bytes moved (fewer than asked only at end of file) or -errno.
+    private static func blockingTransfer(fd: Int32, data: IOVector, offset: UInt64, write: Bool, fua: Bool) -> Int {
+        let total = data.byteCount
+        var done = 0
+        switch data {
+        case .single(let buffer):
             while done < total {
-                let count = write
-                    ? pwrite(fd, pointer + done, total - done, off_t(offset) + off_t(done))
-                    : pread(fd, pointer + done, total - done, off_t(offset) + off_t(done))
+                let position = off_t(offset) + off_t(done)
+                let count =
+                    write
+                    ? pwrite(fd, buffer.baseAddress! + done, total - done, position)
+                    : pread(fd, buffer.baseAddress! + done, total - done, position)
                 if count < 0 {
                     if errno == EINTR { continue }
                     return -Int(errno)
@@ -66,15 +85,42 @@ final class AIOThreadChannel: IOChannel {
                 if count == 0 { return done }
                 done += count
             }
-            if write && fua && fdatasync(fd) != 0 { return -Int(errno) }
-            return done
+        case .segments(let list):
+            precondition(list.count <= BlockLimits.maxSegmentsPerIO, "more than \(BlockLimits.maxSegmentsPerIO) segments")
+            let moved = withUnsafeTemporaryAllocation(of: iovec.self, capacity: list.count) { table -> Int in
+                for (index, segment) in list.enumerated() {
+                    table[index] = iovec(iov_base: segment.baseAddress, iov_len: segment.count)
+                }
+                var first = 0
+                while done < total {
+                    let position = off_t(offset) + off_t(done)
+                    let remaining = Int32(list.count - first)
+                    let base = table.baseAddress! + first
+                    var count = write ? pwritev(fd, base, remaining, position) : preadv(fd, base, remaining, position)
+                    if count < 0 {
+                        if errno == EINTR { continue }
+                        return -Int(errno)
+                    }
+                    if count == 0 { return done }
+                    done += count
+                    // Step past what moved: whole segments, then into the first partial one.
+                    while count > 0 && first < list.count {
+                        if count >= table[first].iov_len {
+                            count -= table[first].iov_len
+                            first += 1
+                        } else {
+                            table[first].iov_base += count
+                            table[first].iov_len -= count
+                            count = 0
+                        }
+                    }
+                }
+                return done
+            }
+            if moved < total { return moved }
         }
-        if result < 0 { throw device.translate(Int32(result), write ? "write" : "read") }
-        if result < total {
-            throw BlockError(.ioError, "\(write ? "write" : "read") on \(device.name) stopped at byte \(result) of \(total) (end of file)")
-        }
-        if let bounce, !write { data.copyIn(at: 0, count: total, from: bounce.bytes.baseAddress!) }
-        withExtendedLifetime(bounce) {}
+        if write && fua && fdatasync(fd) != 0 { return -Int(errno) }
+        return done
     }
 
     private func zero(offsetBlocks: UInt64, blockCount: UInt64, mode: Int32) async throws {
@@ -97,6 +143,13 @@ final class AIOThreadChannel: IOChannel {
                 throw device.translate(Int32(result), "fallocate")
             }
             device.fallocateWorks.store(false, ordering: .relaxed)
+        }
+        if device.isBlockDevice {
+            let result = await device.workers.run { Int(hb_block_device_zeroout(fd, UInt64(offset), UInt64(length))) }
+            if result == 0 { return }
+            guard result == -Int(EOPNOTSUPP) || result == -Int(EINVAL) else {
+                throw device.translate(Int32(result), "BLKZEROOUT")
+            }
         }
         let chunk = IOBuffer(byteCount: min(DeviceLimits.zeroChunkBytes, Int(length)))
         var done: off_t = 0

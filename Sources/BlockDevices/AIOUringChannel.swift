@@ -149,6 +149,15 @@ final class AIOUringChannel: IOChannel {
             guard result == -EOPNOTSUPP || result == -EINVAL else { throw device.translate(result, "fallocate") }
             device.fallocateWorks.store(false, ordering: .relaxed)
         }
+        if device.isBlockDevice {
+            // An ioctl blocks, so it runs on a worker; the task comes back to this reactor after.
+            let fd = device.fd
+            let result = await device.workers.run { Int(hb_block_device_zeroout(fd, offset, length)) }
+            if result == 0 { return }
+            guard result == -Int(EOPNOTSUPP) || result == -Int(EINVAL) else {
+                throw device.translate(Int32(result), "BLKZEROOUT")
+            }
+        }
         // Write zeroes by hand.
         let chunk = IOBuffer(byteCount: min(DeviceLimits.zeroChunkBytes, Int(length)))
         var done: UInt64 = 0

@@ -10,7 +10,7 @@ public final class DelayDevice: BlockDevice, @unchecked Sendable {
     public let name: String
     public let uuid: UUID
     public let claims = DeviceClaims()
-    public var aliases: [String] { [] }
+    public let aliases: [String]
     public var productName: String { "delay" }
     public var blockSize: Int { base.blockSize }
     public var blockCount: UInt64 { base.blockCount }
@@ -18,9 +18,13 @@ public final class DelayDevice: BlockDevice, @unchecked Sendable {
 
     private let latencies: Mutex<(read: Duration, write: Duration)>
 
-    public init(wrapping base: any BlockDevice, name: String, read: Duration, write: Duration, uuid: UUID = UUID()) {
+    public init(
+        wrapping base: any BlockDevice, name: String, aliases: [String] = [], read: Duration, write: Duration,
+        uuid: UUID = UUID()
+    ) {
         self.base = base
         self.name = name
+        self.aliases = aliases
         self.uuid = uuid
         self.latencies = Mutex((read, write))
     }

@@ -10,7 +10,7 @@ public final class FaultInjectionDevice: BlockDevice, @unchecked Sendable {
     public let name: String
     public let uuid: UUID
     public let claims = DeviceClaims()
-    public var aliases: [String] { [] }
+    public let aliases: [String]
     public var productName: String { "Error disk" }
     public var blockSize: Int { base.blockSize }
     public var blockCount: UInt64 { base.blockCount }
@@ -31,9 +31,15 @@ public final class FaultInjectionDevice: BlockDevice, @unchecked Sendable {
 
     private let state: Mutex<State>
 
-    public init(wrapping base: any BlockDevice, name: String? = nil, uuid: UUID = UUID(), seed: UInt64 = 1) {
+    /// - Parameters:
+    ///   - name: defaults to SPDK's `EE_<base name>`.
+    ///   - seed: drives the probability rules, so a failing run can be replayed.
+    public init(
+        wrapping base: any BlockDevice, name: String? = nil, aliases: [String] = [], uuid: UUID = UUID(), seed: UInt64 = 1
+    ) {
         self.base = base
         self.name = name ?? "EE_\(base.name)"
+        self.aliases = aliases
         self.uuid = uuid
         self.state = Mutex(State(random: SeededRandom(seed: seed)))
     }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <linux/io_uring.h>
+#include <linux/stat.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -22,6 +23,7 @@ static int sys_enter(int fd, unsigned to_submit, unsigned min_complete, unsigned
 
 int hb_uring_init(hb_uring *ring, unsigned entries) {
     memset(ring, 0, sizeof(*ring));
+    ring->fd = -1;
     struct io_uring_params params;
     // Completions are processed when the owning thread waits (no interrupting IPIs), as fio does;
     // older kernels refuse the flags and get a plain ring.
@@ -77,8 +79,9 @@ void hb_uring_destroy(hb_uring *ring) {
     if (ring->sqes && ring->sqes != MAP_FAILED) munmap(ring->sqes, ring->sqes_size);
     if (ring->cq_ring && ring->cq_ring != MAP_FAILED) munmap(ring->cq_ring, ring->cq_ring_size);
     if (ring->sq_ring && ring->sq_ring != MAP_FAILED) munmap(ring->sq_ring, ring->sq_ring_size);
-    if (ring->fd > 0) close(ring->fd);
+    if (ring->fd >= 0) close(ring->fd);
     memset(ring, 0, sizeof(*ring));
+    ring->fd = -1;
 }
 
 static struct io_uring_sqe *next_sqe(hb_uring *ring) {
@@ -128,20 +131,29 @@ int hb_uring_prep_fallocate(hb_uring *ring, int fd, int mode, uint64_t offset, u
     return 0;
 }
 
+int hb_uring_prep_nop(hb_uring *ring, uint64_t user_data) {
+    struct io_uring_sqe *sqe = next_sqe(ring);
+    if (!sqe) return -EBUSY;
+    sqe->opcode = IORING_OP_NOP;
+    sqe->user_data = user_data;
+    return 0;
+}
+
 unsigned hb_uring_pending(const hb_uring *ring) {
     return ring->local_tail - *ring->sq_tail + ring->published;
 }
 
-int hb_uring_submit_and_wait(hb_uring *ring, unsigned wait_nr) {
+int hb_uring_submit_and_wait(hb_uring *ring, unsigned wait_nr, int get_events) {
     unsigned fresh = ring->local_tail - *ring->sq_tail;
     if (fresh) {
         __atomic_store_n(ring->sq_tail, ring->local_tail, __ATOMIC_RELEASE);
         ring->published += fresh;
     }
     unsigned to_submit = ring->published;
-    if (to_submit == 0 && wait_nr == 0) return 0;
+    unsigned flags = (wait_nr || get_events) ? IORING_ENTER_GETEVENTS : 0;
+    if (to_submit == 0 && flags == 0) return 0;
     for (;;) {
-        int result = sys_enter(ring->fd, to_submit, wait_nr, wait_nr ? IORING_ENTER_GETEVENTS : 0);
+        int result = sys_enter(ring->fd, to_submit, wait_nr, flags);
         if (result >= 0) {
             ring->published -= (unsigned)result < ring->published ? (unsigned)result : ring->published;
             return result;
@@ -178,6 +190,26 @@ int hb_block_device_sector_size(int fd) {
     int size = 0;
     if (ioctl(fd, BLKSSZGET, &size) != 0) return -errno;
     return size;
+}
+
+int hb_block_device_zeroout(int fd, uint64_t offset, uint64_t length) {
+    uint64_t range[2] = {offset, length};
+    return ioctl(fd, BLKZEROOUT, range) == 0 ? 0 : -errno;
+}
+
+int hb_block_device_discard(int fd, uint64_t offset, uint64_t length) {
+    uint64_t range[2] = {offset, length};
+    return ioctl(fd, BLKDISCARD, range) == 0 ? 0 : -errno;
+}
+
+int hb_direct_io_alignment(int fd, uint32_t *memory_alignment, uint32_t *offset_alignment) {
+    struct statx info;
+    memset(&info, 0, sizeof(info));
+    if (syscall(__NR_statx, fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &info) != 0) return -errno;
+    if (!(info.stx_mask & STATX_DIOALIGN) || info.stx_dio_offset_align == 0) return -EOPNOTSUPP;
+    *memory_alignment = info.stx_dio_mem_align;
+    *offset_alignment = info.stx_dio_offset_align;
+    return 0;
 }
 
 int hb_eventfd(void) {

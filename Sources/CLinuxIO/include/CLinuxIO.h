@@ -54,12 +54,15 @@ int hb_uring_prep_rw(hb_uring *ring, uint8_t opcode, int fd, uint64_t addr, uint
 int hb_uring_prep_fsync(hb_uring *ring, int fd, int datasync, uint64_t user_data);
 /// Prepares an fallocate SQE.
 int hb_uring_prep_fallocate(hb_uring *ring, int fd, int mode, uint64_t offset, uint64_t length, uint64_t user_data);
+/// Prepares a no-op SQE (completes with 0).
+int hb_uring_prep_nop(hb_uring *ring, uint64_t user_data);
 
 /// Number of SQEs prepared and not yet submitted.
 unsigned hb_uring_pending(const hb_uring *ring);
-/// Publishes prepared SQEs and enters the kernel, waiting for `wait_nr` completions.
-/// Returns the number submitted or -errno (EINTR is retried).
-int hb_uring_submit_and_wait(hb_uring *ring, unsigned wait_nr);
+/// Publishes prepared SQEs and enters the kernel. With `get_events` (implied by `wait_nr` > 0) the
+/// kernel also posts completions whose work it deferred to this thread, and waits for `wait_nr`
+/// of them. Returns the number submitted or -errno (EINTR is retried).
+int hb_uring_submit_and_wait(hb_uring *ring, unsigned wait_nr, int get_events);
 /// Takes one completion if there is one: returns 1 and fills `user_data` and `result`, else 0.
 int hb_uring_reap(hb_uring *ring, uint64_t *user_data, int32_t *result);
 
@@ -73,6 +76,15 @@ int hb_falloc_keep_size(void);
 int64_t hb_block_device_size(int fd);
 /// Logical sector size of a block device, or -errno.
 int hb_block_device_sector_size(int fd);
+/// BLKZEROOUT: zeroes `length` bytes of a block device at `offset`; returns 0 or -errno.
+int hb_block_device_zeroout(int fd, uint64_t offset, uint64_t length);
+/// BLKDISCARD: discards a byte range of a block device; returns 0 or -errno. Discarded blocks need
+/// not read back as zeroes, so devices use fallocate or BLKZEROOUT where zeroes are promised.
+int hb_block_device_discard(int fd, uint64_t offset, uint64_t length);
+/// The direct-I/O alignment the kernel reports for an open file (statx STATX_DIOALIGN, Linux 6.1):
+/// of memory addresses and of file offsets and lengths. Returns 0, or -errno (-EOPNOTSUPP when the
+/// kernel or file system does not say).
+int hb_direct_io_alignment(int fd, uint32_t *memory_alignment, uint32_t *offset_alignment);
 /// fallocate(2); returns 0 or -errno.
 int hb_fallocate(int fd, int mode, int64_t offset, int64_t length);
 /// eventfd(0, EFD_CLOEXEC), or -errno.
