@@ -32,7 +32,13 @@ struct TgtCommand: AsyncParsableCommand {
         let reactor = try Reactor(name: "reactor_0")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let (stops, stop) = AsyncStream<Void>.makeStream()
-        let target = SPDKTarget(registry: BlockDeviceRegistry(), reactor: reactor) { stop.yield() }
+        let target = SPDKTarget(registry: BlockDeviceRegistry(), reactor: reactor) {
+            // spdk_kill_instance: let its reply go out before the daemon stops.
+            Task {
+                try? await Task.sleep(for: .milliseconds(100))
+                stop.yield()
+            }
+        }
         let server = try await JSONRPCServer.start(path: rpcSocket, handler: target, group: group)
         for signalNumber in [SIGINT, SIGTERM] { signal(signalNumber, SIG_IGN) }
         let sources = [SIGINT, SIGTERM].map { number in
