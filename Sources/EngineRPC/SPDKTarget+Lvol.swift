@@ -35,6 +35,17 @@ extension SPDKTarget {
         return JSONRPCError(code: code, message: String(cString: strerror(errno)))
     }
 
+    /// Runs an lvol operation, mapping its failure the way most lvol handlers do.
+    func perform(code: Int32 = -32602, _ body: () async throws -> Void) async throws(JSONRPCError) {
+        do {
+            try await body()
+        } catch let error as JSONRPCError {
+            throw error
+        } catch {
+            throw Self.lvolFailure(error, code: code)
+        }
+    }
+
     var allStores: [LogicalVolumeStore] { stores.withLock { Array($0.values) }.sorted { $0.name < $1.name } }
 
     /// The lvstore named by exactly one of `uuid` and `lvs_name`.
@@ -101,11 +112,7 @@ extension SPDKTarget {
         let name = try decoder.string("lvs_name")
         try decoder.finish()
         let store = try store(uuid: uuid, name: name)
-        do {
-            try await store.destroy()
-        } catch {
-            throw Self.lvolFailure(error)
-        }
+        try await perform { try await store.destroy() }
         stores.withLock { $0[store.baseDevice.name] = nil }
         return .bool(true)
     }
@@ -130,11 +137,7 @@ extension SPDKTarget {
         guard old == new || !allStores.contains(where: { $0.name == new }) else {
             throw JSONRPCError(code: -17, message: "File exists")
         }
-        do {
-            try await store.rename(to: new)
-        } catch {
-            throw Self.lvolFailure(error)
-        }
+        try await perform { try await store.rename(to: new) }
         return .bool(true)
     }
 
@@ -223,11 +226,7 @@ extension SPDKTarget {
         let lvol = try lvol(name)
         let (bytes, overflow) = sizeMiB.multipliedReportingOverflow(by: 1 << 20)
         guard !overflow else { throw JSONRPCError(code: -22, message: "Invalid argument") }
-        do {
-            try await lvol.lvstore.resize(lvol, sizeBytes: bytes)
-        } catch {
-            throw Self.lvolFailure(error)
-        }
+        try await perform { try await lvol.lvstore.resize(lvol, sizeBytes: bytes) }
         return .bool(true)
     }
 
@@ -237,11 +236,7 @@ extension SPDKTarget {
         let new = try decoder.requiredString("new_name")
         try decoder.finish()
         let lvol = try lvol(old)
-        do {
-            try await lvol.lvstore.rename(lvol, to: new)
-        } catch {
-            throw Self.lvolFailure(error)
-        }
+        try await perform { try await lvol.lvstore.rename(lvol, to: new) }
         return .bool(true)
     }
 
@@ -250,11 +245,7 @@ extension SPDKTarget {
         let name = try decoder.requiredString("name")
         try decoder.finish()
         let lvol = try lvol(name)
-        do {
-            try await lvol.lvstore.setReadOnly(lvol)
-        } catch {
-            throw Self.lvolFailure(error)
-        }
+        try await perform { try await lvol.lvstore.setReadOnly(lvol) }
         return .bool(true)
     }
 
@@ -298,11 +289,7 @@ extension SPDKTarget {
         let value = try decoder.requiredString("xattr_value")
         try decoder.finish()
         let lvol = try lvol(name)
-        do {
-            try await lvol.lvstore.setXattr(lvol, name: key, value: Array(value.utf8) + [0])
-        } catch {
-            throw Self.lvolFailure(error)
-        }
+        try await perform { try await lvol.lvstore.setXattr(lvol, name: key, value: Array(value.utf8) + [0]) }
         return .bool(true)
     }
 
