@@ -13,12 +13,15 @@ public final class SPDKTarget: JSONRPCMethodHandler {
     public let registry: BlockDeviceRegistry
     let reactor: Reactor
     let onKill: @Sendable () -> Void
+    /// Log level, print level and flags (the log_* methods).
+    public let logSettings = LogSettings()
     private let mallocCounter = Atomic<Int>(0)
     let stores = Mutex<[String: LogicalVolumeStore]>([:])  // by base bdev name
 
     typealias Method = @Sendable (SPDKTarget, JSONValue?) async throws -> JSONValue
 
     static let methods: [String: Method] = coreMethods.merging(lvolMethods) { first, _ in first }
+        .merging(logMethods) { first, _ in first }
 
     static let coreMethods: [String: Method] = [
         "rpc_get_methods": { target, params in try target.rpcGetMethods(params) },
@@ -33,6 +36,7 @@ public final class SPDKTarget: JSONRPCMethodHandler {
         "bdev_malloc_delete": { target, params in try target.deleteBdev(params, as: MallocDevice.self) },
         "bdev_aio_create": { target, params in try await target.aioCreate(params) },
         "bdev_aio_delete": { target, params in try await target.aioDelete(params) },
+        "bdev_aio_rescan": { target, params in try target.aioRescan(params) },
     ]
 
     public init(registry: BlockDeviceRegistry, reactor: Reactor, onKill: @escaping @Sendable () -> Void) {
@@ -42,11 +46,17 @@ public final class SPDKTarget: JSONRPCMethodHandler {
     }
 
     public func handle(_ request: JSONRPCRequest) async -> Result<JSONValue, JSONRPCError> {
-        guard let method = Self.methods[request.method] else { return .failure(.methodNotFound) }
+        guard let method = Self.methods[request.method] else {
+            logSettings.log(.error, "unknown method \(request.method)")
+            return .failure(.methodNotFound)
+        }
+        if logSettings.isEnabled("rpc") { logSettings.log(.debug, "rpc \(request.method)") }
         do {
             return .success(try await method(self, request.params))
         } catch {
-            return .failure(Self.failure(error))
+            let reply = Self.failure(error)
+            logSettings.log(.error, "\(request.method) failed: \(reply.code) \(reply.message)")
+            return .failure(reply)
         }
     }
 
@@ -202,6 +212,19 @@ public final class SPDKTarget: JSONRPCMethodHandler {
         // Hot removal: the lvstore on it is unloaded and its lvols vanish; data stays.
         if let store = stores.withLock({ $0.removeValue(forKey: name) }) { try? await store.close() }
         _ = try? registry.unregister(name: name)
+        return .bool(true)
+    }
+
+    func aioRescan(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let name = try decoder.requiredString("name")
+        try decoder.finish()
+        guard let device = registry.lookup(name) as? AIODevice else { throw Self.noSuchDevice }
+        do {
+            try device.rescan()
+        } catch {
+            throw Self.failure(error)
+        }
         return .bool(true)
     }
 

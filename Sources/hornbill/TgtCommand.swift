@@ -47,9 +47,9 @@ struct TgtCommand: AsyncParsableCommand {
             source.resume()
             return source
         }
-        FileHandle.standardError.write(Data("hornbill tgt: serving SPDK JSON-RPC on \(rpcSocket)\n".utf8))
+        target.logSettings.log(.notice, "hornbill tgt: serving SPDK JSON-RPC on \(rpcSocket)")
         for await _ in stops { break }
-        FileHandle.standardError.write(Data("hornbill tgt: stopping\n".utf8))
+        target.logSettings.log(.notice, "hornbill tgt: stopping")
         await server.stop()
         await target.closeAll()
         reactor.shutdown()

@@ -1,0 +1,98 @@
+import Foundation
+import JSONRPC
+import StorageKit
+import TestSupport
+import Testing
+
+@Suite struct TgtProtocolTests {
+    @Test func repliesComeInCompletionOrder() throws {
+        let daemon = try Daemon()
+        let client = try daemon.client()
+        // The first request waits for a bdev that the second creates.
+        try client.send(Array("""
+            {"jsonrpc":"2.0","id":1,"method":"bdev_get_bdevs","params":{"name":"late","timeout":5000}}
+            {"jsonrpc":"2.0","id":2,"method":"bdev_malloc_create","params":{"name":"late","num_blocks":64,"block_size":512}}
+            """.utf8))
+        let first = try #require(try client.receive())
+        let second = try #require(try client.receive())
+        #expect(first["id"] == .number("2") && first["result"] == .string("late"))
+        #expect(second["id"] == .number("1"))
+        #expect(second["result"]?.encoded().count ?? 0 > 100)
+        // A timeout that expires: -110.
+        let expired = try client.call("bdev_get_bdevs", params: .object([("name", .string("never")), ("timeout", .number("50"))]))
+        #expect(expired == .failure(JSONRPCError(code: -110, message: "Connection timed out")))
+    }
+
+    @Test func anOversizeRequestIsAParseErrorAndTheDaemonGoesOn() throws {
+        let daemon = try Daemon()
+        let client = try daemon.client()
+        let big = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"bdev_get_bdevs\",\"params\":{\"name\":\"" + String(repeating: "x", count: 300 * 1024) + "\"}}"
+        try? client.send(Array(big.utf8))
+        #expect(try client.receive()?["error"]?["code"] == .number("-32700"))
+        #expect(try daemon.client().call("spdk_get_version").map { _ in true } == .success(true))
+    }
+
+    @Test func fuzzedRequestStreamsNeverStopTheDaemon() throws {
+        let daemon = try Daemon()
+        var random = SeededRandom(seed: 2026)
+        let samples = [
+            #"{"jsonrpc":"2.0","method":"bdev_malloc_create","params":{"num_blocks":64,"block_size":512},"id":1}"#,
+            #"{"jsonrpc":"2.0","method":"bdev_lvol_create","params":{"lvol_name":"a","size_in_mib":1,"lvs_name":"x"},"id":"s"}"#,
+            #"{"jsonrpc":"2.0","method":"log_set_flag","params":{"flag":"rpc"}}"#,
+        ].map { Array($0.utf8) }
+        for round in 0..<200 {
+            guard let client = try? daemon.client() else {
+                Issue.record("the daemon stopped accepting connections at round \(round)")
+                return
+            }
+            var bytes = samples[round % samples.count]
+            for _ in 0..<Int.random(in: 0...6, using: &random) {
+                bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+            }
+            if round % 7 == 0 { bytes = (0..<Int.random(in: 1...200, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) } }
+            try? client.send(bytes + Array("\n".utf8))
+        }
+        // Still serving, and still correct.
+        let client = try daemon.client()
+        #expect(try client.call("spdk_get_version").map { $0["fields"]?["major"] } == .success(.number("24")))
+        #expect(daemon.process.isRunning)
+    }
+
+    @Test func logMethods() throws {
+        let daemon = try Daemon()
+        let client = try daemon.client()
+        #expect(try client.call("log_get_level") == .success(.string("NOTICE")))
+        #expect(try client.call("log_set_level", params: .object([("level", .string("debug"))])) == .success(.bool(true)))
+        #expect(try client.call("log_get_level") == .success(.string("DEBUG")))
+        #expect(try client.call("log_set_print_level", params: .object([("level", .string("ERROR"))])) == .success(.bool(true)))
+        #expect(try client.call("log_get_print_level") == .success(.string("ERROR")))
+        if case .failure(let error) = try client.call("log_set_level", params: .object([("level", .string("LOUD"))])) {
+            #expect(error.code == -32602)
+        } else {
+            Issue.record("an invalid level was accepted")
+        }
+        #expect(try client.call("log_set_flag", params: .object([("flag", .string("lvol"))])) == .success(.bool(true)))
+        guard case .success(let flags) = try client.call("log_get_flags") else { return }
+        #expect(flags["lvol"] == .bool(true) && flags["bdev"] == .bool(false))
+        #expect(try client.call("log_clear_flag", params: .object([("flag", .string("lvol"))])) == .success(.bool(true)))
+        guard case .success(let cleared) = try client.call("log_get_flags") else { return }
+        #expect(cleared["lvol"] == .bool(false))
+        if case .failure(let error) = try client.call("log_get_flags", params: .object([("x", .number("1"))])) {
+            #expect(error.code == -32602)
+        }
+    }
+
+    @Test func aioRescanSeesAGrownFile() throws {
+        let file = try TemporaryFile(size: 1 << 20)
+        let daemon = try Daemon()
+        let client = try daemon.client()
+        _ = try client.call("bdev_aio_create", params: .object([("name", .string("a")), ("filename", .string(file.path)), ("block_size", .number("4096"))]))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file.path))
+        try handle.truncate(atOffset: 2 << 20)
+        try handle.close()
+        #expect(try client.call("bdev_aio_rescan", params: .object([("name", .string("a"))])) == .success(.bool(true)))
+        guard case .success(.array(let bdevs)) = try client.call("bdev_get_bdevs", params: .object([("name", .string("a"))])) else { return }
+        #expect(bdevs.first?["num_blocks"] == .number("512"))
+        #expect(try client.call("bdev_aio_rescan", params: .object([("name", .string("b"))])) == .failure(JSONRPCError(code: -19, message: "No such device")))
+    }
+}
