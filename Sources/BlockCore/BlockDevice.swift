@@ -18,6 +18,8 @@ public protocol BlockDevice: AnyObject, Sendable {
     var supportedIOTypes: IOTypes { get }
     /// Who holds this device (design/STYLE.md #5: the descriptor holds claims).
     var claims: DeviceClaims { get }
+    /// Statistics and QoS limits of I/O opened through descriptors.
+    var ioControl: DeviceIOControl { get }
     /// Opens an I/O channel for the calling reactor.
     func makeChannel() throws -> any IOChannel
 }

@@ -73,10 +73,11 @@ public final class BlockDescriptor: @unchecked Sendable {
         claimant = module
     }
 
-    /// Opens a channel for the calling reactor.
+    /// Opens a channel for the calling reactor: the device's own, counted in its statistics and
+    /// held to its QoS limits.
     public func makeChannel() throws -> any IOChannel {
         guard !closed else { throw BlockError(.closed, "descriptor of \(device.name) is closed") }
-        return try device.makeChannel()
+        return MeteredChannel(base: try device.makeChannel(), control: device.ioControl, blockSize: device.blockSize)
     }
 
     public func close() {

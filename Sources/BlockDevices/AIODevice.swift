@@ -21,6 +21,7 @@ public final class AIODevice: BlockDevice, @unchecked Sendable {
     let directIOMemoryAlignment: UInt
     let directIOLengthAlignment: Int
     public let claims = DeviceClaims()
+    public let ioControl = DeviceIOControl()
     public var aliases: [String] { [] }
     public var productName: String { "AIO disk" }
     public var blockCount: UInt64 { blocks.load(ordering: .relaxed) }

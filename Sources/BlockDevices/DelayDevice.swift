@@ -10,6 +10,7 @@ public final class DelayDevice: BlockDevice, @unchecked Sendable {
     public let name: String
     public let uuid: UUID
     public let claims = DeviceClaims()
+    public let ioControl = DeviceIOControl()
     public let aliases: [String]
     public var productName: String { "delay" }
     public var blockSize: Int { base.blockSize }

@@ -10,6 +10,7 @@ public final class MallocDevice: BlockDevice, @unchecked Sendable {
     public let blockSize: Int
     public let blockCount: UInt64
     public let claims = DeviceClaims()
+    public let ioControl = DeviceIOControl()
     public var aliases: [String] { [] }
     public var productName: String { "Malloc disk" }
     public var supportedIOTypes: IOTypes { [.read, .write, .unmap, .flush, .reset, .writeZeroes] }

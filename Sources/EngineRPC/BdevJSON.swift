@@ -8,6 +8,7 @@ import LogicalVolumes
 
 enum BdevJSON {
     static func describe(_ device: any BlockDevice) -> JSONValue {
+        let limits = device.ioControl.limits
         var members: [(key: String, value: JSONValue)] = [
             ("name", .string(device.name)),
             ("aliases", .array(device.aliases.map { .string($0) })),
@@ -17,8 +18,10 @@ enum BdevJSON {
             ("uuid", .string(device.uuid.uuidString.lowercased())),
             ("creation_time", .string((device as? LogicalVolume)?.creationTime ?? "")),
             ("assigned_rate_limits", .object([
-                ("rw_ios_per_sec", .integer(0)), ("rw_mbytes_per_sec", .integer(0)),
-                ("r_mbytes_per_sec", .integer(0)), ("w_mbytes_per_sec", .integer(0)),
+                ("rw_ios_per_sec", .integer(limits.readWriteIOsPerSecond)),
+                ("rw_mbytes_per_sec", .integer(limits.readWriteMegabytesPerSecond)),
+                ("r_mbytes_per_sec", .integer(limits.readMegabytesPerSecond)),
+                ("w_mbytes_per_sec", .integer(limits.writeMegabytesPerSecond)),
             ])),
         ]
         let claims = device.claims.current

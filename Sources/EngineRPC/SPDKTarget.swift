@@ -22,6 +22,7 @@ public final class SPDKTarget: JSONRPCMethodHandler {
 
     static let methods: [String: Method] = coreMethods.merging(lvolMethods) { first, _ in first }
         .merging(logMethods) { first, _ in first }
+        .merging(statMethods) { first, _ in first }
 
     static let coreMethods: [String: Method] = [
         "rpc_get_methods": { target, params in try target.rpcGetMethods(params) },

@@ -10,6 +10,7 @@ private let class_getInstanceSizeEstimate = 256
 public final class LogicalVolume: BlockDevice, @unchecked Sendable {
     public let uuid: UUID
     public let claims = DeviceClaims()
+    public let ioControl = DeviceIOControl()
     let id: UInt64
     /// Strong: an lvol keeps its store open. The store drops its lvols when closed.
     let store: LogicalVolumeStore

@@ -29,6 +29,7 @@ import Testing
         let blockCount: UInt64 = 8
         let supportedIOTypes: IOTypes = [.read]
         let claims = DeviceClaims()
+        let ioControl = DeviceIOControl()
         init(_ name: String, aliases: [String] = []) {
             self.name = name
             self.aliases = aliases

@@ -96,3 +96,39 @@ import Testing
         #expect(try client.call("bdev_aio_rescan", params: .object([("name", .string("b"))])) == .failure(JSONRPCError(code: -19, message: "No such device")))
     }
 }
+
+@Suite struct TgtStatTests {
+    @Test func iostatAndQoSThroughTheDaemon() async throws {
+        let file = try TemporaryFile(size: 64 << 20)
+        let daemon = try Daemon()
+        let client = try daemon.client()
+        _ = try client.call("bdev_aio_create", params: .object([("name", .string("aio0")), ("filename", .string(file.path)), ("block_size", .number("4096"))]))
+        _ = try client.call("bdev_lvol_create_lvstore", params: .object([("bdev_name", .string("aio0")), ("lvs_name", .string("lvs")), ("cluster_sz", .number("1048576"))]))
+        guard case .success(let stat) = try client.call("bdev_get_iostat", params: .object([("name", .string("aio0"))])),
+            case .array(let bdevs)? = stat["bdevs"], let aio = bdevs.first
+        else {
+            Issue.record("bdev_get_iostat failed")
+            return
+        }
+        #expect(stat["tick_rate"] == .number("1000000000"))
+        #expect(aio["name"] == .string("aio0"))
+        // Creating the lvstore wrote its checkpoint and superblock through the aio bdev.
+        if case .number(let written)? = aio["num_write_ops"] { #expect(Int(written)! >= 2) } else { Issue.record("no num_write_ops") }
+        #expect(try client.call("bdev_get_iostat", params: .object([("name", .string("nope"))])) == .failure(JSONRPCError(code: -19, message: "No such device")))
+
+        // go-spdk-helper sends all four keys.
+        let limits = JSONValue.object([
+            ("name", .string("aio0")), ("rw_ios_per_sec", .number("2000")), ("rw_mbytes_per_sec", .number("0")),
+            ("r_mbytes_per_sec", .number("0")), ("w_mbytes_per_sec", .number("100")),
+        ])
+        #expect(try client.call("bdev_set_qos_limit", params: limits) == .success(.bool(true)))
+        guard case .success(.array(let list)) = try client.call("bdev_get_bdevs", params: .object([("name", .string("aio0"))])) else { return }
+        #expect(list.first?["assigned_rate_limits"]?["rw_ios_per_sec"] == .number("2000"))
+        #expect(list.first?["assigned_rate_limits"]?["w_mbytes_per_sec"] == .number("100"))
+        if case .failure(let error) = try client.call("bdev_set_qos_limit", params: .object([("name", .string("aio0")), ("rw_ios_per_sec", .number("1500"))])) {
+            #expect(error.code == -22)
+        } else {
+            Issue.record("an IOPS limit not a multiple of 1000 was accepted")
+        }
+    }
+}
