@@ -5,8 +5,17 @@ import Glibc
 /// A page-aligned I/O buffer, suitable for O_DIRECT. Allocated once, reused through a pool.
 public final class IOBuffer: @unchecked Sendable {
     public let bytes: UnsafeMutableRawBufferPointer
+    /// The memory's owner when the buffer borrows it (an arena); nil when the buffer owns it.
+    private let owner: AnyObject?
+
+    /// A buffer over memory that `owner` keeps alive (e.g. a hugepage arena).
+    public init(borrowing memory: UnsafeMutableRawBufferPointer, owner: AnyObject) {
+        bytes = memory
+        self.owner = owner
+    }
 
     public init(byteCount: Int, alignment: Int = BlockLimits.bufferAlignment) {
+        owner = nil
         precondition(byteCount > 0 && alignment > 0 && alignment & (alignment - 1) == 0)
         var pointer: UnsafeMutableRawPointer?
         let result = posix_memalign(&pointer, alignment, byteCount)
@@ -15,7 +24,7 @@ public final class IOBuffer: @unchecked Sendable {
         bytes = UnsafeMutableRawBufferPointer(start: pointer, count: byteCount)
     }
 
-    deinit { free(bytes.baseAddress) }
+    deinit { if owner == nil { free(bytes.baseAddress) } }
 
     public var count: Int { bytes.count }
 
@@ -40,6 +49,14 @@ public final class IOBufferPool {
         self.bufferSize = bufferSize
         self.capacity = capacity
         free = (0..<capacity).map { _ in IOBuffer(byteCount: bufferSize) }
+    }
+
+    /// A pool of buffers made elsewhere (all of one size).
+    public init(buffers: [IOBuffer]) {
+        precondition(!buffers.isEmpty && buffers.allSatisfy { $0.count == buffers[0].count })
+        bufferSize = buffers[0].count
+        capacity = buffers.count
+        free = buffers
     }
 
     public var available: Int { free.count }

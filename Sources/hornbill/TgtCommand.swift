@@ -19,16 +19,17 @@ struct TgtCommand: AsyncParsableCommand {
     @Option(name: [.customShort("m"), .long], help: "CPU mask (accepted; one reactor is used).")
     var cpumask: String?
 
-    @Option(name: [.customShort("s"), .long], help: "Memory for I/O buffers in MiB (accepted).")
-    var memSize: Int?
+    @Option(name: [.customShort("s"), .long], help: "Memory for I/O buffers in MiB (2 MiB hugepages when reserved).")
+    var memSize = 256
 
-    @Flag(help: "Do not use hugepages (accepted).")
+    @Flag(help: "Use ordinary pages for I/O buffers, not hugepages.")
     var noHuge = false
 
     @Argument(parsing: .allUnrecognized, help: .hidden)
     var ignored: [String] = []
 
     func run() async throws {
+        let memory = try IOMemoryArena(megabytes: memSize, hugePages: !noHuge)
         let reactor = try Reactor(name: "reactor_0")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let (stops, stop) = AsyncStream<Void>.makeStream()
@@ -47,6 +48,7 @@ struct TgtCommand: AsyncParsableCommand {
             source.resume()
             return source
         }
+        target.logSettings.log(.notice, "hornbill tgt: \(memory.summary)")
         target.logSettings.log(.notice, "hornbill tgt: serving SPDK JSON-RPC on \(rpcSocket)")
         for await _ in stops { break }
         target.logSettings.log(.notice, "hornbill tgt: stopping")
@@ -54,7 +56,7 @@ struct TgtCommand: AsyncParsableCommand {
         await target.closeAll()
         reactor.shutdown()
         try await group.shutdownGracefully()
-        withExtendedLifetime(sources) {}
+        withExtendedLifetime((sources, memory)) {}
     }
 }
 
