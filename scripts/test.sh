@@ -16,5 +16,10 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
+# SPDK's own rpc.py (PyPI's spdk package) checks that `hornbill tgt` speaks SPDK's JSON-RPC.
+if ! python3 -c 'import spdk.spdk_rpc' >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check spdk==26.9
+fi
+
 swift build --build-tests
 swift test --skip-build "$@"

@@ -138,6 +138,27 @@ public final class IOStatistics: Sendable {
 
     func recordError() { errorCount.wrappingAdd(1, ordering: .relaxed) }
 
+    /// What `reset(_:)` clears (bdev_get_iostat's reset_mode).
+    public enum Reset: String, Sendable {
+        case all, maxmin, error, none
+    }
+
+    /// Clears counters after they were reported.
+    public func reset(_ mode: Reset) {
+        if mode == .all || mode == .error { errorCount.store(0, ordering: .relaxed) }
+        for counter in counters {
+            if mode == .all {
+                counter.bytes.store(0, ordering: .relaxed)
+                counter.operations.store(0, ordering: .relaxed)
+                counter.latency.store(0, ordering: .relaxed)
+            }
+            if mode == .all || mode == .maxmin {
+                counter.maxLatency.store(0, ordering: .relaxed)
+                counter.minLatency.store(.max, ordering: .relaxed)
+            }
+        }
+    }
+
     public struct Snapshot: Sendable, Equatable {
         public var bytes: [UInt64]
         public var operations: [UInt64]

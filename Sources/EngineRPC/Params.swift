@@ -55,6 +55,18 @@ struct Params {
         return value
     }
 
+    /// An array of strings.
+    mutating func stringArray(_ key: String) throws(JSONRPCError) -> [String]? {
+        guard let value = take(key) else { return nil }
+        guard case .array(let elements) = value else { throw Self.decodeFailed }
+        var strings: [String] = []
+        for element in elements {
+            guard case .string(let text) = element else { throw Self.decodeFailed }
+            strings.append(text)
+        }
+        return strings
+    }
+
     /// An object of string values (e.g. snapshot xattrs); `null` or absent is empty.
     mutating func stringMap(_ key: String) throws(JSONRPCError) -> [String: String] {
         guard let value = take(key) else { return [:] }

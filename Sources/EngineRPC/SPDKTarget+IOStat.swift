@@ -45,18 +45,27 @@ extension SPDKTarget {
 
     func getIOStat(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
+        // The fork sends `name`; upstream rpc.py sends `names`.
         let name = try decoder.string("name")
+        let names = try decoder.stringArray("names")
         let perChannel = try decoder.bool("per_channel") ?? false
-        _ = try decoder.string("reset_mode")
+        let resetMode = try decoder.string("reset_mode") ?? "none"
         try decoder.finish()
-        guard !perChannel || name != nil else { throw JSONRPCError(code: -22, message: "Invalid argument") }
-        let devices: [any BlockDevice]
-        if let name {
-            guard let device = registry.lookup(name) else { throw Self.noSuchDevice }
-            devices = [device]
+        let wanted = name.map { [$0] } ?? names
+        guard !perChannel || wanted?.count == 1 else { throw JSONRPCError(code: -22, message: "Invalid argument") }
+        guard let reset = IOStatistics.Reset(rawValue: resetMode) else {
+            throw JSONRPCError(code: -22, message: "Invalid argument")
+        }
+        var devices: [any BlockDevice] = []
+        if let wanted {
+            for name in wanted {
+                guard let device = registry.lookup(name) else { throw Self.noSuchDevice }
+                devices.append(device)
+            }
         } else {
             devices = registry.all
         }
+        defer { for device in devices { device.ioControl.statistics.reset(reset) } }
         var result: [(key: String, value: JSONValue)] = [("tick_rate", .integer(1_000_000_000)), ("ticks", .integer(Self.nowTicks()))]
         if perChannel, let device = devices.first {
             // One reactor: its channels' totals are the device's.

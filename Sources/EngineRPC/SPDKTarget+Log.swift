@@ -3,7 +3,7 @@
 // through these, so they change what an operator sees.
 
 import Foundation
-import JSONRPC
+public import JSONRPC
 import Synchronization
 
 public final class LogSettings: Sendable {
@@ -97,6 +97,20 @@ extension SPDKTarget {
             return .object(flags.keys.sorted().map { (key: $0, value: JSONValue.bool(flags[$0]!)) })
         },
     ]
+
+    /// Runs a log method synchronously (for command-line flags at start).
+    public func handleNow(_ method: String, _ params: JSONValue?) -> Result<JSONValue, JSONRPCError> {
+        do {
+            switch method {
+            case "log_set_level": return .success(try setLevel(params, print: false))
+            case "log_set_print_level": return .success(try setLevel(params, print: true))
+            case "log_set_flag": return .success(try setFlag(params, on: true))
+            default: return .failure(.methodNotFound)
+            }
+        } catch {
+            return .failure(error)
+        }
+    }
 
     func setLevel(_ params: JSONValue?, print: Bool) throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)

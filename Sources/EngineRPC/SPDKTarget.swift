@@ -32,7 +32,7 @@ public final class SPDKTarget: JSONRPCMethodHandler {
         "framework_wait_init": { _, params in try SPDKTarget.noParams(params, "framework_wait_init"); return .bool(true) },
         "bdev_get_bdevs": { target, params in try await target.getBdevs(params) },
         "bdev_wait_for_examine": { _, params in try SPDKTarget.noParams(params, "bdev_wait_for_examine"); return .bool(true) },
-        "bdev_examine": { target, params in try target.examine(params) },
+        "bdev_examine": { target, params in try await target.examine(params) },
         "bdev_malloc_create": { target, params in try target.mallocCreate(params) },
         "bdev_malloc_delete": { target, params in try target.deleteBdev(params, as: MallocDevice.self) },
         "bdev_aio_create": { target, params in try await target.aioCreate(params) },
@@ -124,12 +124,28 @@ public final class SPDKTarget: JSONRPCMethodHandler {
         }
     }
 
-    func examine(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+    func examine(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
         let name = try decoder.requiredString("name")
         try decoder.finish()
-        guard registry.lookup(name) != nil else { throw Self.noSuchDevice }
+        guard let device = registry.lookup(name) else { throw Self.noSuchDevice }
+        do {
+            try await examine(device)
+        } catch {
+            throw Self.failure(error)
+        }
         return .bool(true)
+    }
+
+    /// The lvol module's examine: a device holding an lvstore that is not loaded yet gets it
+    /// loaded, with its lvols registered. A claimed device (an lvstore is on it already) is skipped.
+    func examine(_ device: any BlockDevice) async throws {
+        guard device.claims.current.claimant == nil, device.claims.current.writers == 0,
+            device.supportedIOTypes.contains(.write)
+        else { return }
+        if let store = try await LogicalVolumeStore.load(from: device, executor: reactor, registry: registry) {
+            stores.withLock { $0[device.name] = store }
+        }
     }
 
     func mallocCreate(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
@@ -196,9 +212,7 @@ public final class SPDKTarget: JSONRPCMethodHandler {
                 name: name, path: filename, blockSize: blockSize == 0 ? nil : Int(blockSize), readOnly: readOnly, uuid: uuid)
             try registry.register(device)
             // Examine before replying: an lvstore on the device comes back with all its lvols.
-            if !readOnly, let store = try await LogicalVolumeStore.load(from: device, executor: reactor, registry: registry) {
-                stores.withLock { $0[name] = store }
-            }
+            try await examine(device)
         } catch {
             throw Self.failure(error)
         }

@@ -25,6 +25,12 @@ struct TgtCommand: AsyncParsableCommand {
     @Flag(help: "Use ordinary pages for I/O buffers, not hugepages.")
     var noHuge = false
 
+    @Option(name: [.customShort("L"), .customLong("logflag")], help: "Enable a log flag (repeatable), e.g. -L lvol.")
+    var logFlags: [String] = []
+
+    @Option(help: "Print level: ERROR, WARNING, NOTICE, INFO or DEBUG.")
+    var logLevel = "NOTICE"
+
     @Argument(parsing: .allUnrecognized, help: .hidden)
     var ignored: [String] = []
 
@@ -40,6 +46,7 @@ struct TgtCommand: AsyncParsableCommand {
                 stop.yield()
             }
         }
+        try configureLogging(target)
         let server = try await JSONRPCServer.start(path: rpcSocket, handler: target, group: group)
         for signalNumber in [SIGINT, SIGTERM] { signal(signalNumber, SIG_IGN) }
         let sources = [SIGINT, SIGTERM].map { number in
@@ -57,6 +64,22 @@ struct TgtCommand: AsyncParsableCommand {
         reactor.shutdown()
         try await group.shutdownGracefully()
         withExtendedLifetime((sources, memory)) {}
+    }
+}
+
+extension TgtCommand {
+    /// Applies --log-level and -L through the same methods an RPC client would use.
+    func configureLogging(_ target: SPDKTarget) throws {
+        var requests: [(String, JSONValue)] = [
+            ("log_set_print_level", .object([("level", .string(logLevel))])),
+            ("log_set_level", .object([("level", .string(logLevel))])),
+        ]
+        requests += logFlags.map { ("log_set_flag", .object([("flag", .string($0))])) }
+        for (method, params) in requests {
+            if case .failure(let error) = target.handleNow(method, params) {
+                throw ValidationError("\(method): \(error.message)")
+            }
+        }
     }
 }
 

@@ -91,6 +91,15 @@ private func text(_ value: JSONValue?) -> String { value.map { String(decoding: 
         #expect(all.count == 64)
     }
 
+    @Test func logFlagsOnTheCommandLine() throws {
+        let bad = try runHornbill(["tgt", "-r", "/tmp/hornbill-never-\(getpid()).sock", "--log-level", "LOUD"])
+        #expect(bad.status != 0)
+        #expect(bad.error.contains("invalid log level"))
+        let unknown = try runHornbill(["tgt", "-r", "/tmp/hornbill-never-\(getpid()).sock", "-L", "nonsense"])
+        #expect(unknown.status != 0)
+        #expect(unknown.error.contains("unknown log flag nonsense"))
+    }
+
     @Test func oneDaemonPerSocketAndCleanStop() throws {
         let daemon = try Daemon()
         let second = try runHornbill(["tgt", "-r", daemon.socket])
