@@ -79,3 +79,43 @@ private func string(_ text: String) -> JSONValue { .string(text) }
         #expect(try client.call("bdev_lvol_get_lvstores") == .success(.array([])))
     }
 }
+
+@Suite struct TgtFrameworkAndGrowTests {
+    @Test func frameworkMethodsAndGrowLvstore() throws {
+        let file = try TemporaryFile(size: 64 << 20)
+        let daemon = try Daemon()
+        let client = try daemon.client()
+        #expect(try client.call("framework_start_init") == .success(.bool(true)))
+        #expect(try client.call("framework_wait_init") == .success(.bool(true)))
+        #expect(try client.call("bdev_wait_for_examine") == .success(.bool(true)))
+        if case .failure(let error) = try client.call("framework_start_init", params: object([("x", .integer(1))])) {
+            #expect(error.code == -32602)
+        } else {
+            Issue.record("params accepted")
+        }
+        guard case .success(.array(let methods)) = try client.call("rpc_get_methods", params: object([("current", .bool(true))])) else {
+            Issue.record("rpc_get_methods failed")
+            return
+        }
+        #expect(methods.contains(string("bdev_lvol_grow_lvstore")) && methods.contains(string("log_get_flags")))
+
+        _ = try client.call("bdev_aio_create", params: object([("name", string("aio0")), ("filename", string(file.path)), ("block_size", .integer(4096))]))
+        _ = try client.call("bdev_lvol_create_lvstore", params: object([("bdev_name", string("aio0")), ("lvs_name", string("lvs")), ("cluster_sz", .integer(1 << 20))]))
+        func totalClusters() throws -> JSONValue? {
+            guard case .success(.array(let stores)) = try client.call("bdev_lvol_get_lvstores") else { return nil }
+            return stores.first?["total_data_clusters"]
+        }
+        let before = try totalClusters()
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file.path))
+        try handle.truncate(atOffset: 96 << 20)
+        try handle.close()
+        #expect(try client.call("bdev_lvol_grow_lvstore", params: object([("lvs_name", string("lvs"))])) == .success(.bool(true)))
+        let after = try totalClusters()
+        if case .number(let old)? = before, case .number(let new)? = after {
+            #expect(Int(new)! == Int(old)! + 32)
+        } else {
+            Issue.record("no cluster counts")
+        }
+        #expect(try client.call("bdev_lvol_grow_lvstore", params: object([("lvs_name", string("nope"))])) == .failure(JSONRPCError(code: -19, message: "No such device")))
+    }
+}
