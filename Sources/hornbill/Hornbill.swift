@@ -4,7 +4,7 @@ import ArgumentParser
 struct Hornbill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hornbill",
-        abstract: "Replicated block storage: logical volumes, RAID1 and NVMe/TCP in userspace.",
+        abstract: "Replicated block storage in userspace: logical volumes and an SPDK-compatible data-plane daemon.",
         subcommands: [TgtCommand.self, RPCCommand.self, PerfCommand.self]
     )
 }
