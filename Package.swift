@@ -22,6 +22,7 @@ let package = Package(
         // Pure cores: no I/O.
         .target(name: "StorageKit", swiftSettings: strictSettings),
         .target(name: "BlockCore", dependencies: ["StorageKit"], swiftSettings: strictSettings),
+        .target(name: "NVMeWire", dependencies: ["StorageKit"], swiftSettings: strictSettings),
 
         // The one C seam: io_uring system calls and block-device ioctls.
         .target(name: "CLinuxIO"),
@@ -37,6 +38,16 @@ let package = Package(
             dependencies: ["StorageKit", "BlockCore"],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "RAID",
+            dependencies: ["StorageKit", "BlockCore"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "NVMeTCP",
+            dependencies: ["StorageKit", "BlockCore", "BlockDevices", "NVMeWire"],
+            swiftSettings: strictSettings
+        ),
 
         // Edges.
         .target(
@@ -50,7 +61,7 @@ let package = Package(
 
         .target(
             name: "EngineRPC",
-            dependencies: ["BlockCore", "BlockDevices", "LogicalVolumes", "JSONRPC"],
+            dependencies: ["BlockCore", "BlockDevices", "LogicalVolumes", "RAID", "NVMeWire", "NVMeTCP", "JSONRPC"],
             swiftSettings: strictSettings
         ),
 
@@ -58,7 +69,8 @@ let package = Package(
         .executableTarget(
             name: "hornbill",
             dependencies: [
-                "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "JSONRPC", "EngineRPC",
+                "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "NVMeWire", "NVMeTCP", "JSONRPC",
+                "EngineRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -99,6 +111,16 @@ let package = Package(
             dependencies: [
                 "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "TestSupport", "Simulation",
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RAIDTests",
+            dependencies: ["StorageKit", "BlockCore", "BlockDevices", "RAID", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "NVMeTests",
+            dependencies: ["StorageKit", "BlockCore", "BlockDevices", "NVMeWire", "NVMeTCP", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

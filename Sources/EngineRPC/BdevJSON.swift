@@ -5,6 +5,8 @@ import BlockDevices
 import Foundation
 import JSONRPC
 import LogicalVolumes
+import NVMeTCP
+import RAID
 
 enum BdevJSON {
     static func describe(_ device: any BlockDevice) -> JSONValue {
@@ -41,6 +43,10 @@ enum BdevJSON {
     }
 
     private static func driverSpecific(_ device: any BlockDevice) -> JSONValue {
+        if let raid = device as? RAID1Device { return .object([("raid", SPDKTarget.raidDriverSpecific(raid))]) }
+        if let namespace = device as? NVMeNamespaceDevice {
+            return .object([("nvme", SPDKTarget.nvmeDriverSpecific(namespace)), ("mp_policy", .string("active_passive"))])
+        }
         if let aio = device as? AIODevice {
             return .object([("aio", .object([
                 ("filename", .string(aio.filename)), ("block_size_override", .bool(false)),

@@ -50,6 +50,20 @@ struct Params {
         return number
     }
 
+    /// A signed integer (e.g. -1 for "infinite" timeouts).
+    mutating func int64(_ key: String) throws(JSONRPCError) -> Int64? {
+        guard let value = take(key) else { return nil }
+        guard case .number(let text) = value, let number = Int64(text) else { throw Self.decodeFailed }
+        return number
+    }
+
+    /// A nested object, left to its own decoder.
+    mutating func object(_ key: String) throws(JSONRPCError) -> JSONValue? {
+        guard let value = take(key) else { return nil }
+        guard case .object = value else { throw Self.decodeFailed }
+        return value
+    }
+
     mutating func requiredUInt64(_ key: String) throws(JSONRPCError) -> UInt64 {
         guard let value = try uint64(key) else { throw Self.decodeFailed }
         return value

@@ -22,13 +22,20 @@ public final class LogSettings: Sendable {
         }
 
         init?(spdkName: String) {
-            guard let level = Self.allCases.first(where: { $0.spdkName == spdkName.uppercased() }) else { return nil }
+            // "WARN" is the spelling go-spdk-helper documents; SPDK's own is "WARNING".
+            let name = spdkName.uppercased() == "WARN" ? "WARNING" : spdkName.uppercased()
+            guard let level = Self.allCases.first(where: { $0.spdkName == name }) else { return nil }
             self = level
         }
     }
 
-    /// SPDK's log components this daemon has.
-    public static let knownFlags = ["aio", "app_rpc", "bdev", "bdev_malloc", "blob", "lvol", "reactor", "rpc", "thread"]
+    /// SPDK's log components this daemon has, and those of the modules Longhorn names in its v2
+    /// log flags (bdev_raid, bdev_nvme, nvmf, …): setting them is accepted and shown by
+    /// log_get_flags, as SPDK does for every component it registers.
+    public static let knownFlags = [
+        "aio", "app_rpc", "bdev", "bdev_malloc", "bdev_nvme", "bdev_raid", "bdev_raid1", "blob", "blob_esnap", "blobfs",
+        "lvol", "lvolrpc", "nbd", "nvme", "nvmf", "nvmf_tcp", "reactor", "rpc", "sock", "thread", "ublk",
+    ]
 
     private struct State {
         var level = Level.notice

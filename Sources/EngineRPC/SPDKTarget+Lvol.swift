@@ -27,6 +27,7 @@ extension SPDKTarget {
         "bdev_lvol_clone": { target, params in try await target.clone(params) },
         "bdev_lvol_set_xattr": { target, params in try await target.setXattr(params) },
         "bdev_lvol_get_xattr": { target, params in try target.getXattr(params) },
+        "bdev_lvol_get_snapshot_checksum": { target, params in try target.getSnapshotChecksum(params) },
     ]
 
     /// -32602 with strerror's text: what most lvol handlers reply when the operation fails.
@@ -201,7 +202,12 @@ extension SPDKTarget {
 
     func getLvols(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
-        let uuid = try decoder.string("lvs_uuid")
+        var uuid = try decoder.string("lvs_uuid")
+        // go-spdk-helper sends the lvstore's UUID as "uuid" here.
+        if let alternate = try decoder.string("uuid") {
+            guard uuid == nil else { throw Params.decodeFailed }
+            uuid = alternate
+        }
         let name = try decoder.string("lvs_name")
         try decoder.finish()
         let selected = uuid == nil && name == nil ? allStores : [try store(uuid: uuid, name: name)]
@@ -304,5 +310,17 @@ extension SPDKTarget {
         }
         if value.last == 0 { value.removeLast() }
         return .string(String(decoding: value, as: UTF8.self))
+    }
+
+    /// The fork's bdev_lvol_get_snapshot_checksum. Checksums are registered by
+    /// bdev_lvol_register_snapshot_checksum, which this daemon does not offer yet, so no lvol has
+    /// one: the reply is -19 "No such device", which go-spdk-helper reads as "no checksum" when it
+    /// lists snapshots.
+    func getSnapshotChecksum(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let name = try decoder.requiredString("name")
+        try decoder.finish()
+        _ = try lvol(name)
+        throw Self.noSuchDevice
     }
 }

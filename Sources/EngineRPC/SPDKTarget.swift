@@ -7,6 +7,7 @@ public import BlockDevices
 import Foundation
 public import JSONRPC
 import LogicalVolumes
+public import NVMeTCP
 import Synchronization
 
 public final class SPDKTarget: JSONRPCMethodHandler {
@@ -17,12 +18,20 @@ public final class SPDKTarget: JSONRPCMethodHandler {
     public let logSettings = LogSettings()
     private let mallocCounter = Atomic<Int>(0)
     let stores = Mutex<[String: LogicalVolumeStore]>([:])  // by base bdev name
+    /// The NVMe-oF target (nvmf_* methods).
+    public let nvmf: NVMfTarget
+    /// Attached NVMe controllers by name, and the options later attaches start from.
+    let nvmeControllers = Mutex<[String: NVMeHostController]>([:])
+    let nvmeDefaults = Mutex(NVMeDefaults())
 
     typealias Method = @Sendable (SPDKTarget, JSONValue?) async throws -> JSONValue
 
     static let methods: [String: Method] = coreMethods.merging(lvolMethods) { first, _ in first }
         .merging(logMethods) { first, _ in first }
         .merging(statMethods) { first, _ in first }
+        .merging(nvmfMethods) { first, _ in first }
+        .merging(nvmeMethods) { first, _ in first }
+        .merging(raidMethods) { first, _ in first }
 
     static let coreMethods: [String: Method] = [
         "rpc_get_methods": { target, params in try target.rpcGetMethods(params) },
@@ -44,6 +53,7 @@ public final class SPDKTarget: JSONRPCMethodHandler {
         self.registry = registry
         self.reactor = reactor
         self.onKill = onKill
+        nvmf = NVMfTarget(reactor: reactor)
     }
 
     public func handle(_ request: JSONRPCRequest) async -> Result<JSONValue, JSONRPCError> {
@@ -245,6 +255,12 @@ public final class SPDKTarget: JSONRPCMethodHandler {
 
     /// Closes every lvstore cleanly (at shutdown).
     public func closeAll() async {
+        await nvmf.stop()
+        let controllers = nvmeControllers.withLock { controllers in
+            defer { controllers.removeAll() }
+            return Array(controllers.values)
+        }
+        for controller in controllers { await controller.detach() }
         let all = stores.withLock { stores in
             let list = Array(stores.values)
             stores.removeAll()

@@ -18,8 +18,9 @@ public final class JSONRPCClient {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
+        // Failures below leave the socket to deinit, which runs once every stored property is
+        // set: closing it here too would close whatever reused the descriptor number meanwhile.
         guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(fd)
             throw ClientError(description: "socket path \(path) is too long")
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -32,7 +33,6 @@ public final class JSONRPCClient {
         }
         guard result == 0 else {
             let reason = String(cString: strerror(errno))
-            close(fd)
             throw ClientError(description: "cannot connect to \(path): \(reason)")
         }
     }

@@ -3,6 +3,7 @@ import BlockCore
 import BlockDevices
 import Foundation
 import LogicalVolumes
+import NVMeTCP
 import StorageKit
 
 /// `hornbill perf`: drives one block device in-process with a fixed-queue-depth workload, like
@@ -17,8 +18,11 @@ struct PerfCommand: AsyncParsableCommand {
               aio:PATH                   a file or block device (O_DIRECT, io_uring)
               lvol:PATH                  a thin lvol filling an lvstore created on PATH (its data is lost);
                                          every cluster is written once before measuring
+              nvmf://HOST:PORT/NQN       namespace 1 of an NVMe/TCP subsystem (like spdk_nvme_perf),
+                                         over --io-queues connections
 
-            Example: hornbill perf -d lvol:/tmp/disk.img -w randread -o 4096 -q 32 -t 10
+            Examples: hornbill perf -d lvol:/tmp/disk.img -w randread -o 4096 -q 32 -t 10
+                      hornbill perf -d nvmf://127.0.0.1:4420/nqn.2023-01.io.hornbill:vol -q 32
             """)
 
     @Option(name: [.customShort("d"), .long], help: "The device to drive (see above).")
@@ -47,6 +51,12 @@ struct PerfCommand: AsyncParsableCommand {
 
     @Option(help: "Cluster size of the lvstore created for lvol devices.")
     var clusterSize: Int = 1024 * 1024
+
+    @Option(help: "I/O queues (TCP connections) for nvmf:// devices.")
+    var ioQueues = 1
+
+    @Option(help: "Host NQN for nvmf:// devices (default: a random one).")
+    var hostNQN: String?
 
     @Flag(help: "Use blocking system calls on worker threads instead of io_uring.")
     var noIOUring = false
@@ -110,6 +120,7 @@ struct PerfCommand: AsyncParsableCommand {
             queueDepth: queueDepth, seconds: seconds, histogram: histogram, usesIOUring: reactor.usesIOUring,
             directIO: target.directIO, lvolMetadataBytesPerGiB: memory)
         if let store = target.store { try await store.close() }
+        if let controller = target.controller { await controller.detach() }
         return result
     }
 
@@ -119,9 +130,11 @@ struct PerfCommand: AsyncParsableCommand {
         var directIO: Bool?
         var store: LogicalVolumeStore?
         var lvol: LogicalVolume?
+        var controller: NVMeHostController?
     }
 
     private func openDevice(reactor: Reactor) async throws -> Target {
+        if device.hasPrefix("nvmf://") { return try await connect(reactor: reactor) }
         let parts = device.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { throw ValidationError("device \(device) must be malloc:SIZE_MIB, aio:PATH or lvol:PATH") }
         switch parts[0] {
@@ -141,6 +154,28 @@ struct PerfCommand: AsyncParsableCommand {
         default:
             throw ValidationError("unknown device kind \(parts[0]); use malloc, aio or lvol")
         }
+    }
+
+    /// nvmf://HOST:PORT/NQN: attaches an NVMe/TCP controller and drives its first namespace.
+    private func connect(reactor: Reactor) async throws -> Target {
+        let rest = device.dropFirst("nvmf://".count)
+        guard let slash = rest.firstIndex(of: "/"), let colon = rest[..<slash].lastIndex(of: ":") else {
+            throw ValidationError("device \(device) must be nvmf://HOST:PORT/NQN")
+        }
+        var host = String(rest[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let port = String(rest[rest.index(after: colon)..<slash])
+        let nqn = String(rest[rest.index(after: slash)...])
+        guard UInt16(port) != nil, !nqn.isEmpty else { throw ValidationError("device \(device) must be nvmf://HOST:PORT/NQN") }
+        guard (1...64).contains(ioQueues) else { throw ValidationError("--io-queues must be 1...64") }
+        var options = NVMeHostController.Options(address: host, serviceID: port, subsystemNQN: nqn, hostNQN: hostNQN)
+        options.ioQueues = ioQueues
+        let controller = try await NVMeHostController.attach(name: "nvme0", options: options, reactor: reactor)
+        guard let namespace = controller.namespaces.first else {
+            await controller.detach()
+            throw ValidationError("\(nqn) at \(host):\(port) has no namespace")
+        }
+        return Target(device: namespace, controller: controller)
     }
 
     /// Writes every cluster once so the measurement sees allocated clusters only.

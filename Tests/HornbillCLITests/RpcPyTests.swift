@@ -54,4 +54,60 @@ private func rpcPy(_ socket: String, _ arguments: [String]) throws -> (status: I
         #expect(try rpcPy(socket, ["bdev_lvol_delete_lvstore", "-l", "lvs"]).status == 0)
         #expect(try rpcPy(socket, ["spdk_kill_instance", "SIGTERM"]).status == 0)
     }
+
+    @Test func spdkRpcDrivesNVMeOverTCPAndRAID1() throws {
+        let daemon = try Daemon()
+        let socket = daemon.socket
+        let port = String(freeTCPPort())
+        let nqn = "nqn.2023-01.io.hornbill:rpcpy"
+        try #require(try rpcPy(socket, ["bdev_malloc_create", "16", "4096", "-b", "Malloc0"]).status == 0, "spdk-rpc is missing or failed")
+        #expect(try rpcPy(socket, ["bdev_malloc_create", "16", "4096", "-b", "Malloc1"]).status == 0)
+        #expect(try rpcPy(socket, ["nvmf_create_transport", "-t", "TCP", "-q", "64", "-m", "8", "-c", "8192"]).status == 0)
+        #expect(try rpcPy(socket, ["nvmf_create_transport", "-t", "TCP"]).status != 0)  // exists
+        let transports = try rpcPy(socket, ["nvmf_get_transports"])
+        #expect(transports.output.contains("\"trtype\": \"TCP\"") && transports.output.contains("\"in_capsule_data_size\": 8192"))
+        #expect(try rpcPy(socket, ["nvmf_create_subsystem", nqn, "-a", "-s", "HORNBILL0001", "-d", "Hornbill volume"]).status == 0)
+        #expect(try rpcPy(socket, ["nvmf_create_subsystem", nqn]).status != 0)  // duplicate
+        #expect(try rpcPy(socket, ["nvmf_subsystem_add_ns", nqn, "Malloc0"]).status == 0)
+        #expect(try rpcPy(socket, ["nvmf_subsystem_add_listener", nqn, "-t", "tcp", "-a", "127.0.0.1", "-s", port, "-f", "ipv4"]).status == 0)
+        let subsystems = try rpcPy(socket, ["nvmf_get_subsystems"])
+        #expect(subsystems.output.contains("\"bdev_name\": \"Malloc0\"") && subsystems.output.contains("\"serial_number\": \"HORNBILL0001\""))
+        let listeners = try rpcPy(socket, ["nvmf_subsystem_get_listeners", nqn])
+        #expect(listeners.output.contains("\"trsvcid\": \"\(port)\""))
+        // The daemon attaches to its own export as an NVMe/TCP host.
+        let attached = try rpcPy(socket, ["bdev_nvme_attach_controller", "-b", "Nvme0", "-t", "tcp", "-a", "127.0.0.1", "-s", port, "-f", "ipv4", "-n", nqn])
+        #expect(attached == (0, "Nvme0n1\n"))
+        let nvmeBdev = try rpcPy(socket, ["bdev_get_bdevs", "-b", "Nvme0n1"])
+        #expect(nvmeBdev.output.contains("\"product_name\": \"NVMe disk\"") && nvmeBdev.output.contains("\"num_blocks\": 4096"))
+        let controllers = try rpcPy(socket, ["bdev_nvme_get_controllers"])
+        #expect(controllers.output.contains("\"state\": \"enabled\"") && controllers.output.contains("\"subnqn\": \"\(nqn)\""))
+        #expect(try rpcPy(socket, ["nvmf_subsystem_get_controllers", nqn]).output.contains("\"num_io_qpairs\": 1"))
+        #expect(try rpcPy(socket, ["nvmf_subsystem_get_qpairs", nqn]).output.contains("\"qid\": 1"))
+        // A RAID1 of a local bdev and the NVMe/TCP one.
+        #expect(try rpcPy(socket, ["bdev_raid_create", "-n", "Raid0", "-r", "raid1", "-b", "Malloc1 Nvme0n1"]).status == 0)
+        let raid = try rpcPy(socket, ["bdev_raid_get_bdevs", "all"])
+        #expect(raid.output.contains("\"num_base_bdevs_operational\": 2") && raid.output.contains("\"state\": \"online\""))
+        #expect(try rpcPy(socket, ["bdev_raid_remove_base_bdev", "Nvme0n1"]).status == 0)
+        #expect(try rpcPy(socket, ["bdev_raid_get_bdevs", "online"]).output.contains("\"num_base_bdevs_operational\": 1"))
+        #expect(try rpcPy(socket, ["bdev_raid_delete", "Raid0"]).status == 0)
+        #expect(try rpcPy(socket, ["bdev_nvme_detach_controller", "Nvme0"]).status == 0)
+        #expect(try rpcPy(socket, ["bdev_get_bdevs", "-b", "Nvme0n1"]).status != 0)
+        #expect(try rpcPy(socket, ["nvmf_subsystem_remove_listener", nqn, "-t", "tcp", "-a", "127.0.0.1", "-s", port, "-f", "ipv4"]).status == 0)
+        #expect(try rpcPy(socket, ["nvmf_subsystem_remove_ns", nqn, "1"]).status == 0)
+        #expect(try rpcPy(socket, ["nvmf_delete_subsystem", nqn]).status == 0)
+        #expect(try rpcPy(socket, ["nvmf_get_stats"]).output.contains("\"io_qpairs\": 1"))
+    }
+}
+
+/// A TCP port nothing listens on right now.
+func freeTCPPort() -> UInt16 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return UInt16(bigEndian: address.sin_port)
 }

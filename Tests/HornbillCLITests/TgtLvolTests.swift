@@ -69,6 +69,18 @@ private func string(_ text: String) -> JSONValue { .string(text) }
         #expect(try client.call("bdev_lvol_get_xattr", params: object([("name", string("lvs/r1-snap-a")), ("xattr_name", string("snapshot_timestamp"))])) == .success(string("2026-11-25T00:00:00Z")))
         guard case .success(.array(let snaps)) = try client.call("bdev_get_bdevs", params: object([("name", string(snapshotUUID))])) else { return }
         #expect(snaps.first?["driver_specific"]?["lvol"]?["clones"] == .array([string("r1"), string("c1")]))
+        // What go-spdk-helper sends: get_lvols by the lvstore's "uuid", and the snapshot checksum
+        // query of every listing (-19 means "none registered").
+        guard case .success(.array(let byUUID)) = try client.call("bdev_lvol_get_lvols", params: object([("uuid", string(storeUUID))])) else {
+            Issue.record("get_lvols by uuid failed")
+            return
+        }
+        #expect(byUUID.count == 3)
+        #expect(try client.call("bdev_lvol_get_lvols", params: object([("uuid", string(storeUUID)), ("lvs_uuid", string(storeUUID))])) == .failure(JSONRPCError(code: -32603, message: "spdk_json_decode_object failed")))
+        #expect(try client.call("bdev_lvol_get_snapshot_checksum", params: object([("name", string(snapshotUUID))])) == .failure(JSONRPCError(code: -19, message: "No such device")))
+        #expect(try client.call("log_set_flag", params: object([("flag", string("bdev_raid"))])) == .success(.bool(true)))
+        #expect(try client.call("log_set_print_level", params: object([("level", string("warn"))])) == .success(.bool(true)))
+        #expect(try client.call("log_get_print_level") == .success(string("WARNING")))
         #expect(try client.call("bdev_lvol_rename_lvstore", params: object([("old_name", string("lvs")), ("new_name", string("disk2"))])) == .success(.bool(true)))
         guard case .success(.array(let renamed)) = try client.call("bdev_get_bdevs", params: object([("name", string("disk2/r1"))])) else {
             Issue.record("rename_lvstore did not rename the aliases")

@@ -1,0 +1,95 @@
+// A connected stream socket driven by a reactor: receives and sends are io_uring RECV and SEND
+// requests, so a network connection and the block I/O it causes run on one thread with no hop.
+// Without io_uring, each call blocks on a thread of its own and the task resumes on the reactor.
+//
+// A socket is used from one task at a time per direction: one receiver and one sender may be in
+// flight together. `shutdown()` ends both: a pending receive returns 0 (end of stream).
+
+public import BlockCore
+import CLinuxIO
+import Foundation
+import Glibc
+
+public final class ReactorSocket: @unchecked Sendable {
+    public let fd: Int32
+    public let reactor: Reactor
+    /// The socket's own ring requests, one per direction: a receive that waits for the peer for
+    /// minutes must not hold one of the reactor's block I/O requests.
+    private let receiveRequest = RingRequest()
+    private let sendRequest = RingRequest()
+    private static let opSend: UInt8 = 26
+    private static let opReceive: UInt8 = 27
+
+    /// Takes ownership of a connected socket.
+    public init(fd: Int32, reactor: Reactor) {
+        self.fd = fd
+        self.reactor = reactor
+    }
+
+    deinit { close(fd) }
+
+    /// Receives up to `buffer.count` bytes; returns how many, 0 at end of stream.
+    public func receive(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
+        let result = await perform(Self.opReceive, buffer.baseAddress!, buffer.count, flags: 0)
+        if result < 0 { throw Self.error(result, "receive") }
+        return Int(result)
+    }
+
+    /// Sends all of `bytes`.
+    public func send(_ bytes: UnsafeRawBufferPointer) async throws {
+        var done = 0
+        while done < bytes.count {
+            let result = await perform(
+                Self.opSend, UnsafeMutableRawPointer(mutating: bytes.baseAddress! + done), bytes.count - done,
+                flags: Int32(MSG_NOSIGNAL))
+            if result < 0 { throw Self.error(result, "send") }
+            if result == 0 { throw BlockError(.ioError, "send: connection closed") }
+            done += Int(result)
+        }
+    }
+
+    /// Ends the connection in both directions; pending and later calls see end of stream.
+    public func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+
+    private func perform(_ opcode: UInt8, _ address: UnsafeMutableRawPointer, _ length: Int, flags: Int32) async -> Int32 {
+        guard reactor.usesIOUring else {
+            let fd = self.fd
+            let pointer = UInt(bitPattern: address)
+            return await Self.blocking {
+                let result =
+                    opcode == Self.opReceive
+                    ? recv(fd, UnsafeMutableRawPointer(bitPattern: pointer), length, 0)
+                    : Glibc.send(fd, UnsafeRawPointer(bitPattern: pointer), length, flags)
+                return result < 0 ? -errno : Int32(result)
+            }
+        }
+        guard reactor.isCurrent else {
+            let bits = UInt(bitPattern: address)
+            return await reactor.run {
+                await self.perform(opcode, UnsafeMutableRawPointer(bitPattern: bits)!, length, flags: flags)
+            }
+        }
+        let request = opcode == Self.opReceive ? receiveRequest : sendRequest
+        precondition(request.continuation == nil, "two concurrent \(opcode == Self.opReceive ? "receives" : "sends") on one socket")
+        let fd = self.fd
+        let addressBits = UInt64(UInt(bitPattern: address))
+        return await withUnsafeContinuation { continuation in
+            request.continuation = continuation
+            let userData = request.userData
+            reactor.submit { ring in
+                hb_uring_prep_rw(&ring, opcode, fd, addressBits, UInt32(length), 0, flags, userData)
+            }
+        }
+    }
+
+    /// Runs a blocking call on a thread of its own (the path without io_uring).
+    private static func blocking(_ call: @escaping @Sendable () -> Int32) async -> Int32 {
+        await withUnsafeContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: call()) }
+        }
+    }
+
+    static func error(_ result: Int32, _ operation: String) -> BlockError {
+        BlockError(.ioError, "\(operation): \(String(cString: strerror(-result)))", errno: -result)
+    }
+}

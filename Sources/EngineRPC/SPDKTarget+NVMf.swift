@@ -1,0 +1,456 @@
+// The NVMe-oF target methods (spdk.md §2.7): transport, subsystems, namespaces, listeners, hosts,
+// and the reports of controllers, queue pairs and statistics.
+
+import BlockCore
+import BlockDevices
+import Foundation
+import JSONRPC
+import NVMeTCP
+import NVMeWire
+import Synchronization
+
+extension SPDKTarget {
+    static let nvmfMethods: [String: Method] = [
+        "nvmf_create_transport": { target, params in try target.createTransport(params) },
+        "nvmf_get_transports": { target, params in try target.getTransports(params) },
+        "nvmf_create_subsystem": { target, params in try target.createSubsystem(params) },
+        "nvmf_delete_subsystem": { target, params in try await target.deleteSubsystem(params) },
+        "nvmf_get_subsystems": { target, params in try target.getSubsystems(params) },
+        "nvmf_subsystem_add_ns": { target, params in try target.addNamespace(params) },
+        "nvmf_subsystem_remove_ns": { target, params in try target.removeNamespace(params) },
+        "nvmf_subsystem_add_listener": { target, params in try target.changeListener(params, add: true) },
+        "nvmf_subsystem_remove_listener": { target, params in try target.changeListener(params, add: false) },
+        "nvmf_subsystem_get_listeners": { target, params in try target.getListeners(params) },
+        "nvmf_subsystem_listener_set_ana_state": { target, params in try target.setANAState(params) },
+        "nvmf_subsystem_add_host": { target, params in try target.changeHost(params, add: true) },
+        "nvmf_subsystem_remove_host": { target, params in try target.changeHost(params, add: false) },
+        "nvmf_subsystem_allow_any_host": { target, params in try target.allowAnyHost(params) },
+        "nvmf_subsystem_get_controllers": { target, params in try await target.getControllers(params) },
+        "nvmf_subsystem_get_qpairs": { target, params in try await target.getQueuePairs(params) },
+        "nvmf_get_stats": { target, params in try target.getStats(params) },
+    ]
+
+    static let invalidParameters = JSONRPCError(code: -32602, message: "Invalid parameters")
+
+    static func checkTransportType(_ type: String) throws(JSONRPCError) {
+        guard type.uppercased() == "TCP" else { throw JSONRPCError(code: -32602, message: "Invalid transport type '\(type)'") }
+    }
+
+    // MARK: - Transport
+
+    func createTransport(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+        // SPDK decodes these leniently: keys of other transports (RDMA, vfio-user) are ignored.
+        var decoder = try Params(params)
+        try Self.checkTransportType(try decoder.requiredString("trtype"))
+        _ = try decoder.string("tgt_name")
+        var options = TransportOptions()
+        func integer(_ key: String, _ range: ClosedRange<UInt64>) throws(JSONRPCError) -> Int? {
+            guard let value = try decoder.uint64(key) else { return nil }
+            guard range.contains(value) else { throw JSONRPCError(code: -32602, message: "\(key) \(value) outside \(range.lowerBound)...\(range.upperBound)") }
+            return Int(value)
+        }
+        if let value = try integer("max_queue_depth", 2...UInt64(NVMeWireLimits.maxQueueDepth)) { options.maxQueueDepth = value }
+        if let value = try integer("max_io_qpairs_per_ctrlr", 2...UInt64(NVMeWireLimits.maxIOQueues + 1)) { options.maxIOQueuePairsPerController = value - 1 }
+        if let value = try integer("in_capsule_data_size", 0...UInt64(NVMeWireLimits.adminInCapsuleDataBytes)) { options.inCapsuleDataSize = value / 16 * 16 }
+        if let value = try integer("max_io_size", 4096...UInt64(NVMeWireLimits.maxIOBytes)) {
+            guard value & (value - 1) == 0 else { throw JSONRPCError(code: -32602, message: "max_io_size \(value) is not a power of two") }
+            options.maxIOSize = value
+        }
+        if let value = try integer("io_unit_size", 512...UInt64(NVMeWireLimits.maxIOBytes)) { options.ioUnitSize = value }
+        if let value = try integer("max_aq_depth", 2...UInt64(NVMeWireLimits.maxQueueDepth)) { options.maxAdminQueueDepth = value }
+        if let value = try integer("num_shared_buffers", 0...UInt64(UInt32.max)) { options.numSharedBuffers = value }
+        if let value = try decoder.uint64("buf_cache_size") { options.bufferCacheSize = value }
+        if let value = try decoder.bool("c2h_success") { options.c2hSuccess = value }
+        if let value = try decoder.bool("dif_insert_or_strip") { options.difInsertOrStrip = value }
+        if let value = try integer("sock_priority", 0...6) { options.socketPriority = value }
+        if let value = try integer("abort_timeout_sec", 0...UInt64(UInt32.max)) { options.abortTimeoutSeconds = value }
+        if let value = try integer("ack_timeout", 0...UInt64(UInt32.max)) { options.acknowledgementTimeout = value }
+        if let value = try integer("data_wr_pool_size", 0...UInt64(UInt32.max)) { options.dataWorkRequestPoolSize = value }
+        if let value = try decoder.bool("zcopy") { options.zeroCopy = value }
+        do {
+            try nvmf.createTransport(options)
+        } catch {
+            throw JSONRPCError(code: -32603, message: "Transport type 'TCP' already exists")
+        }
+        return .bool(true)
+    }
+
+    func getTransports(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let type = try decoder.string("trtype")
+        _ = try decoder.string("tgt_name")
+        try decoder.finish()
+        if let type, type.uppercased() != "TCP" { throw Self.noSuchDevice }
+        guard let options = nvmf.transport else {
+            if type != nil { throw Self.noSuchDevice }
+            return .array([])
+        }
+        return .array([.object([
+            ("trtype", .string("TCP")), ("max_queue_depth", .integer(options.maxQueueDepth)),
+            ("max_io_qpairs_per_ctrlr", .integer(options.maxIOQueuePairsPerController + 1)),
+            ("in_capsule_data_size", .integer(options.inCapsuleDataSize)), ("max_io_size", .integer(options.maxIOSize)),
+            ("io_unit_size", .integer(options.ioUnitSize)), ("max_aq_depth", .integer(options.maxAdminQueueDepth)),
+            ("num_shared_buffers", .integer(options.numSharedBuffers)), ("buf_cache_size", .integer(options.bufferCacheSize)),
+            ("dif_insert_or_strip", .bool(options.difInsertOrStrip)), ("zcopy", .bool(options.zeroCopy)),
+            ("c2h_success", .bool(options.c2hSuccess)), ("sock_priority", .integer(options.socketPriority)),
+            ("abort_timeout_sec", .integer(options.abortTimeoutSeconds)), ("ack_timeout", .integer(options.acknowledgementTimeout)),
+            ("data_wr_pool_size", .integer(options.dataWorkRequestPoolSize)),
+        ])])
+    }
+
+    // MARK: - Subsystems
+
+    func subsystem(_ decoder: inout Params) throws(JSONRPCError) -> NVMfSubsystem {
+        let nqn = try decoder.requiredString("nqn")
+        _ = try decoder.string("tgt_name")
+        guard let subsystem = nvmf.subsystem(nqn), !subsystem.isDiscovery else { throw Self.invalidParameters }
+        return subsystem
+    }
+
+    func createSubsystem(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let nqn = try decoder.requiredString("nqn")
+        _ = try decoder.string("tgt_name")
+        var options = NVMfSubsystem.Options()
+        if let serial = try decoder.string("serial_number") {
+            guard serial.utf8.count <= 20, serial.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) else {
+                throw JSONRPCError(code: -32602, message: "Invalid SN \(serial)")
+            }
+            options.serialNumber = serial
+        }
+        if let model = try decoder.string("model_number") {
+            guard model.utf8.count <= 40, model.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) else {
+                throw JSONRPCError(code: -32602, message: "Invalid MN \(model)")
+            }
+            options.modelNumber = model
+        }
+        if let count = try decoder.uint64("max_namespaces") {
+            guard count <= 1024 else { throw JSONRPCError(code: -32602, message: "max_namespaces \(count) above 1024") }
+            options.maxNamespaces = count == 0 ? 32 : UInt32(count)
+        }
+        options.allowAnyHost = try decoder.bool("allow_any_host") ?? false
+        options.anaReporting = try decoder.bool("ana_reporting") ?? false
+        let minimum = try decoder.uint64("min_cntlid") ?? 1
+        let maximum = try decoder.uint64("max_cntlid") ?? 0xFFEF
+        guard minimum >= 1, maximum <= 0xFFEF, minimum <= maximum else {
+            throw JSONRPCError(code: -32602, message: "Invalid cntlid range [\(minimum)-\(maximum)]")
+        }
+        options.minControllerID = UInt16(minimum)
+        options.maxControllerID = UInt16(maximum)
+        _ = try decoder.uint64("max_discard_size_kib")
+        _ = try decoder.uint64("max_write_zeroes_size_kib")
+        _ = try decoder.bool("passthrough")
+        // Upstream's names for the same limits, and options that change nothing here.
+        _ = try decoder.string("admin_label")
+        _ = try decoder.uint64("dmrsl")
+        _ = try decoder.uint64("wzsl")
+        _ = try decoder.bool("enable_nssr")
+        try decoder.finish()
+        do {
+            _ = try nvmf.createSubsystem(nqn: nqn, options: options)
+        } catch let error as BlockError where error.code == .invalidArgument {
+            throw JSONRPCError(code: -32602, message: error.message)
+        } catch {
+            throw JSONRPCError(code: -32603, message: "Unable to create subsystem \(nqn)")
+        }
+        return .bool(true)
+    }
+
+    func deleteSubsystem(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let subsystem = try subsystem(&decoder)
+        try decoder.finish()
+        do {
+            try await nvmf.deleteSubsystem(subsystem.nqn)
+        } catch {
+            throw Self.invalidParameters
+        }
+        return .bool(true)
+    }
+
+    static func addressJSON(_ address: ListenAddress) -> JSONValue {
+        .object([
+            ("trtype", .string("TCP")), ("adrfam", .string(address.isIPv6 ? "IPv6" : "IPv4")),
+            ("traddr", .string(address.address)), ("trsvcid", .string(address.serviceID)),
+        ])
+    }
+
+    static func anaName(_ state: LogPages.ANAState) -> String {
+        switch state {
+        case .optimized: "optimized"
+        case .nonOptimized: "non_optimized"
+        case .inaccessible: "inaccessible"
+        case .persistentLoss: "persistent_loss"
+        case .change: "change"
+        }
+    }
+
+    func getSubsystems(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let nqn = try decoder.string("nqn")
+        _ = try decoder.string("tgt_name")
+        try decoder.finish()
+        var list = nvmf.subsystems
+        if let nqn {
+            list = list.filter { $0.nqn == nqn }
+            guard !list.isEmpty else { throw Self.noSuchDevice }
+        }
+        return .array(list.map { subsystem in
+            var members: [(key: String, value: JSONValue)] = [
+                ("nqn", .string(subsystem.nqn)),
+                ("subtype", .string(subsystem.isDiscovery ? "Discovery" : "NVMe")),
+                ("listen_addresses", .array(subsystem.listeners.map { Self.addressJSON($0.address) })),
+                ("allow_any_host", .bool(subsystem.allowAnyHost)),
+                ("hosts", .array(subsystem.hosts.map { .object([("nqn", .string($0))]) })),
+            ]
+            if !subsystem.isDiscovery {
+                let options = subsystem.options
+                members += [
+                    ("serial_number", .string(options.serialNumber)), ("model_number", .string(options.modelNumber)),
+                    ("max_namespaces", .integer(options.maxNamespaces)), ("min_cntlid", .integer(options.minControllerID)),
+                    ("max_cntlid", .integer(options.maxControllerID)),
+                    ("namespaces", .array(subsystem.namespaces.map { namespace in
+                        var fields: [(key: String, value: JSONValue)] = [
+                            ("nsid", .integer(namespace.namespaceID)), ("bdev_name", .string(namespace.device.name)),
+                            ("name", .string(namespace.device.name)),
+                            ("nguid", .string(namespace.nguid.map { String(format: "%02X", $0) }.joined())),
+                            ("uuid", .string(namespace.uuid.uuidString.lowercased())),
+                        ]
+                        if options.anaReporting { fields.append(("anagrpid", .integer(namespace.anaGroupID))) }
+                        return .object(fields)
+                    })),
+                ]
+            }
+            return .object(members)
+        })
+    }
+
+    // MARK: - Namespaces
+
+    func addNamespace(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let subsystem = try subsystem(&decoder)
+        guard let namespaceParams = try decoder.object("namespace") else { throw Params.decodeFailed }
+        _ = try decoder.bool("no_auto_visible")
+        try decoder.finish()
+        var inner = try Params(namespaceParams)
+        let bdevName = try inner.requiredString("bdev_name")
+        let id = try inner.uint64("nsid")
+        let nguidText = try inner.string("nguid")
+        let eui64Text = try inner.string("eui64")
+        let uuidText = try inner.string("uuid")
+        _ = try inner.string("ptpl_file")
+        _ = try inner.bool("no_auto_visible")
+        let group = try inner.uint64("anagrpid")
+        try inner.finish()
+        guard let device = registry.lookup(bdevName) else { throw Self.invalidParameters }
+        var nguid: [UInt8]?
+        if let nguidText {
+            guard let bytes = Self.hexBytes(nguidText), bytes.count == 16 else { throw Self.invalidParameters }
+            nguid = bytes
+        }
+        if let eui64Text { guard Self.hexBytes(eui64Text)?.count == 8 else { throw Self.invalidParameters } }
+        var uuid: UUID?
+        if let uuidText {
+            guard let parsed = UUID(uuidString: uuidText) else { throw Self.invalidParameters }
+            uuid = parsed
+        }
+        guard id.map({ $0 <= UInt64(UInt32.max) }) ?? true, group.map({ $0 <= UInt64(UInt32.max) }) ?? true else {
+            throw Self.invalidParameters
+        }
+        do {
+            let assigned = try subsystem.addNamespace(
+                device: device, namespaceID: id.map { UInt32($0) }, uuid: uuid, nguid: nguid, anaGroupID: group.map { UInt32($0) })
+            return .integer(assigned)
+        } catch {
+            logSettings.log(.error, "nvmf_subsystem_add_ns: \(error)")
+            throw Self.invalidParameters
+        }
+    }
+
+    static func hexBytes(_ text: String) -> [UInt8]? {
+        let digits = Array(text.replacingOccurrences(of: "-", with: "").utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        var index = 0
+        while index < digits.count {
+            guard let byte = UInt8(String(decoding: digits[index..<(index + 2)], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
+            index += 2
+        }
+        return bytes
+    }
+
+    func removeNamespace(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let subsystem = try subsystem(&decoder)
+        let id = try decoder.requiredUInt64("nsid")
+        try decoder.finish()
+        guard id <= UInt64(UInt32.max) else { throw Self.invalidParameters }
+        do {
+            try subsystem.removeNamespace(UInt32(id))
+        } catch {
+            throw Self.invalidParameters
+        }
+        return .bool(true)
+    }
+
+    // MARK: - Listeners
+
+    static func listenAddress(_ value: JSONValue) throws(JSONRPCError) -> ListenAddress {
+        var decoder = try Params(value)
+        try checkTransportType(try decoder.requiredString("trtype"))
+        let family = try decoder.string("adrfam") ?? "IPv4"
+        let address = try decoder.requiredString("traddr")
+        guard let service = try decoder.string("trsvcid") else { throw invalidParameters }
+        try decoder.finish()
+        guard ["ipv4", "ipv6"].contains(family.lowercased()) else {
+            throw JSONRPCError(code: -32602, message: "Invalid adrfam \(family)")
+        }
+        return ListenAddress(address: address, serviceID: service, isIPv6: family.lowercased() == "ipv6")
+    }
+
+    static func anaState(_ name: String) throws(JSONRPCError) -> LogPages.ANAState {
+        switch name {
+        case "optimized": .optimized
+        case "non_optimized": .nonOptimized
+        case "inaccessible": .inaccessible
+        default: throw JSONRPCError(code: -32602, message: "Invalid ana_state \(name)")
+        }
+    }
+
+    func changeListener(_ params: JSONValue?, add: Bool) throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let subsystem = try subsystem(&decoder)
+        guard let addressJSON = try decoder.object("listen_address") else { throw Params.decodeFailed }
+        _ = try decoder.bool("secure_channel")
+        let anaName = add ? try decoder.string("ana_state") : nil
+        _ = try decoder.string("sock_impl")
+        _ = try decoder.int64("numa_id")
+        try decoder.finish()
+        let address = try Self.listenAddress(addressJSON)
+        let state = try anaName.map { name throws(JSONRPCError) in try Self.anaState(name) } ?? .optimized
+        do {
+            if add {
+                try nvmf.addListener(subsystem, address, anaState: state)
+            } else {
+                try nvmf.removeListener(subsystem, address)
+            }
+        } catch let error as BlockError where add {
+            throw JSONRPCError(code: -32602, message: "Invalid parameters: \(error.message)")
+        } catch {
+            throw Self.invalidParameters
+        }
+        return .bool(true)
+    }
+
+    func getListeners(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let subsystem = try subsystem(&decoder)
+        try decoder.finish()
+        return .array(subsystem.listeners.map { listener in
+            var fields: [(key: String, value: JSONValue)] = [("address", Self.addressJSON(listener.address))]
+            if subsystem.options.anaReporting {
+                let state = JSONValue.string(Self.anaName(listener.anaState))
+                fields.append(("ana_state", state))
+                fields.append(("ana_states", .array(subsystem.namespaces.map { namespace in
+                    .object([("ana_group", .integer(namespace.anaGroupID)), ("ana_state", state)])
+                })))
+            }
+            return .object(fields)
+        })
+    }
+
+    func setANAState(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let subsystem = try subsystem(&decoder)
+        guard let addressJSON = try decoder.object("listen_address") else { throw Params.decodeFailed }
+        let state = try Self.anaState(try decoder.requiredString("ana_state"))
+        _ = try decoder.uint64("anagrpid")
+        try decoder.finish()
+        do {
+            try subsystem.setANAState(state, for: try Self.listenAddress(addressJSON))
+        } catch let error as JSONRPCError {
+            throw error
+        } catch {
+            throw Self.invalidParameters
+        }
+        return .bool(true)
+    }
+
+    // MARK: - Hosts
+
+    func changeHost(_ params: JSONValue?, add: Bool) throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let subsystem = try subsystem(&decoder)
+        let host = try decoder.requiredString("host")
+        _ = try decoder.uint64("timeout_ms")
+        for key in ["psk", "dhchap_key", "dhchap_ctrlr_key"] {
+            if try decoder.string(key) != nil {
+                throw JSONRPCError(code: -32602, message: "\(key): authentication is not supported")
+            }
+        }
+        try decoder.finish()
+        do {
+            if add { try subsystem.addHost(host) } else { try subsystem.removeHost(host) }
+        } catch {
+            throw JSONRPCError(code: -32602, message: "Invalid parameters: \(error)")
+        }
+        return .bool(true)
+    }
+
+    func allowAnyHost(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let subsystem = try subsystem(&decoder)
+        guard let allow = try decoder.bool("allow_any_host") else { throw Params.decodeFailed }
+        try decoder.finish()
+        subsystem.setAllowAnyHost(allow)
+        return .bool(true)
+    }
+
+    // MARK: - Reports
+
+    func getControllers(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let subsystem = try subsystem(&decoder)
+        try decoder.finish()
+        return .array(await nvmf.controllers(of: subsystem).map { report in
+            .object([
+                ("cntlid", .integer(report.controllerID)), ("hostnqn", .string(report.hostNQN)),
+                ("hostid", .string(report.hostID.uuidString.lowercased())), ("num_io_qpairs", .integer(report.ioQueuePairs)),
+            ])
+        })
+    }
+
+    func getQueuePairs(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        let subsystem = try subsystem(&decoder)
+        try decoder.finish()
+        return .array(await nvmf.queuePairs(of: subsystem).map { report in
+            .object([
+                ("cntlid", .integer(report.controllerID)), ("qid", .integer(report.queueID)), ("state", .string("enabled")),
+                ("thread", .string(reactor.name)), ("hostnqn", .string(report.hostNQN)),
+                ("listen_address", Self.addressJSON(report.listenAddress)), ("peer_address", Self.addressJSON(report.peerAddress)),
+            ])
+        })
+    }
+
+    func getStats(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+        var decoder = try Params(params)
+        _ = try decoder.string("tgt_name")
+        try decoder.finish()
+        return .object([
+            ("tick_rate", .integer(1_000_000_000)),
+            ("poll_groups", .array([.object([
+                ("name", .string("nvmf_tgt_poll_group_000")),
+                ("admin_qpairs", .integer(nvmf.adminQueuePairsCreated.load(ordering: .relaxed))),
+                ("io_qpairs", .integer(nvmf.ioQueuePairsCreated.load(ordering: .relaxed))),
+                ("current_admin_qpairs", .integer(nvmf.currentAdminQueuePairs.load(ordering: .relaxed))),
+                ("current_io_qpairs", .integer(nvmf.currentIOQueuePairs.load(ordering: .relaxed))),
+                ("pending_bdev_io", .integer(0)),
+                ("completed_nvme_io", .integer(nvmf.completedCommands.load(ordering: .relaxed))),
+                ("transports", .array(nvmf.transport == nil ? [] : [.object([("trtype", .string("TCP"))])])),
+            ])])),
+        ])
+    }
+}

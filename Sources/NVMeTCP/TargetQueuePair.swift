@@ -1,0 +1,387 @@
+// One NVMe/TCP connection on the target: a queue pair (admin or I/O) of a controller.
+//
+// Request lifecycle (SPDK `lib/nvmf/tcp.c`): a CapsuleCmd takes a slot; its data arrives in the
+// capsule, or after an R2T in H2CData PDUs; the slot's worker then executes the command and
+// answers with C2HData (and, unless c2h_success applies, a CapsuleResp). Slots and their workers
+// are made on first use up to the queue depth and reused: a command costs no task or allocation.
+// Everything here runs on the target's reactor.
+
+import BlockCore
+import BlockDevices
+import Foundation
+import NVMeWire
+import Synchronization
+
+/// A command's place in a queue pair: its entry, its data buffer and its worker.
+final class TargetSlot: @unchecked Sendable {  // confined to its reactor
+    let index: Int
+    var command = SubmissionEntry(opcode: 0, commandID: 0)
+    var buffer = IOBuffer(byteCount: 4096)
+    var transferLength = 0
+    var received = 0
+    var awaitingData = false
+    var dataDigestFailed = false
+    private var waiter: UnsafeContinuation<Bool, Never>?
+    private var ready = false
+    private var stopped = false
+
+    init(index: Int) { self.index = index }
+
+    /// Makes room for `count` bytes of data.
+    func reserve(_ count: Int) {
+        guard count > buffer.count else { return }
+        var size = buffer.count
+        while size < count { size *= 2 }
+        buffer = IOBuffer(byteCount: size)
+    }
+
+    /// The worker waits here for its next command; false when the queue pair is closing.
+    func next() async -> Bool {
+        if stopped { return false }
+        if ready {
+            ready = false
+            return true
+        }
+        return await withUnsafeContinuation { waiter = $0 }
+    }
+
+    func start() {
+        if let waiter {
+            self.waiter = nil
+            waiter.resume(returning: true)
+        } else {
+            ready = true
+        }
+    }
+
+    func stop() {
+        stopped = true
+        if let waiter {
+            self.waiter = nil
+            waiter.resume(returning: false)
+        }
+    }
+}
+
+final class TargetQueuePair: @unchecked Sendable {
+    let target: NVMfTarget
+    let connection: PDUConnection
+    let listenAddress: ListenAddress
+    let peerAddress: ListenAddress
+    let transport: TransportOptions
+
+    var queueID: UInt16 = 0
+    var controller: NVMfController?
+    var queueDepth = 1
+    private var slots: [TargetSlot] = []
+    private var freeSlots: [Int] = []
+    private var submissionHead: UInt16 = 0
+    private var closed = false
+
+    // The namespaces' channels, re-read when the subsystem's namespaces change.
+    private var namespaceGeneration: UInt64 = .max
+    private var channels: [UInt32: (namespace: NVMfNamespace, channel: any IOChannel)] = [:]
+
+    init(target: NVMfTarget, socket: ReactorSocket, listenAddress: ListenAddress, peer: ListenAddress) {
+        self.target = target
+        connection = PDUConnection(socket: socket, role: .controller)
+        self.listenAddress = listenAddress
+        peerAddress = peer
+        transport = target.transport ?? TransportOptions()
+        connection.framer.maxDataBytes = max(transport.maxIOSize, NVMeWireLimits.adminInCapsuleDataBytes)
+    }
+
+    var isAdmin: Bool { queueID == 0 }
+    var isConnected: Bool { controller != nil }
+
+    /// Serves the connection until the host disconnects or the controller is torn down.
+    func run() async {
+        let connection = self.connection
+        let writer = Task(executorPreference: target.reactor) { await connection.runWriter() }
+        do {
+            try await connection.receive { pdu throws(TransportError) in try handle(pdu) }
+            await connection.drain()
+        } catch {
+            target.report("connection from \(peerAddress.address):\(peerAddress.serviceID) (queue \(queueID)) ended: \(error)")
+        }
+        close()
+        await writer.value
+    }
+
+    /// Ends the connection; its controller is torn down if this is the admin queue.
+    func close() {
+        guard !closed else { return }
+        closed = true
+        connection.close()
+        for slot in slots { slot.stop() }
+        if let controller {
+            if isAdmin {
+                controller.tearDown(reason: "admin queue disconnected")
+                target.currentAdminQueuePairs.subtract(1, ordering: .relaxed)
+            } else {
+                if controller.ioQueues[queueID] === self { controller.ioQueues[queueID] = nil }
+                target.currentIOQueuePairs.subtract(1, ordering: .relaxed)
+            }
+        }
+        channels.removeAll()
+    }
+
+    // MARK: - PDUs
+
+    private func handle(_ pdu: PDUView) throws(TransportError) {
+        switch pdu.type {
+        case .icReq: try initialize(ICReq(header: pdu.header))
+        case .h2cTermReq: close()
+        case .capsuleCmd: try receiveCommand(pdu)
+        case .h2cData: try receiveData(pdu)
+        default: throw TransportError(.invalidHeaderField, fieldInfo: 0, "unexpected \(pdu.type)")
+        }
+    }
+
+    private func initialize(_ request: ICReq) throws(TransportError) {
+        guard request.pduFormatVersion == 0 else {
+            throw TransportError(.invalidHeaderField, fieldInfo: 8, "PDU format version \(request.pduFormatVersion) unsupported")
+        }
+        guard request.hostDataAlignment <= 31 else {
+            throw TransportError(.invalidHeaderField, fieldInfo: 10, "HPDA \(request.hostDataAlignment) above 31")
+        }
+        let response = ICResp(digests: request.digests, maxH2CDataBytes: UInt32(transport.maxIOSize))
+        connection.append(response.encode())
+        connection.framer.initialized = true
+        connection.framer.digests = request.digests
+        connection.digests = request.digests
+        connection.peerDataAlignment = Int(request.hostDataAlignment)
+    }
+
+    private func acquireSlot() -> TargetSlot? {
+        if let index = freeSlots.popLast() { return slots[index] }
+        guard slots.count < queueDepth else { return nil }
+        let slot = TargetSlot(index: slots.count)
+        slots.append(slot)
+        Task(executorPreference: target.reactor) { [self] in
+            while await slot.next() { await execute(slot) }
+        }
+        return slot
+    }
+
+    private func receiveCommand(_ pdu: PDUView) throws(TransportError) {
+        let command = SubmissionEntry(bytes: UnsafeRawBufferPointer(rebasing: pdu.header[8..<72]))
+        submissionHead = submissionHead &+ 1
+        if Int(submissionHead) >= queueDepth { submissionHead = 0 }
+        guard let slot = acquireSlot() else {
+            // More commands outstanding than the queue has entries: the host broke the protocol.
+            throw TransportError(.invalidHeaderField, fieldInfo: 8, "more than \(queueDepth) commands outstanding")
+        }
+        slot.command = command
+        slot.received = 0
+        slot.transferLength = 0
+        slot.awaitingData = false
+        slot.dataDigestFailed = !pdu.dataDigestMatches
+        switch command.dataDescriptor {
+        case .none:
+            guard pdu.data.isEmpty else { return respond(slot, .dataSGLLengthInvalid) }
+            slot.start()
+        case .inCapsule(let length):
+            let limit = isAdmin || !isConnected ? NVMeWireLimits.adminInCapsuleDataBytes : transport.inCapsuleDataSize
+            guard length == pdu.data.count, length <= limit else { return respond(slot, .dataSGLLengthInvalid) }
+            slot.reserve(length)
+            slot.buffer.bytes.copyMemory(from: pdu.data)
+            slot.transferLength = length
+            slot.start()
+        case .transport(let length):
+            guard pdu.data.isEmpty else { return respond(slot, .dataSGLLengthInvalid) }
+            guard length <= transport.maxIOSize else {
+                throw TransportError(.dataTransferLimitExceeded, "command \(command.commandID) moves \(length) bytes, limit \(transport.maxIOSize)")
+            }
+            slot.reserve(length)
+            slot.transferLength = length
+            if Self.transfersToController(command), length > 0 {
+                slot.awaitingData = true
+                let fields = DataPDUHeader(
+                    commandID: command.commandID, transferTag: UInt16(slot.index + 1), offset: 0, length: UInt32(length))
+                connection.appendPDU(dataBytes: 0) { out in
+                    PDUHeaderWriter.data(.r2t, fields, flags: [], dataBytes: 0, digests: connection.digests, into: out)
+                }
+            } else {
+                slot.start()
+            }
+        case .unsupported:
+            respond(slot, .sglDescriptorTypeInvalid)
+        }
+    }
+
+    private func receiveData(_ pdu: PDUView) throws(TransportError) {
+        let fields = DataPDUHeader(header: pdu.header)
+        let index = Int(fields.transferTag) - 1
+        guard index >= 0, index < slots.count, slots[index].awaitingData, slots[index].command.commandID == fields.commandID else {
+            throw TransportError(.invalidHeaderField, fieldInfo: 10, "H2CData for no pending transfer (tag \(fields.transferTag))")
+        }
+        let slot = slots[index]
+        let offset = Int(fields.offset), length = Int(fields.length)
+        guard offset == slot.received, length == pdu.data.count, offset + length <= slot.transferLength else {
+            throw TransportError(
+                .dataTransferOutOfRange, fieldInfo: 12,
+                "H2CData bytes \(offset)..<\(offset + length) outside the expected \(slot.received)..<\(slot.transferLength)")
+        }
+        (slot.buffer.bytes.baseAddress! + offset).copyMemory(from: pdu.data.baseAddress!, byteCount: length)
+        slot.received += length
+        if !pdu.dataDigestMatches { slot.dataDigestFailed = true }
+        if slot.received == slot.transferLength {
+            slot.awaitingData = false
+            slot.start()
+        }
+    }
+
+    /// Whether a command moves data from host to controller (opcode bits 1:0 = 01).
+    static func transfersToController(_ command: SubmissionEntry) -> Bool {
+        let code = command.opcode == AdminOpcode.fabrics ? command.fabricsType : command.opcode
+        return code & 0x3 == 0x1
+    }
+
+    // MARK: - Completion
+
+    /// Sends the command's completion (with `dataBytes` of the slot's buffer as C2H data) and
+    /// frees its slot.
+    func respond(_ slot: TargetSlot, _ status: NVMeStatus, dw0: UInt32 = 0, dw1: UInt32 = 0, dataBytes: Int = 0) {
+        let commandID = slot.command.commandID
+        var needsResponse = true
+        if dataBytes > 0 && status.isSuccess {
+            let success = transport.c2hSuccess
+            needsResponse = !success
+            let fields = DataPDUHeader(commandID: commandID, offset: 0, length: UInt32(dataBytes))
+            let buffer = slot.buffer.bytes
+            connection.appendPDU(dataBytes: dataBytes) { out in
+                PDUHeaderWriter.data(
+                    .c2hData, fields, flags: success ? [.lastPDU, .success] : [.lastPDU], dataBytes: dataBytes,
+                    digests: connection.digests, alignment: connection.peerDataAlignment, into: out)
+            } data: { out in
+                out.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[0..<dataBytes]))
+            }
+        }
+        if needsResponse {
+            let completion = CompletionEntry(
+                commandID: commandID, status: status, dw0: dw0, dw1: dw1, sqHead: submissionHead, sqID: queueID)
+            connection.appendPDU(dataBytes: 0) { out in
+                PDUHeaderWriter.capsuleResponse(completion, digests: connection.digests, into: out)
+            }
+        }
+        target.completedCommands.add(1, ordering: .relaxed)
+        freeSlots.append(slot.index)
+    }
+
+    /// Completes a held Asynchronous Event Request.
+    func completeEventRequest(_ slot: TargetSlot, dw0: UInt32) {
+        guard !closed else { return }
+        respond(slot, .success, dw0: dw0)
+    }
+
+    /// Drops a held command without answering (its controller is gone).
+    func abandon(_ slot: TargetSlot) {
+        guard !closed else { return }
+        freeSlots.append(slot.index)
+    }
+
+    // MARK: - Execution
+
+    private func execute(_ slot: TargetSlot) async {
+        guard !slot.dataDigestFailed else { return respond(slot, .transientTransportError) }
+        let command = slot.command
+        if command.opcode == AdminOpcode.fabrics { return executeFabrics(slot) }
+        guard let controller, !controller.isTornDown else { return respond(slot, .commandSequenceError) }
+        if isAdmin {
+            executeAdmin(slot, controller)
+        } else {
+            await executeIO(slot, controller)
+        }
+    }
+
+    // MARK: - I/O commands
+
+    /// The namespace's channel on this queue pair.
+    private func channel(_ controller: NVMfController, _ namespaceID: UInt32) -> (namespace: NVMfNamespace, channel: any IOChannel)? {
+        let generation = controller.subsystem.namespaceGeneration.load(ordering: .acquiring)
+        if generation != namespaceGeneration {
+            channels.removeAll()
+            namespaceGeneration = generation
+        }
+        if let entry = channels[namespaceID] { return entry }
+        guard let namespace = controller.subsystem.namespace(namespaceID),
+            let channel = try? namespace.descriptor.makeChannel()
+        else { return nil }
+        channels[namespaceID] = (namespace, channel)
+        return (namespace, channel)
+    }
+
+    private func executeIO(_ slot: TargetSlot, _ controller: NVMfController) async {
+        guard controller.registers.isEnabled else { return respond(slot, .commandSequenceError) }
+        let command = slot.command
+        guard let (namespace, channel) = channel(controller, command.namespaceID) else {
+            return respond(slot, .invalidNamespace)
+        }
+        let device = namespace.device
+        let blockSize = device.blockSize
+        do {
+            switch command.opcode {
+            case IOOpcode.read, IOOpcode.write:
+                let blocks = UInt64(command.blockCount)
+                let bytes = Int(blocks) * blockSize
+                guard slot.transferLength == bytes else { return respond(slot, .dataSGLLengthInvalid) }
+                guard Self.inRange(command.startingLBA, blocks, device.blockCount) else { return respond(slot, .lbaOutOfRange) }
+                let vector = slot.buffer.vector(byteCount: bytes)
+                if command.opcode == IOOpcode.read {
+                    try await channel.read(vector, offsetBlocks: command.startingLBA)
+                    return respond(slot, .success, dataBytes: bytes)
+                }
+                try await channel.write(vector, offsetBlocks: command.startingLBA, options: command.forceUnitAccess ? .forceUnitAccess : [])
+            case IOOpcode.flush:
+                try await channel.flush()
+            case IOOpcode.writeZeroes:
+                let blocks = UInt64(command.blockCount)
+                guard Self.inRange(command.startingLBA, blocks, device.blockCount) else { return respond(slot, .lbaOutOfRange) }
+                let deallocate = command.cdw12 & (1 << 25) != 0
+                if deallocate && device.supportedIOTypes.contains(.unmap) {
+                    try await channel.unmap(offsetBlocks: command.startingLBA, blockCount: blocks)
+                } else {
+                    try await channel.writeZeroes(offsetBlocks: command.startingLBA, blockCount: blocks)
+                }
+            case IOOpcode.datasetManagement:
+                let ranges = Int(command.cdw10 & 0xFF) + 1
+                guard slot.transferLength >= ranges * 16 else { return respond(slot, .dataSGLLengthInvalid) }
+                guard command.cdw11 & (1 << 2) != 0 else { break }  // only deallocate does anything
+                let data = UnsafeRawBufferPointer(slot.buffer.bytes)
+                for range in 0..<ranges {
+                    let blocks = UInt64(data.loadUnaligned(fromByteOffset: range * 16 + 4, as: UInt32.self).littleEndian)
+                    let start = data.loadUnaligned(fromByteOffset: range * 16 + 8, as: UInt64.self).littleEndian
+                    guard blocks > 0 else { continue }
+                    guard Self.inRange(start, blocks, device.blockCount) else { return respond(slot, .lbaOutOfRange) }
+                    try await channel.unmap(offsetBlocks: start, blockCount: blocks)
+                }
+            default:
+                return respond(slot, .invalidOpcode)
+            }
+            respond(slot, .success)
+        } catch {
+            respond(slot, Self.status(for: error, opcode: command.opcode))
+        }
+    }
+
+    static func inRange(_ start: UInt64, _ blocks: UInt64, _ total: UInt64) -> Bool {
+        let (end, overflow) = start.addingReportingOverflow(blocks)
+        return !overflow && end <= total
+    }
+
+    /// The NVMe status for a block-layer error.
+    static func status(for error: any Error, opcode: UInt8) -> NVMeStatus {
+        guard let error = error as? BlockError else { return .internalError }
+        switch error.code {
+        case .outOfRange: return .lbaOutOfRange
+        case .readOnly: return .namespaceWriteProtected
+        case .notSupported: return .invalidOpcode
+        case .invalidArgument: return .invalidField
+        case .ioError, .corrupted: return opcode == IOOpcode.read ? .unrecoveredReadError : .writeFault
+        case .noSpace: return NVMeStatus(type: 0, code: 0x81)  // capacity exceeded
+        case .closed, .notFound: return .namespaceNotReady
+        default: return .internalError
+        }
+    }
+}

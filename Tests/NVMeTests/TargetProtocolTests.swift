@@ -1,0 +1,146 @@
+import BlockCore
+import BlockDevices
+import NVMeTCP
+import NVMeWire
+import StorageKit
+import Testing
+
+/// A hostile or broken host meets the target: it gets a C2HTermReq or an error status, the
+/// connection ends, and the target keeps serving everyone else.
+@Suite struct TargetProtocolTests {
+    let fabric = NVMeFabric.shared
+    var port: UInt16 { UInt16(fabric.address.serviceID)! }
+
+    /// The target still serves a real host.
+    func expectStillServing() async throws {
+        let device = try MallocDevice(name: "Malloc-alive", blockCount: 16, blockSize: 512)
+        let subsystem = try fabric.export(device)
+        let controller = try await fabric.attach(subsystem)
+        let buffer = IOBuffer(byteCount: 512)
+        try await controller.namespaces[0].makeChannel().read(buffer.vector(), offsetBlocks: 0)
+        await controller.detach()
+    }
+
+    func expectTermination(_ client: RawNVMeClient, _ status: FatalErrorStatus, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let pdu = try await client.receivePDU()
+        #expect(pdu?.type == .c2hTermReq, sourceLocation: sourceLocation)
+        if let pdu { #expect(pdu.header.withUnsafeBytes { TermReq(header: $0, data: UnsafeRawBufferPointer(start: nil, count: 0)).status } == status.rawValue, sourceLocation: sourceLocation) }
+        #expect(await client.waitForClose(timeout: .seconds(5)), sourceLocation: sourceLocation)
+    }
+
+    @Test func commandBeforeInitializationIsASequenceError() async throws {
+        let client = try await RawNVMeClient.connect(port: port)
+        client.sendCommand(SubmissionEntry(opcode: AdminOpcode.keepAlive, commandID: 1))
+        try await expectTermination(client, .pduSequenceError)
+        try await expectStillServing()
+    }
+
+    @Test func unknownPDUTypeAndBadHeaderLength() async throws {
+        let client = try await RawNVMeClient.connect(port: port)
+        try await client.initialize()
+        client.send([0x0B, 0, 24, 0, 24, 0, 0, 0] + [UInt8](repeating: 0, count: 16))
+        try await expectTermination(client, .invalidHeaderField)
+
+        let second = try await RawNVMeClient.connect(port: port)
+        try await second.initialize()
+        var bytes = [UInt8](repeating: 0, count: 72)
+        bytes[0] = PDUType.capsuleCmd.rawValue
+        bytes[2] = 64
+        bytes[4] = 72
+        second.send(bytes)
+        try await expectTermination(second, .invalidHeaderField)
+        try await expectStillServing()
+    }
+
+    @Test func headerDigestErrorEndsTheConnection() async throws {
+        let client = try await RawNVMeClient.connect(port: port)
+        try await client.initialize(digests: [.header])
+        var out = [UInt8](repeating: 0, count: 128)
+        let length = out.withUnsafeMutableBytes {
+            PDUHeaderWriter.capsuleCommand(SubmissionEntry(opcode: AdminOpcode.keepAlive, commandID: 1), dataBytes: 0, digests: [.header], into: $0)
+        }
+        out[72] ^= 0x55
+        client.send(Array(out[0..<length]))
+        try await expectTermination(client, .headerDigestError)
+    }
+
+    @Test func writeBeyondMaxIOSizeAndDataOutsideTheTransfer() async throws {
+        let device = try MallocDevice(name: "Malloc-r2t", blockCount: 1024, blockSize: 512)
+        let subsystem = try fabric.export(device)
+        let client = try await RawNVMeClient.connect(port: port)
+        _ = try await client.connectAdmin(subsystemNQN: subsystem.nqn)
+        var write = SubmissionEntry(opcode: AdminOpcode.setFeatures, commandID: 2)
+        write.setTransportData(length: 1 << 20)
+        client.sendCommand(write)
+        try await expectTermination(client, .dataTransferLimitExceeded)
+
+        // Set Features with 512 bytes by R2T; the host answers with data past the transfer.
+        let second = try await RawNVMeClient.connect(port: port)
+        _ = try await second.connectAdmin(subsystemNQN: subsystem.nqn)
+        var command = SubmissionEntry(opcode: AdminOpcode.setFeatures, commandID: 3)
+        command.cdw10 = UInt32(FeatureID.hostBehaviorSupport)
+        command.setTransportData(length: 512)
+        second.sendCommand(command)
+        let r2t = try #require(try await second.receivePDU())
+        #expect(r2t.type == .r2t)
+        let fields = r2t.header.withUnsafeBytes { DataPDUHeader(header: $0) }
+        #expect(fields.commandID == 3 && fields.offset == 0 && fields.length == 512)
+        var out = [UInt8](repeating: 0, count: 64)
+        let bad = DataPDUHeader(commandID: 3, transferTag: fields.transferTag, offset: 256, length: 512)
+        let length = out.withUnsafeMutableBytes { PDUHeaderWriter.data(.h2cData, bad, flags: [.lastPDU], dataBytes: 512, digests: [], into: $0) }
+        second.send(Array(out[0..<length]) + [UInt8](repeating: 0, count: 512))
+        try await expectTermination(second, .dataTransferOutOfRange)
+        try await expectStillServing()
+    }
+
+    @Test func badCommandsGetErrorStatusesAndTheQueueLives() async throws {
+        let device = try MallocDevice(name: "Malloc-status", blockCount: 64, blockSize: 512)
+        let subsystem = try fabric.export(device)
+        let client = try await RawNVMeClient.connect(port: port)
+        _ = try await client.connectAdmin(subsystemNQN: subsystem.nqn)
+        client.sendCommand(SubmissionEntry(opcode: 0x55, commandID: 4))
+        #expect(try await client.receiveCompletion()?.status == .invalidOpcode)
+        var identify = SubmissionEntry(opcode: AdminOpcode.identify, commandID: 5)
+        identify.cdw10 = 0x42
+        identify.setTransportData(length: 4096)
+        client.sendCommand(identify)
+        #expect(try await client.receiveCompletion()?.status == .invalidField)
+        var log = SubmissionEntry(opcode: AdminOpcode.getLogPage, commandID: 6)
+        log.cdw10 = 0x7E | (127 << 16)
+        log.setTransportData(length: 512)
+        client.sendCommand(log)
+        #expect(try await client.receiveCompletion()?.status == .invalidLogPage)
+        client.sendCommand(SubmissionEntry(opcode: AdminOpcode.keepAlive, commandID: 7))
+        #expect(try await client.receiveCompletion()?.status == .success)
+    }
+
+    @Test func connectToUnknownSubsystemIsRefused() async throws {
+        let client = try await RawNVMeClient.connect(port: port)
+        do {
+            _ = try await client.connectAdmin(subsystemNQN: "nqn.2023-01.io.hornbill:nobody")
+            Issue.record("connect succeeded")
+        } catch {}
+        try await expectStillServing()
+    }
+
+    @Test func fuzzedStreamsDoNotStopTheTarget() async throws {
+        var random = SeededRandom(seed: 7)
+        for round in 0..<40 {
+            let client = try await RawNVMeClient.connect(port: port)
+            if round % 2 == 1 { try await client.initialize() }
+            var bytes = [UInt8](repeating: 0, count: 64 + Int(random.next() % 2000))
+            bytes.withUnsafeMutableBytes { random.fill($0) }
+            if round % 4 == 1 {
+                // Mostly well-formed: a plausible CapsuleCmd header with random fields.
+                bytes[0] = PDUType.capsuleCmd.rawValue
+                bytes[1] = 0
+                bytes[2] = 72
+                bytes[3] = 0
+                bytes.replaceSubrange(4..<8, with: [72, 0, 0, 0])
+            }
+            client.send(bytes)
+            _ = await client.waitForClose(timeout: .milliseconds(300))
+        }
+        try await expectStillServing()
+    }
+}
