@@ -130,7 +130,9 @@ let package = Package(
         ),
         .testTarget(
             name: "HornbillCLITests",
-            dependencies: ["StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "TestSupport", "JSONRPC"],
+            dependencies: [
+                "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "NVMeTCP", "TestSupport", "JSONRPC",
+            ],
             swiftSettings: strictSettings
         ),
     ]

@@ -27,6 +27,12 @@ public enum JSONValue: Sendable, Equatable {
 
     public static func integer<T: BinaryInteger>(_ value: T) -> JSONValue { .number(String(value)) }
 
+    /// The element at `index` of an array.
+    public subscript(index: Int) -> JSONValue? {
+        guard case .array(let elements) = self, elements.indices.contains(index) else { return nil }
+        return elements[index]
+    }
+
     /// The member named `key` of an object (the first, if repeated).
     public subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }

@@ -345,6 +345,31 @@ public final class NVMeHostController: @unchecked Sendable {
         }
     }
 
+    /// The discovery log of a discovery controller (what `nvme discover` prints): every listener
+    /// of every subsystem this host may connect to.
+    public func discoveryLog() async throws -> [DiscoveryLogEntry] {
+        try await reactor.run {
+            guard let admin, identity?.isDiscovery == true else {
+                throw BlockError(.invalidArgument, "\(name) is not connected to a discovery controller")
+            }
+            func page(bytes: Int) async throws -> [UInt8] {
+                var command = SubmissionEntry(opcode: AdminOpcode.getLogPage, commandID: 0)
+                let dwords = UInt32(bytes / 4 - 1)
+                command.cdw10 = UInt32(LogPageID.discovery) | (dwords & 0xFFFF) << 16
+                command.cdw11 = dwords >> 16
+                return try await admin.read(command, byteCount: bytes, what: "discovery log")
+            }
+            let entrySize = NVMeWireLimits.discoveryEntryBytes
+            let header = try await page(bytes: entrySize)
+            let records = header.withUnsafeBytes { Int(min($0.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian, 127)) }
+            let log = try await page(bytes: entrySize * (records + 1))
+            guard let parsed = log.withUnsafeBytes({ LogPages.parseDiscovery($0) }) else {
+                throw BlockError(.ioError, "malformed discovery log")
+            }
+            return parsed.entries
+        }
+    }
+
     /// For bdev_nvme_get_controllers: where it is connected.
     public var traddr: String { options.address }
 }

@@ -4,7 +4,7 @@ import ArgumentParser
 struct Hornbill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hornbill",
-        abstract: "Replicated block storage in userspace: logical volumes and an SPDK-compatible data-plane daemon.",
-        subcommands: [TgtCommand.self, RPCCommand.self, PerfCommand.self]
+        abstract: "Replicated block storage in userspace: logical volumes, RAID1 and NVMe/TCP in an SPDK-compatible daemon.",
+        subcommands: [TgtCommand.self, RPCCommand.self, PerfCommand.self, NVMeCommand.self]
     )
 }

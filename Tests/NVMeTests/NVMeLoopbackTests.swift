@@ -37,11 +37,11 @@ import Testing
         try await channel.write(out.vector(), offsetBlocks: 100)
         let back = IOBuffer(byteCount: size)
         try await channel.read(back.vector(), offsetBlocks: 100)
-        #expect(memcmp(out.bytes.baseAddress!, back.bytes.baseAddress!, size) == 0)
+        #expect(withExtendedLifetime((out, back)) { memcmp(out.bytes.baseAddress!, back.bytes.baseAddress!, size) } == 0)
         // The data is on the target's device itself.
         let local = IOBuffer(byteCount: size)
         try await device.makeChannel().read(local.vector(), offsetBlocks: 100)
-        #expect(memcmp(out.bytes.baseAddress!, local.bytes.baseAddress!, size) == 0)
+        #expect(withExtendedLifetime((out, local)) { memcmp(out.bytes.baseAddress!, local.bytes.baseAddress!, size) } == 0)
         await controller.detach()
     }
 
@@ -59,9 +59,24 @@ import Testing
             try await channel.write(out.vector(), offsetBlocks: 8)
             let back = IOBuffer(byteCount: size)
             try await channel.read(back.vector(), offsetBlocks: 8)
-            #expect(memcmp(out.bytes.baseAddress!, back.bytes.baseAddress!, size) == 0)
+            #expect(withExtendedLifetime((out, back)) { memcmp(out.bytes.baseAddress!, back.bytes.baseAddress!, size) } == 0)
         }
         await controller.detach()
+    }
+
+    @Test func discoveryListsTheSubsystemsAHostMaySee() async throws {
+        let open = try fabric.export(try MallocDevice(name: "Malloc-open", blockCount: 64, blockSize: 512))
+        let closed = try fabric.export(try MallocDevice(name: "Malloc-closed", blockCount: 64, blockSize: 512), allowAnyHost: false)
+        let options = NVMeHostController.Options(
+            address: fabric.address.address, serviceID: fabric.address.serviceID, subsystemNQN: NVMfSubsystem.discoveryNQN)
+        let discovery = try await NVMeHostController.attach(name: "discovery", options: options, reactor: fabric.hostReactor)
+        #expect(discovery.namespaces.isEmpty)
+        let entries = try await discovery.discoveryLog()
+        let nqns = Set(entries.map(\.subsystemNQN))
+        #expect(nqns.contains(open.nqn) && !nqns.contains(closed.nqn))
+        let entry = try #require(entries.first { $0.subsystemNQN == open.nqn })
+        #expect(entry.address == "127.0.0.1" && entry.serviceID == fabric.address.serviceID && entry.subtype == DiscoveryLogEntry.subtypeNVMe)
+        await discovery.detach()
     }
 
     @Test func hostNotAllowedIsRefusedAtConnect() async throws {
