@@ -7,6 +7,10 @@ public enum DeviceLimits {
     /// In-flight ring requests per reactor: never more than the ring holds, so a submission always
     /// finds room and completions never overflow.
     public static let maxRequestsPerReactor = defaultRingEntries
+    /// How long an idle reactor keeps polling its ring before it sleeps. Waking a sleeping thread
+    /// costs tens of microseconds on a virtual machine, more than a network round trip; SPDK
+    /// polls forever, this polls for a window after the last work and then costs nothing.
+    public static let defaultPollMicroseconds = 100
     /// Worker threads of the fallback path: enough to keep a few I/Os in flight on a 2-core machine
     /// without crowding the reactors.
     public static let fallbackWorkerThreads = 4

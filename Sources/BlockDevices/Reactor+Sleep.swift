@@ -26,6 +26,8 @@ extension Reactor {
         timespec.storeBytes(of: Int64(max(seconds, 0)), toByteOffset: 0, as: Int64.self)
         timespec.storeBytes(of: Int64(max(attoseconds / 1_000_000_000, 0)), toByteOffset: 8, as: Int64.self)
         let address = UInt64(UInt(bitPattern: timespec))
+        otherRequestsInFlight += 1
+        defer { otherRequestsInFlight -= 1 }
         _ = await withUnsafeContinuation { continuation in
             request.continuation = continuation
             let userData = request.userData

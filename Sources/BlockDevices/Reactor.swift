@@ -23,10 +23,16 @@ public final class Reactor: IOExecutor, @unchecked Sendable {
     public struct Options: Sendable {
         public var ringEntries: Int
         public var useIOUring: Bool
+        /// Microseconds an idle reactor polls its ring before sleeping (0: sleep at once).
+        public var pollMicroseconds: Int
 
-        public init(ringEntries: Int = DeviceLimits.defaultRingEntries, useIOUring: Bool = true) {
+        public init(
+            ringEntries: Int = DeviceLimits.defaultRingEntries, useIOUring: Bool = true,
+            pollMicroseconds: Int = DeviceLimits.defaultPollMicroseconds
+        ) {
             self.ringEntries = ringEntries
             self.useIOUring = useIOUring
+            self.pollMicroseconds = pollMicroseconds
         }
     }
 
@@ -36,6 +42,9 @@ public final class Reactor: IOExecutor, @unchecked Sendable {
     /// Why io_uring is not used, when it is not.
     public private(set) var ioUringUnavailableReason: String?
     private let ringEntries: Int
+    private let pollNanoseconds: UInt64
+    /// Ring requests in flight outside the pool (sockets, timers): completions to collect.
+    var otherRequestsInFlight = 0
     private var ringResult: Int32 = -ENOSYS
     private var started = sem_t()
 
@@ -72,6 +81,8 @@ public final class Reactor: IOExecutor, @unchecked Sendable {
         wakeFD = fd
         precondition((1...32768).contains(options.ringEntries), "ring entries must be 1...32768, not \(options.ringEntries)")
         ringEntries = options.useIOUring ? options.ringEntries : 0
+        precondition(options.pollMicroseconds >= 0, "poll time must not be negative")
+        pollNanoseconds = UInt64(options.pollMicroseconds) * 1000
         // No more requests than the ring has entries, so a submission always finds room.
         requests = RingRequestPool(capacity: min(ringEntries, DeviceLimits.maxRequestsPerReactor))
         sem_init(&started, 0, 0)
@@ -150,7 +161,8 @@ public final class Reactor: IOExecutor, @unchecked Sendable {
             if ready {
                 // Busy: collect whatever completed without waiting, so a task that keeps yielding
                 // cannot starve the I/O it waits for. Idle: sleep until a completion or a wake-up.
-                if idle || requests.inUse > 0 {
+                if idle || requests.inUse > 0 || otherRequestsInFlight > 0 {
+                    if idle && pollNanoseconds > 0 && poll() { continue }
                     let result = hb_uring_submit_and_wait(&ring, idle ? 1 : 0, 1)
                     precondition(
                         result >= 0 || result == -EBUSY || result == -EAGAIN, "io_uring_enter failed: \(-result)")
@@ -162,6 +174,21 @@ public final class Reactor: IOExecutor, @unchecked Sendable {
         }
         pthread_setspecific(Self.currentKey, nil)
         if ready { hb_uring_destroy(&ring) }
+    }
+
+    /// Polls the ring without sleeping for up to the poll window; true once something completed
+    /// (or another thread woke the reactor), false when the window passed with nothing.
+    private func poll() -> Bool {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let start = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        while true {
+            let result = hb_uring_submit_and_wait(&ring, 0, 1)
+            precondition(result >= 0 || result == -EBUSY || result == -EAGAIN, "io_uring_enter failed: \(-result)")
+            if reapCompletions() > 0 || !localJobs.isEmpty { return true }
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            if UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec) - start >= pollNanoseconds { return false }
+        }
     }
 
     /// Runs the jobs that are ready now, once each. Jobs they enqueue wait for the next round, so
@@ -187,16 +214,20 @@ public final class Reactor: IOExecutor, @unchecked Sendable {
         }
     }
 
-    private func reapCompletions() {
+    @discardableResult
+    private func reapCompletions() -> Int {
         var userData: UInt64 = 0
         var result: Int32 = 0
+        var count = 0
         while hb_uring_reap(&ring, &userData, &result) == 1 {
+            count += 1
             if userData == Self.wakeTag {
                 armWake()
             } else {
                 RingRequest.complete(userData: userData, result: result)
             }
         }
+        return count
     }
 
     // MARK: - Submission (reactor thread only)

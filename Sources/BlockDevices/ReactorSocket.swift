@@ -5,7 +5,7 @@
 // A socket is used from one task at a time per direction: one receiver and one sender may be in
 // flight together. `shutdown()` ends both: a pending receive returns 0 (end of stream).
 
-public import BlockCore
+import BlockCore
 import CLinuxIO
 import Foundation
 import Glibc
@@ -73,6 +73,8 @@ public final class ReactorSocket: @unchecked Sendable {
         precondition(request.continuation == nil, "two concurrent \(opcode == Self.opReceive ? "receives" : "sends") on one socket")
         let fd = self.fd
         let addressBits = UInt64(UInt(bitPattern: address))
+        reactor.otherRequestsInFlight += 1
+        defer { reactor.otherRequestsInFlight -= 1 }
         return await withUnsafeContinuation { continuation in
             request.continuation = continuation
             let userData = request.userData

@@ -9,7 +9,7 @@
 // removes the bdevs). A timeout of nil means never (SPDK's -1); zero loss timeout means give up at
 // once. All state is confined to the reactor.
 
-public import BlockCore
+import BlockCore
 public import BlockDevices
 public import Foundation
 public import NVMeWire

@@ -1,7 +1,7 @@
 // The NVMe-oF target: the transport, the subsystems (the discovery subsystem first), and the TCP
 // listeners that subsystems share. Connections it accepts become `TargetQueuePair`s on its reactor.
 
-public import BlockCore
+import BlockCore
 public import BlockDevices
 import Foundation
 import Glibc
@@ -224,7 +224,9 @@ public final class NVMfTarget: @unchecked Sendable {
             let offset = family == AF_INET6 ? 8 : 4
             _ = inet_ntop(family, raw.baseAddress! + offset, &text, socklen_t(text.count))
         }
-        return ListenAddress(address: String(cString: text), serviceID: String(port), isIPv6: family == AF_INET6)
+        let end = text.firstIndex(of: 0) ?? text.count
+        let host = String(decoding: text[0..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return ListenAddress(address: host, serviceID: String(port), isIPv6: family == AF_INET6)
     }
 
     /// Stops listening and disconnects every host.

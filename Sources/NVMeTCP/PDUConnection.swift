@@ -9,10 +9,10 @@
 // has at most one response and its data outstanding), so appending never waits.
 
 import BlockCore
-public import BlockDevices
+import BlockDevices
 import Foundation
 import Glibc
-public import NVMeWire
+import NVMeWire
 
 final class PDUConnection: @unchecked Sendable {  // confined to its reactor
     let socket: ReactorSocket
