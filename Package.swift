@@ -44,6 +44,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "NBD",
+            dependencies: ["BlockCore", "BlockDevices"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "NVMeTCP",
             dependencies: ["StorageKit", "BlockCore", "BlockDevices", "NVMeWire"],
             swiftSettings: strictSettings
@@ -61,7 +66,7 @@ let package = Package(
 
         .target(
             name: "EngineRPC",
-            dependencies: ["BlockCore", "BlockDevices", "LogicalVolumes", "RAID", "NVMeWire", "NVMeTCP", "JSONRPC"],
+            dependencies: ["BlockCore", "BlockDevices", "LogicalVolumes", "RAID", "NVMeWire", "NVMeTCP", "NBD", "JSONRPC"],
             swiftSettings: strictSettings
         ),
 
@@ -121,6 +126,11 @@ let package = Package(
         .testTarget(
             name: "NVMeTests",
             dependencies: ["StorageKit", "BlockCore", "BlockDevices", "NVMeWire", "NVMeTCP", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "NBDTests",
+            dependencies: ["StorageKit", "BlockCore", "BlockDevices", "NBD"],
             swiftSettings: strictSettings
         ),
         .testTarget(

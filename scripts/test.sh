@@ -4,9 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use. None are needed yet beyond the Swift toolchain; the list grows
-# with the data planes (fio, qemu-utils, libnbd-bin, nbdkit, etcd-server).
-needed=()
+# Debian packages the tests use: real NBD clients (qemu-img, nbdinfo, nbdcopy, fio's nbd engine).
+needed=(fio qemu-utils libnbd-bin nbdkit)
 missing=()
 for package in "${needed[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -7,6 +7,7 @@ public import BlockDevices
 import Foundation
 public import JSONRPC
 import LogicalVolumes
+public import NBD
 public import NVMeTCP
 import Synchronization
 
@@ -20,6 +21,8 @@ public final class SPDKTarget: JSONRPCMethodHandler {
     let stores = Mutex<[String: LogicalVolumeStore]>([:])  // by base bdev name
     /// The NVMe-oF target (nvmf_* methods).
     public let nvmf: NVMfTarget
+    /// The NBD exports (nbd_export_* methods).
+    public let nbd: NBDServer
     /// Attached NVMe controllers by name, and the options later attaches start from.
     let nvmeControllers = Mutex<[String: NVMeHostController]>([:])
     let nvmeDefaults = Mutex(NVMeDefaults())
@@ -32,6 +35,7 @@ public final class SPDKTarget: JSONRPCMethodHandler {
         .merging(nvmfMethods) { first, _ in first }
         .merging(nvmeMethods) { first, _ in first }
         .merging(raidMethods) { first, _ in first }
+        .merging(nbdMethods) { first, _ in first }
 
     static let coreMethods: [String: Method] = [
         "rpc_get_methods": { target, params in try target.rpcGetMethods(params) },
@@ -54,6 +58,7 @@ public final class SPDKTarget: JSONRPCMethodHandler {
         self.reactor = reactor
         self.onKill = onKill
         nvmf = NVMfTarget(reactor: reactor)
+        nbd = NBDServer(reactor: reactor)
     }
 
     public func handle(_ request: JSONRPCRequest) async -> Result<JSONValue, JSONRPCError> {
@@ -256,6 +261,7 @@ public final class SPDKTarget: JSONRPCMethodHandler {
     /// Closes every lvstore cleanly (at shutdown).
     public func closeAll() async {
         await nvmf.stop()
+        await nbd.stop()
         let controllers = nvmeControllers.withLock { controllers in
             defer { controllers.removeAll() }
             return Array(controllers.values)

@@ -4,8 +4,6 @@ public enum NVMeTCPLimits {
     /// Receive buffer of one connection: room for the largest PDU twice, so a PDU that arrives
     /// behind another never waits for the first to be processed before it can be read.
     public static let receiveBufferBytes = 2 * (128 * 1024 + 4096)
-    /// Most bytes queued for sending on one connection before senders wait (backpressure).
-    public static let sendBufferBytes = 256 * 1024
     /// Most subsystems one target holds.
     public static let maxSubsystems = 1024
     /// Most listeners (address, port) one target holds.

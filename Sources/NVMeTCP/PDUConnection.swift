@@ -3,10 +3,9 @@
 //
 // Model: everything runs on the connection's reactor. The receive loop reads into one buffer,
 // frames every complete PDU and calls the handler synchronously, then moves the partial PDU left
-// at the end to the front. Sends append to an output buffer; a writer task sends whatever has
-// accumulated while its previous send was in flight, so PDUs produced in one reactor turn go out
-// in one system call. The output buffer grows only to what the queue depth allows (each command
-// has at most one response and its data outstanding), so appending never waits.
+// at the end to the front. Sends go through a `BatchedWriter`: PDUs produced in one reactor turn go
+// out in one system call. Its buffer grows only to what the queue depth allows (each command has
+// at most one response and its data outstanding), so appending never waits.
 
 import BlockCore
 import BlockDevices
@@ -25,26 +24,17 @@ final class PDUConnection: @unchecked Sendable {  // confined to its reactor
     private let receiveBuffer: UnsafeMutableRawBufferPointer
     private var receiveEnd = 0
 
-    private var output: UnsafeMutableRawBufferPointer
-    private var outputUsed = 0
-    private var sending: UnsafeMutableRawBufferPointer
-    private var writerWaiter: UnsafeContinuation<Void, Never>?
-    private var writerRunning = false
-    private(set) var isClosed = false
-    private var drained: [UnsafeContinuation<Void, Never>] = []
+    private let writer: BatchedWriter
 
     init(socket: ReactorSocket, role: PDUFramer.Role) {
         self.socket = socket
         framer = PDUFramer(role: role)
         receiveBuffer = .allocate(byteCount: NVMeTCPLimits.receiveBufferBytes, alignment: 64)
-        output = .allocate(byteCount: 64 * 1024, alignment: 64)
-        sending = .allocate(byteCount: 64 * 1024, alignment: 64)
+        writer = BatchedWriter(socket: socket)
     }
 
     deinit {
         receiveBuffer.deallocate()
-        output.deallocate()
-        sending.deallocate()
     }
 
     // MARK: - Receiving
@@ -80,18 +70,7 @@ final class PDUConnection: @unchecked Sendable {  // confined to its reactor
 
     // MARK: - Sending
 
-    /// Appends `count` bytes written by `body` to the output and wakes the writer.
-    func append(count: Int, _ body: (UnsafeMutableRawBufferPointer) -> Void) {
-        guard !isClosed else { return }
-        if outputUsed + count > output.count { grow(toHold: outputUsed + count) }
-        body(UnsafeMutableRawBufferPointer(rebasing: output[outputUsed..<(outputUsed + count)]))
-        outputUsed += count
-        wakeWriter()
-    }
-
-    func append(_ bytes: [UInt8]) {
-        append(count: bytes.count) { out in bytes.withUnsafeBytes { out.copyMemory(from: $0) } }
-    }
+    func append(_ bytes: [UInt8]) { writer.append(bytes) }
 
     /// Appends a PDU: its header (written by `header`, which returns its length up to the data
     /// offset; at most `headerRoom` bytes), `dataBytes` of data copied by `data`, and the data digest.
@@ -99,89 +78,31 @@ final class PDUConnection: @unchecked Sendable {  // confined to its reactor
         headerRoom: Int = 256, dataBytes: Int, header: (UnsafeMutableRawBufferPointer) -> Int,
         data: (UnsafeMutableRawBufferPointer) -> Void = { _ in }
     ) {
-        guard !isClosed else { return }
-        let most = headerRoom + dataBytes + 4
-        if outputUsed + most > output.count { grow(toHold: outputUsed + most) }
-        let start = outputUsed
-        let headerLength = header(UnsafeMutableRawBufferPointer(rebasing: output[start..<(start + headerRoom)]))
-        var end = start + headerLength
-        if dataBytes > 0 {
-            let region = UnsafeMutableRawBufferPointer(rebasing: output[end..<(end + dataBytes)])
-            data(region)
-            end += dataBytes
-            if digests.contains(.data) {
-                PDUHeaderWriter.dataDigest(
-                    of: UnsafeRawBufferPointer(region), into: UnsafeMutableRawBufferPointer(rebasing: output[end..<(end + 4)]))
-                end += 4
+        let withDigest = digests.contains(.data)
+        writer.reserve(upTo: headerRoom + dataBytes + 4) { out in
+            var end = header(UnsafeMutableRawBufferPointer(rebasing: out[0..<headerRoom]))
+            if dataBytes > 0 {
+                let region = UnsafeMutableRawBufferPointer(rebasing: out[end..<(end + dataBytes)])
+                data(region)
+                end += dataBytes
+                if withDigest {
+                    PDUHeaderWriter.dataDigest(
+                        of: UnsafeRawBufferPointer(region), into: UnsafeMutableRawBufferPointer(rebasing: out[end..<(end + 4)]))
+                    end += 4
+                }
             }
-        }
-        outputUsed = end
-        wakeWriter()
-    }
-
-    private func grow(toHold needed: Int) {
-        var size = output.count
-        while size < needed { size *= 2 }
-        precondition(size <= 64 * 1024 * 1024, "NVMe/TCP output exceeds what the queue depth allows")
-        let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
-        bigger.copyMemory(from: UnsafeRawBufferPointer(rebasing: output[0..<outputUsed]))
-        output.deallocate()
-        output = bigger
-    }
-
-    private func wakeWriter() {
-        if let waiter = writerWaiter {
-            writerWaiter = nil
-            waiter.resume()
+            return end
         }
     }
 
     /// The writer: sends what accumulated, one system call per batch. Runs until `close()`.
-    func runWriter() async {
-        writerRunning = true
-        defer {
-            writerRunning = false
-            for waiter in drained { waiter.resume() }
-            drained.removeAll()
-        }
-        while true {
-            if outputUsed == 0 {
-                for waiter in drained { waiter.resume() }
-                drained.removeAll()
-                if isClosed { return }
-                await withUnsafeContinuation { writerWaiter = $0 }
-                continue
-            }
-            swap(&output, &sending)
-            if output.count < sending.count {
-                // Keep both buffers the size the larger has grown to.
-                output.deallocate()
-                output = .allocate(byteCount: sending.count, alignment: 64)
-            }
-            let count = outputUsed
-            outputUsed = 0
-            do {
-                try await socket.send(UnsafeRawBufferPointer(rebasing: sending[0..<count]))
-            } catch {
-                outputUsed = 0
-                isClosed = true
-                socket.shutdown()
-                return
-            }
-        }
-    }
+    func runWriter() async { await writer.run() }
 
     /// Waits until everything appended so far has been sent (or the writer ended).
-    func drain() async {
-        guard writerRunning, outputUsed > 0 || writerWaiter == nil else { return }
-        await withUnsafeContinuation { drained.append($0) }
-    }
+    func drain() async { await writer.drain() }
+
+    var isClosed: Bool { writer.isClosed }
 
     /// Ends the connection: no more sends; the receive loop and writer end.
-    func close() {
-        guard !isClosed else { return }
-        isClosed = true
-        socket.shutdown()
-        wakeWriter()
-    }
+    func close() { writer.close() }
 }

@@ -1,8 +1,8 @@
-// TCP sockets for NVMe/TCP: a listener whose accept loop runs on a thread of its own (the control
-// plane), and a connect with a timeout. Connected sockets get TCP_NODELAY: NVMe/TCP PDUs are
+// TCP sockets for the network targets (NVMe/TCP, NBD): a listener whose accept loop runs on a thread of its own (the control
+// plane), and a connect with a timeout. Connected sockets get TCP_NODELAY: requests and replies are
 // latency-bound and already batched by the sender.
 
-import BlockCore
+public import BlockCore
 import Foundation
 import Glibc
 
@@ -40,13 +40,13 @@ struct SocketAddress {
     var family: Int32 { isIPv6 ? AF_INET6 : AF_INET }
 }
 
-enum TCPSocket {
+public enum TCPSocket {
     static func error(_ operation: String, _ code: Int32 = errno) -> BlockError {
         BlockError(.ioError, "\(operation): \(String(cString: strerror(code)))", errno: code)
     }
 
     /// A listening socket bound to host:port.
-    static func listen(host: String, port: UInt16) throws -> Int32 {
+    public static func listen(host: String, port: UInt16) throws -> Int32 {
         var address = try SocketAddress(host: host, port: port)
         let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw error("socket") }
@@ -70,7 +70,7 @@ enum TCPSocket {
     }
 
     /// Connects to host:port, giving up after `timeout`.
-    static func connect(host: String, port: UInt16, timeout: Duration) async throws -> Int32 {
+    public static func connect(host: String, port: UInt16, timeout: Duration) async throws -> Int32 {
         var address = try SocketAddress(host: host, port: port)
         let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw error("socket") }
@@ -106,13 +106,13 @@ enum TCPSocket {
         return fd
     }
 
-    static func configure(_ fd: Int32) {
+    public static func configure(_ fd: Int32) {
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// The local port a socket is bound to.
-    static func localPort(_ fd: Int32) -> UInt16 {
+    public static func localPort(_ fd: Int32) -> UInt16 {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         _ = withUnsafeMutablePointer(to: &storage) {
@@ -125,12 +125,12 @@ enum TCPSocket {
 }
 
 /// Accepts connections on a thread of its own and hands each connected socket to `onAccept`.
-final class TCPAcceptor: @unchecked Sendable {
-    let fd: Int32
-    let port: UInt16
+public final class TCPAcceptor: @unchecked Sendable {
+    public let fd: Int32
+    public let port: UInt16
     private let onAccept: @Sendable (Int32) -> Void
 
-    init(host: String, port: UInt16, onAccept: @escaping @Sendable (Int32) -> Void) throws {
+    public init(host: String, port: UInt16, onAccept: @escaping @Sendable (Int32) -> Void) throws {
         fd = try TCPSocket.listen(host: host, port: port)
         self.port = port == 0 ? TCPSocket.localPort(fd) : port
         self.onAccept = onAccept
@@ -154,7 +154,7 @@ final class TCPAcceptor: @unchecked Sendable {
     }
 
     /// Stops accepting; the accept thread ends.
-    func stop() {
+    public func stop() {
         _ = shutdown(fd, Int32(SHUT_RDWR))
     }
 

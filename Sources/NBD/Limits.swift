@@ -1,0 +1,20 @@
+// Limits of the NBD server (design/STYLE.md #1).
+
+public enum NBDLimits {
+    /// Largest read or write payload: the block layer's largest I/O, advertised as the maximum
+    /// block size so clients split larger transfers.
+    public static let maxPayloadBytes = 4 * 1024 * 1024
+    /// Preferred request size advertised to clients (NBD_INFO_BLOCK_SIZE).
+    public static let preferredBlockBytes = 128 * 1024
+    /// Requests one connection may have in flight; the reader waits for a free slot beyond that.
+    public static let maxRequestsPerConnection = 128
+    /// Longest option payload accepted during the handshake (names are at most 4 KiB).
+    public static let maxOptionBytes = 64 * 1024
+    /// Longest export name.
+    public static let maxExportNameBytes = 4096
+    /// Receive buffer of a connection: headers and small writes; larger payloads go straight into
+    /// the request's buffer.
+    public static let receiveBufferBytes = 256 * 1024
+    /// Most connections one listener serves.
+    public static let maxConnections = 1024
+}

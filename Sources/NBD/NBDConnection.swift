@@ -1,0 +1,506 @@
+// One NBD client connection: the fixed newstyle handshake, then the transmission phase.
+//
+// Transmission: one reader takes request headers (and write payloads, straight into the request's
+// buffer) in order; each request gets a slot whose worker task executes it on the export's device
+// and appends its reply, so requests complete out of order as NBD allows. Slots and workers are
+// made on first use up to `NBDLimits.maxRequestsPerConnection` and reused; when all are busy the
+// reader waits (backpressure). Everything runs on the server's reactor.
+//
+// Malformed input: a bad magic, an unknown client flag or an oversized write ends the connection;
+// an invalid request (out of range, misaligned, unknown command, write to a read-only export)
+// gets the protocol's error reply and the connection goes on.
+
+import BlockCore
+import BlockDevices
+import Foundation
+import Glibc
+import Synchronization
+
+/// A request's place in a connection.
+final class NBDSlot: @unchecked Sendable {  // confined to its reactor
+    let index: Int
+    var request = NBDRequest(type: 0, cookie: 0, offset: 0, length: 0)
+    var buffer = IOBuffer(byteCount: 4096)
+    private var waiter: UnsafeContinuation<Bool, Never>?
+    private var ready = false
+    private var stopped = false
+
+    init(index: Int) { self.index = index }
+
+    func reserve(_ count: Int) {
+        guard count > buffer.count else { return }
+        var size = buffer.count
+        while size < count { size *= 2 }
+        buffer = IOBuffer(byteCount: size)
+    }
+
+    func next() async -> Bool {
+        if stopped { return false }
+        if ready {
+            ready = false
+            return true
+        }
+        return await withUnsafeContinuation { waiter = $0 }
+    }
+
+    func start() {
+        if let waiter {
+            self.waiter = nil
+            waiter.resume(returning: true)
+        } else {
+            ready = true
+        }
+    }
+
+    func stop() {
+        stopped = true
+        if let waiter {
+            self.waiter = nil
+            waiter.resume(returning: false)
+        }
+    }
+}
+
+/// The connection ended (by the client, by a protocol violation, or by the server).
+struct NBDConnectionEnded: Error {
+    var reason: String
+}
+
+final class NBDConnection: @unchecked Sendable {  // confined to the server's reactor
+    unowned let server: NBDServer
+    let socket: ReactorSocket
+    let writer: BatchedWriter
+    let address: NBDAddress
+    private(set) var export: NBDExport?
+    private var channel: (any IOChannel)?
+    private var structuredReplies = false
+    private var closed = false
+
+    private let buffer: UnsafeMutableRawBufferPointer
+    private var start = 0
+    private var end = 0
+
+    private var slots: [NBDSlot] = []
+    private var freeSlots: [Int] = []
+    private var slotWaiter: UnsafeContinuation<Void, Never>?
+    private var inFlight = 0
+    private var idleWaiter: UnsafeContinuation<Void, Never>?
+
+    init(server: NBDServer, socket: ReactorSocket, address: NBDAddress) {
+        self.server = server
+        self.socket = socket
+        self.address = address
+        writer = BatchedWriter(socket: socket)
+        buffer = .allocate(byteCount: NBDLimits.receiveBufferBytes, alignment: 64)
+    }
+
+    deinit { buffer.deallocate() }
+
+    func run() async {
+        let writer = self.writer
+        let writerTask = Task(executorPreference: server.reactor) { await writer.run() }
+        do {
+            try await handshake()
+            if let export {
+                export.connectionCount.add(1, ordering: .relaxed)
+                defer { export.connectionCount.subtract(1, ordering: .relaxed) }
+                try await transmit(export)
+            }
+        } catch {}
+        await writer.drain()
+        close()
+        await writerTask.value
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        writer.close()
+        for slot in slots { slot.stop() }
+        if let slotWaiter {
+            self.slotWaiter = nil
+            slotWaiter.resume()
+        }
+        if let idleWaiter {
+            self.idleWaiter = nil
+            idleWaiter.resume()
+        }
+    }
+
+    // MARK: - Reading
+
+    /// Makes at least `count` bytes available at `start`.
+    private func fill(_ count: Int) async throws {
+        precondition(count <= buffer.count)
+        while end - start < count {
+            if closed { throw NBDConnectionEnded(reason: "closed") }
+            if start > 0 && buffer.count - start < count {
+                memmove(buffer.baseAddress!, buffer.baseAddress! + start, end - start)
+                end -= start
+                start = 0
+            }
+            let received = try await socket.receive(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
+            if received == 0 { throw NBDConnectionEnded(reason: "client closed the connection") }
+            end += received
+        }
+    }
+
+    /// The next `count` bytes, valid until the next read.
+    private func take(_ count: Int) async throws -> UnsafeRawBufferPointer {
+        try await fill(count)
+        defer { start += count }
+        return UnsafeRawBufferPointer(rebasing: buffer[start..<(start + count)])
+    }
+
+    /// Reads `count` bytes into `destination`: what is buffered, then straight from the socket.
+    private func read(into destination: UnsafeMutableRawPointer, count: Int) async throws {
+        let buffered = min(end - start, count)
+        destination.copyMemory(from: buffer.baseAddress! + start, byteCount: buffered)
+        start += buffered
+        var done = buffered
+        while done < count {
+            let received = try await socket.receive(into: UnsafeMutableRawBufferPointer(start: destination + done, count: count - done))
+            if received == 0 { throw NBDConnectionEnded(reason: "client closed the connection") }
+            done += received
+        }
+    }
+
+    private func skip(_ count: Int) async throws {
+        var remaining = count
+        while remaining > 0 {
+            let chunk = min(remaining, buffer.count / 2)
+            _ = try await take(chunk)
+            remaining -= chunk
+        }
+    }
+
+    // MARK: - Handshake
+
+    private func handshake() async throws {
+        writer.append(count: 18) { out in
+            out.putBE(NBDWire.handshakeMagic, at: 0)
+            out.putBE(NBDWire.optionMagic, at: 8)
+            out.putBE(NBDWire.flagFixedNewstyle | NBDWire.flagNoZeroes, at: 16)
+        }
+        let clientFlags = try await take(4).be(0, as: UInt32.self)
+        guard clientFlags & ~(NBDWire.clientFlagFixedNewstyle | NBDWire.clientFlagNoZeroes) == 0 else {
+            throw NBDConnectionEnded(reason: "unknown client flags \(clientFlags)")
+        }
+        let noZeroes = clientFlags & NBDWire.clientFlagNoZeroes != 0
+        while true {
+            let header = try await take(16)
+            guard header.be(0, as: UInt64.self) == NBDWire.optionMagic else {
+                throw NBDConnectionEnded(reason: "bad option magic")
+            }
+            let option = header.be(8, as: UInt32.self)
+            let length = Int(header.be(12, as: UInt32.self))
+            guard length <= NBDLimits.maxOptionBytes else {
+                guard length <= 16 * NBDLimits.maxOptionBytes else { throw NBDConnectionEnded(reason: "option of \(length) bytes") }
+                try await skip(length)
+                reply(option, NBDWire.replyErrorTooBig, message: "option data of \(length) bytes is too long")
+                continue
+            }
+            let data = Array(try await take(length))
+            if try handleOption(option, data, noZeroes: noZeroes) { return }
+        }
+    }
+
+    private func reply(_ option: UInt32, _ type: UInt32, _ payload: [UInt8] = []) {
+        writer.append(count: 20 + payload.count) { out in
+            NBDReplies.optionReplyHeader(out, option: option, type: type, length: payload.count)
+            payload.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[20...]).copyMemory(from: $0) }
+        }
+    }
+
+    private func reply(_ option: UInt32, _ type: UInt32, message: String) { reply(option, type, Array(message.utf8)) }
+
+    private static func be<T: FixedWidthInteger>(_ value: T) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
+
+    private func lookup(_ name: String) -> NBDExport? {
+        let exports = server.exports(on: address)
+        // The empty name is the default export: the first one on this listener.
+        return name.isEmpty ? exports.first : exports.first { $0.name == name }
+    }
+
+    private func transmissionFlags(_ export: NBDExport) -> UInt16 {
+        var flags = NBDWire.transmissionHasFlags | NBDWire.transmissionSendFlush | NBDWire.transmissionSendFUA
+            | NBDWire.transmissionSendWriteZeroes | NBDWire.transmissionCanMultiConn
+        if export.device.supportedIOTypes.contains(.unmap) { flags |= NBDWire.transmissionSendTrim }
+        if export.readOnly { flags |= NBDWire.transmissionReadOnly }
+        return flags
+    }
+
+    /// Handles one option; true when the transmission phase begins.
+    private func handleOption(_ option: UInt32, _ data: [UInt8], noZeroes: Bool) throws -> Bool {
+        switch NBDWire.Option(rawValue: option) {
+        case .exportName:
+            guard let export = lookup(String(decoding: data, as: UTF8.self)) else {
+                throw NBDConnectionEnded(reason: "unknown export")  // this option has no error reply
+            }
+            writer.append(count: 10 + (noZeroes ? 0 : 124)) { out in
+                out.initializeMemory(as: UInt8.self, repeating: 0)
+                out.putBE(export.device.byteCount, at: 0)
+                out.putBE(transmissionFlags(export), at: 8)
+            }
+            try begin(export)
+            return true
+        case .abort:
+            reply(option, NBDWire.replyAck)
+            throw NBDConnectionEnded(reason: "client aborted")
+        case .list:
+            guard data.isEmpty else {
+                reply(option, NBDWire.replyErrorInvalid, message: "NBD_OPT_LIST takes no data")
+                return false
+            }
+            for export in server.exports(on: address) {
+                reply(option, NBDWire.replyServer, Self.be(UInt32(export.name.utf8.count)) + Array(export.name.utf8))
+            }
+            reply(option, NBDWire.replyAck)
+            return false
+        case .info, .go:
+            return try informationRequest(option, data)
+        case .structuredReply:
+            guard data.isEmpty else {
+                reply(option, NBDWire.replyErrorInvalid, message: "NBD_OPT_STRUCTURED_REPLY takes no data")
+                return false
+            }
+            structuredReplies = true
+            reply(option, NBDWire.replyAck)
+            return false
+        case .listMetaContext, .setMetaContext:
+            // No metadata contexts (base:allocation is not offered): an empty answer.
+            guard structuredReplies || option == NBDWire.Option.listMetaContext.rawValue else {
+                reply(option, NBDWire.replyErrorInvalid, message: "structured replies are required first")
+                return false
+            }
+            reply(option, NBDWire.replyAck)
+            return false
+        case .startTLS:
+            reply(option, NBDWire.replyErrorPolicy, message: "TLS is not offered")
+            return false
+        case .extendedHeaders, nil:
+            reply(option, NBDWire.replyErrorUnsupported, message: "option \(option) is not supported")
+            return false
+        }
+    }
+
+    /// NBD_OPT_INFO and NBD_OPT_GO: name length, name, request count, requested info types.
+    private func informationRequest(_ option: UInt32, _ data: [UInt8]) throws -> Bool {
+        func invalid() -> Bool {
+            reply(option, NBDWire.replyErrorInvalid, message: "malformed NBD_OPT_INFO/GO data")
+            return false
+        }
+        guard data.count >= 6 else { return invalid() }
+        let nameLength = data.withUnsafeBytes { Int($0.be(0, as: UInt32.self)) }
+        guard nameLength <= data.count - 6 else { return invalid() }
+        let name = String(decoding: data[4..<(4 + nameLength)], as: UTF8.self)
+        let count = data.withUnsafeBytes { Int($0.be(4 + nameLength, as: UInt16.self)) }
+        guard data.count == 6 + nameLength + 2 * count else { return invalid() }
+        let requested = data.withUnsafeBytes { raw in (0..<count).map { raw.be(6 + nameLength + 2 * $0, as: UInt16.self) } }
+        guard let export = lookup(name) else {
+            reply(option, NBDWire.replyErrorUnknown, message: "no export named \(name)")
+            return false
+        }
+        let blockSize = UInt32(export.device.blockSize)
+        reply(option, NBDWire.replyInfo, Self.be(NBDWire.infoExport) + Self.be(export.device.byteCount) + Self.be(transmissionFlags(export)))
+        reply(option, NBDWire.replyInfo, Self.be(NBDWire.infoBlockSize) + Self.be(blockSize)
+            + Self.be(max(blockSize, UInt32(NBDLimits.preferredBlockBytes))) + Self.be(UInt32(NBDLimits.maxPayloadBytes)))
+        if requested.contains(NBDWire.infoName) {
+            reply(option, NBDWire.replyInfo, Self.be(NBDWire.infoName) + Array(export.name.utf8))
+        }
+        if requested.contains(NBDWire.infoDescription) {
+            reply(option, NBDWire.replyInfo, Self.be(NBDWire.infoDescription) + Array("Hornbill bdev \(export.device.name)".utf8))
+        }
+        reply(option, NBDWire.replyAck)
+        guard option == NBDWire.Option.go.rawValue else { return false }
+        try begin(export)
+        return true
+    }
+
+    private func begin(_ export: NBDExport) throws {
+        channel = try export.descriptor.makeChannel()
+        self.export = export
+    }
+
+    // MARK: - Transmission
+
+    private func acquireSlot() async throws -> NBDSlot {
+        while true {
+            if closed { throw NBDConnectionEnded(reason: "closed") }
+            if let index = freeSlots.popLast() { return slots[index] }
+            if slots.count < NBDLimits.maxRequestsPerConnection {
+                let slot = NBDSlot(index: slots.count)
+                slots.append(slot)
+                Task(executorPreference: server.reactor) { [self] in
+                    while await slot.next() { await execute(slot) }
+                }
+                return slot
+            }
+            await withUnsafeContinuation { slotWaiter = $0 }
+        }
+    }
+
+    private func release(_ slot: NBDSlot) {
+        freeSlots.append(slot.index)
+        inFlight -= 1
+        if let slotWaiter {
+            self.slotWaiter = nil
+            slotWaiter.resume()
+        }
+        if inFlight == 0, let idleWaiter {
+            self.idleWaiter = nil
+            idleWaiter.resume()
+        }
+    }
+
+    private func transmit(_ export: NBDExport) async throws {
+        let device = export.device
+        let blockSize = UInt64(device.blockSize)
+        while !closed {
+            guard let request = NBDRequest(bytes: try await take(NBDWire.requestBytes)) else {
+                throw NBDConnectionEnded(reason: "bad request magic")
+            }
+            let command = NBDWire.Command(rawValue: request.type)
+            let length = Int(request.length)
+            if command == .write && length > NBDLimits.maxPayloadBytes {
+                throw NBDConnectionEnded(reason: "write of \(length) bytes above the advertised maximum")
+            }
+            if command == .disconnect {
+                if inFlight > 0 { await withUnsafeContinuation { idleWaiter = $0 } }
+                throw NBDConnectionEnded(reason: "client disconnected")
+            }
+            var error: UInt32?
+            let (end, overflow) = request.offset.addingReportingOverflow(UInt64(length))
+            switch command {
+            case .read, .write, .trim, .writeZeroes:
+                if overflow || end > device.byteCount {
+                    error = NBDWire.errorInvalid
+                } else if request.offset % blockSize != 0 || UInt64(length) % blockSize != 0 {
+                    error = NBDWire.errorInvalid
+                } else if length == 0 || ((command == .read || command == .write) && length > NBDLimits.maxPayloadBytes) {
+                    error = length == 0 ? NBDWire.errorInvalid : NBDWire.errorOverflow
+                } else if command != .read && export.readOnly {
+                    error = NBDWire.errorPermission
+                } else if command == .trim && !device.supportedIOTypes.contains(.unmap) {
+                    error = NBDWire.errorInvalid
+                } else if command == .writeZeroes && request.flags & NBDWire.commandFastZero != 0 {
+                    error = NBDWire.errorNotSupported
+                }
+            case .flush:
+                break
+            default:
+                error = NBDWire.errorInvalid
+            }
+            let slot = try await acquireSlot()
+            inFlight += 1
+            slot.request = request
+            if command == .write {
+                slot.reserve(length)
+                try await read(into: slot.buffer.bytes.baseAddress!, count: length)
+            }
+            if let error {
+                replyError(slot, error, "request \(request.type) at \(request.offset)+\(length) refused")
+                continue
+            }
+            slot.start()
+        }
+    }
+
+    private func execute(_ slot: NBDSlot) async {
+        guard let channel, let export else { return release(slot) }
+        let request = slot.request
+        let blockSize = UInt64(export.device.blockSize)
+        let offsetBlocks = request.offset / blockSize
+        let blocks = UInt64(request.length) / blockSize
+        do {
+            switch NBDWire.Command(rawValue: request.type) {
+            case .read:
+                slot.reserve(Int(request.length))
+                try await channel.read(slot.buffer.vector(byteCount: Int(request.length)), offsetBlocks: offsetBlocks)
+                return replyData(slot)
+            case .write:
+                let options: WriteOptions = request.flags & NBDWire.commandFUA != 0 ? .forceUnitAccess : []
+                try await channel.write(slot.buffer.vector(byteCount: Int(request.length)), offsetBlocks: offsetBlocks, options: options)
+            case .flush:
+                try await channel.flush()
+            case .trim:
+                try await channel.unmap(offsetBlocks: offsetBlocks, blockCount: blocks)
+            case .writeZeroes:
+                let types = export.device.supportedIOTypes
+                if request.flags & NBDWire.commandNoHole == 0 && types.contains(.unmap) {
+                    // A hole is allowed, and unmapped blocks read back as zeroes.
+                    try await channel.unmap(offsetBlocks: offsetBlocks, blockCount: blocks)
+                } else {
+                    try await channel.writeZeroes(offsetBlocks: offsetBlocks, blockCount: blocks)
+                }
+            default:
+                break
+            }
+            if request.flags & NBDWire.commandFUA != 0, NBDWire.Command(rawValue: request.type) != .write {
+                try await channel.flush()
+            }
+            replyDone(slot)
+        } catch {
+            replyError(slot, Self.errorValue(error), "\(error)")
+        }
+    }
+
+    static func errorValue(_ error: any Error) -> UInt32 {
+        guard let error = error as? BlockError else { return NBDWire.errorIO }
+        switch error.code {
+        case .readOnly: return NBDWire.errorPermission
+        case .noSpace: return NBDWire.errorNoSpace
+        case .notSupported: return NBDWire.errorNotSupported
+        case .invalidArgument, .outOfRange: return NBDWire.errorInvalid
+        case .closed, .notFound: return NBDWire.errorShutdown
+        default: return NBDWire.errorIO
+        }
+    }
+
+    private func replyDone(_ slot: NBDSlot) {
+        let cookie = slot.request.cookie
+        if structuredReplies {
+            writer.append(count: NBDWire.structuredReplyBytes) { out in
+                NBDReplies.chunk(out, flags: NBDWire.chunkFlagDone, type: NBDWire.chunkNone, cookie: cookie, length: 0)
+            }
+        } else {
+            writer.append(count: NBDWire.simpleReplyBytes) { NBDReplies.simple($0, error: 0, cookie: cookie) }
+        }
+        release(slot)
+    }
+
+    private func replyData(_ slot: NBDSlot) {
+        let request = slot.request
+        let length = Int(request.length)
+        let data = UnsafeRawBufferPointer(rebasing: slot.buffer.bytes[0..<length])
+        if structuredReplies {
+            writer.append(count: NBDWire.structuredReplyBytes + 8 + length) { out in
+                NBDReplies.chunk(out, flags: NBDWire.chunkFlagDone, type: NBDWire.chunkOffsetData, cookie: request.cookie, length: 8 + length)
+                out.putBE(request.offset, at: NBDWire.structuredReplyBytes)
+                UnsafeMutableRawBufferPointer(rebasing: out[(NBDWire.structuredReplyBytes + 8)...]).copyMemory(from: data)
+            }
+        } else {
+            writer.append(count: NBDWire.simpleReplyBytes + length) { out in
+                NBDReplies.simple(out, error: 0, cookie: request.cookie)
+                UnsafeMutableRawBufferPointer(rebasing: out[NBDWire.simpleReplyBytes...]).copyMemory(from: data)
+            }
+        }
+        release(slot)
+    }
+
+    private func replyError(_ slot: NBDSlot, _ error: UInt32, _ message: String) {
+        let cookie = slot.request.cookie
+        if structuredReplies {
+            let text = Array(message.utf8.prefix(4096))
+            writer.append(count: NBDWire.structuredReplyBytes + 6 + text.count) { out in
+                NBDReplies.chunk(out, flags: NBDWire.chunkFlagDone, type: NBDWire.chunkError, cookie: cookie, length: 6 + text.count)
+                out.putBE(error, at: NBDWire.structuredReplyBytes)
+                out.putBE(UInt16(text.count), at: NBDWire.structuredReplyBytes + 4)
+                text.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[(NBDWire.structuredReplyBytes + 6)...]).copyMemory(from: $0) }
+            }
+        } else {
+            writer.append(count: NBDWire.simpleReplyBytes) { NBDReplies.simple($0, error: error, cookie: cookie) }
+        }
+        release(slot)
+    }
+}
