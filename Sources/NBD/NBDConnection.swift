@@ -16,50 +16,7 @@ import Foundation
 import Glibc
 import Synchronization
 
-/// A request's place in a connection.
-final class NBDSlot: @unchecked Sendable {  // confined to its reactor
-    let index: Int
-    var request = NBDRequest(type: 0, cookie: 0, offset: 0, length: 0)
-    var buffer = IOBuffer(byteCount: 4096)
-    private var waiter: UnsafeContinuation<Bool, Never>?
-    private var ready = false
-    private var stopped = false
-
-    init(index: Int) { self.index = index }
-
-    func reserve(_ count: Int) {
-        guard count > buffer.count else { return }
-        var size = buffer.count
-        while size < count { size *= 2 }
-        buffer = IOBuffer(byteCount: size)
-    }
-
-    func next() async -> Bool {
-        if stopped { return false }
-        if ready {
-            ready = false
-            return true
-        }
-        return await withUnsafeContinuation { waiter = $0 }
-    }
-
-    func start() {
-        if let waiter {
-            self.waiter = nil
-            waiter.resume(returning: true)
-        } else {
-            ready = true
-        }
-    }
-
-    func stop() {
-        stopped = true
-        if let waiter {
-            self.waiter = nil
-            waiter.resume(returning: false)
-        }
-    }
-}
+typealias NBDSlot = RequestSlot<NBDRequest>
 
 /// The connection ended (by the client, by a protocol violation, or by the server).
 struct NBDConnectionEnded: Error {
@@ -329,7 +286,7 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
             if closed { throw NBDConnectionEnded(reason: "closed") }
             if let index = freeSlots.popLast() { return slots[index] }
             if slots.count < NBDLimits.maxRequestsPerConnection {
-                let slot = NBDSlot(index: slots.count)
+                let slot = NBDSlot(index: slots.count, request: NBDRequest(type: 0, cookie: 0, offset: 0, length: 0))
                 slots.append(slot)
                 Task(executorPreference: server.reactor) { [self] in
                     while await slot.next() { await execute(slot) }

@@ -2,6 +2,7 @@
 // Identify, Get Log Page, Set/Get Features, Asynchronous Event Request, Keep Alive and Abort.
 
 import BlockCore
+import BlockDevices
 import NVMeWire
 import Synchronization
 
@@ -9,7 +10,7 @@ extension TargetQueuePair {
     // MARK: - Fabrics
 
     func executeFabrics(_ slot: TargetSlot) {
-        let command = slot.command
+        let command = slot.request.command
         switch command.fabricsType {
         case FabricsType.connect: connect(slot)
         case FabricsType.propertyGet, FabricsType.propertySet:
@@ -42,9 +43,9 @@ extension TargetQueuePair {
     }
 
     private func connect(_ slot: TargetSlot) {
-        let command = slot.command
+        let command = slot.request.command
         guard !isConnected else { return respond(slot, .commandSequenceError) }
-        guard slot.transferLength >= ConnectData.byteCount else { return respond(slot, .dataSGLLengthInvalid) }
+        guard slot.request.transferLength >= ConnectData.byteCount else { return respond(slot, .dataSGLLengthInvalid) }
         guard command.cdw10 & 0xFFFF == 0 else { return respond(slot, .connectIncompatibleFormat) }
         let data = ConnectData(bytes: UnsafeRawBufferPointer(slot.buffer.bytes))
         let requestedQueueID = UInt16(command.cdw10 >> 16)
@@ -101,7 +102,7 @@ extension TargetQueuePair {
     // MARK: - Admin
 
     func executeAdmin(_ slot: TargetSlot, _ controller: NVMfController) {
-        let command = slot.command
+        let command = slot.request.command
         switch command.opcode {
         case AdminOpcode.identify: identify(slot, controller)
         case AdminOpcode.getLogPage: getLogPage(slot, controller)
@@ -121,8 +122,8 @@ extension TargetQueuePair {
 
     /// Answers with `page` bytes (from `offset`) into a transfer of the command's length.
     private func reply(_ slot: TargetSlot, _ page: [UInt8], offset: Int = 0, length: Int? = nil) {
-        let count = length ?? slot.transferLength
-        guard count <= slot.transferLength, count > 0 else { return respond(slot, .dataSGLLengthInvalid) }
+        let count = length ?? slot.request.transferLength
+        guard count <= slot.request.transferLength, count > 0 else { return respond(slot, .dataSGLLengthInvalid) }
         guard offset <= page.count else { return respond(slot, .invalidField) }
         let buffer = slot.buffer.bytes
         let copied = min(count, page.count - offset)
@@ -135,7 +136,7 @@ extension TargetQueuePair {
     }
 
     private func identify(_ slot: TargetSlot, _ controller: NVMfController) {
-        let command = slot.command
+        let command = slot.request.command
         let subsystem = controller.subsystem
         let zeros = [UInt8](repeating: 0, count: NVMeWireLimits.identifyBytes)
         switch command.cdw10 & 0xFF {
@@ -161,14 +162,14 @@ extension TargetQueuePair {
     }
 
     private func getLogPage(_ slot: TargetSlot, _ controller: NVMfController) {
-        let command = slot.command
+        let command = slot.request.command
         let pageID = UInt8(command.cdw10 & 0xFF)
         let dwords = (Int(command.cdw11 & 0xFFFF) << 16 | Int(command.cdw10 >> 16)) + 1
         let length = dwords * 4
         let offset64 = UInt64(command.cdw12) | UInt64(command.cdw13) << 32
         guard offset64 & 3 == 0, offset64 < UInt64(Int32.max) else { return respond(slot, .invalidField) }
         let offset = Int(offset64)
-        guard length <= slot.transferLength else { return respond(slot, .dataSGLLengthInvalid) }
+        guard length <= slot.request.transferLength else { return respond(slot, .dataSGLLengthInvalid) }
         let subsystem = controller.subsystem
         let page: [UInt8]
         switch pageID {
@@ -199,7 +200,7 @@ extension TargetQueuePair {
     }
 
     private func setFeatures(_ slot: TargetSlot, _ controller: NVMfController) {
-        let command = slot.command
+        let command = slot.request.command
         let value = command.cdw11
         switch UInt8(command.cdw10 & 0xFF) {
         case FeatureID.numberOfQueues:
@@ -227,7 +228,7 @@ extension TargetQueuePair {
     }
 
     private func getFeatures(_ slot: TargetSlot, _ controller: NVMfController) {
-        let command = slot.command
+        let command = slot.request.command
         switch UInt8(command.cdw10 & 0xFF) {
         case FeatureID.numberOfQueues:
             let granted = UInt32(controller.grantedIOQueues - 1)

@@ -12,56 +12,16 @@ import Foundation
 import NVMeWire
 import Synchronization
 
-/// A command's place in a queue pair: its entry, its data buffer and its worker.
-final class TargetSlot: @unchecked Sendable {  // confined to its reactor
-    let index: Int
+/// A command in a queue pair: its entry and how much of its data has arrived.
+struct TargetCommand {
     var command = SubmissionEntry(opcode: 0, commandID: 0)
-    var buffer = IOBuffer(byteCount: 4096)
     var transferLength = 0
     var received = 0
     var awaitingData = false
     var dataDigestFailed = false
-    private var waiter: UnsafeContinuation<Bool, Never>?
-    private var ready = false
-    private var stopped = false
-
-    init(index: Int) { self.index = index }
-
-    /// Makes room for `count` bytes of data.
-    func reserve(_ count: Int) {
-        guard count > buffer.count else { return }
-        var size = buffer.count
-        while size < count { size *= 2 }
-        buffer = IOBuffer(byteCount: size)
-    }
-
-    /// The worker waits here for its next command; false when the queue pair is closing.
-    func next() async -> Bool {
-        if stopped { return false }
-        if ready {
-            ready = false
-            return true
-        }
-        return await withUnsafeContinuation { waiter = $0 }
-    }
-
-    func start() {
-        if let waiter {
-            self.waiter = nil
-            waiter.resume(returning: true)
-        } else {
-            ready = true
-        }
-    }
-
-    func stop() {
-        stopped = true
-        if let waiter {
-            self.waiter = nil
-            waiter.resume(returning: false)
-        }
-    }
 }
+
+typealias TargetSlot = RequestSlot<TargetCommand>
 
 final class TargetQueuePair: @unchecked Sendable {
     let target: NVMfTarget
@@ -156,7 +116,7 @@ final class TargetQueuePair: @unchecked Sendable {
     private func acquireSlot() -> TargetSlot? {
         if let index = freeSlots.popLast() { return slots[index] }
         guard slots.count < queueDepth else { return nil }
-        let slot = TargetSlot(index: slots.count)
+        let slot = TargetSlot(index: slots.count, request: TargetCommand())
         slots.append(slot)
         Task(executorPreference: target.reactor) { [self] in
             while await slot.next() { await execute(slot) }
@@ -172,11 +132,11 @@ final class TargetQueuePair: @unchecked Sendable {
             // More commands outstanding than the queue has entries: the host broke the protocol.
             throw TransportError(.invalidHeaderField, fieldInfo: 8, "more than \(queueDepth) commands outstanding")
         }
-        slot.command = command
-        slot.received = 0
-        slot.transferLength = 0
-        slot.awaitingData = false
-        slot.dataDigestFailed = !pdu.dataDigestMatches
+        slot.request.command = command
+        slot.request.received = 0
+        slot.request.transferLength = 0
+        slot.request.awaitingData = false
+        slot.request.dataDigestFailed = !pdu.dataDigestMatches
         switch command.dataDescriptor {
         case .none:
             guard pdu.data.isEmpty else { return respond(slot, .dataSGLLengthInvalid) }
@@ -186,7 +146,7 @@ final class TargetQueuePair: @unchecked Sendable {
             guard length == pdu.data.count, length <= limit else { return respond(slot, .dataSGLLengthInvalid) }
             slot.reserve(length)
             slot.buffer.bytes.copyMemory(from: pdu.data)
-            slot.transferLength = length
+            slot.request.transferLength = length
             slot.start()
         case .transport(let length):
             guard pdu.data.isEmpty else { return respond(slot, .dataSGLLengthInvalid) }
@@ -194,9 +154,9 @@ final class TargetQueuePair: @unchecked Sendable {
                 throw TransportError(.dataTransferLimitExceeded, "command \(command.commandID) moves \(length) bytes, limit \(transport.maxIOSize)")
             }
             slot.reserve(length)
-            slot.transferLength = length
+            slot.request.transferLength = length
             if Self.transfersToController(command), length > 0 {
-                slot.awaitingData = true
+                slot.request.awaitingData = true
                 let fields = DataPDUHeader(
                     commandID: command.commandID, transferTag: UInt16(slot.index + 1), offset: 0, length: UInt32(length))
                 connection.appendPDU(dataBytes: 0) { out in
@@ -213,21 +173,21 @@ final class TargetQueuePair: @unchecked Sendable {
     private func receiveData(_ pdu: PDUView) throws(TransportError) {
         let fields = DataPDUHeader(header: pdu.header)
         let index = Int(fields.transferTag) - 1
-        guard index >= 0, index < slots.count, slots[index].awaitingData, slots[index].command.commandID == fields.commandID else {
+        guard index >= 0, index < slots.count, slots[index].request.awaitingData, slots[index].request.command.commandID == fields.commandID else {
             throw TransportError(.invalidHeaderField, fieldInfo: 10, "H2CData for no pending transfer (tag \(fields.transferTag))")
         }
         let slot = slots[index]
         let offset = Int(fields.offset), length = Int(fields.length)
-        guard offset == slot.received, length == pdu.data.count, offset + length <= slot.transferLength else {
+        guard offset == slot.request.received, length == pdu.data.count, offset + length <= slot.request.transferLength else {
             throw TransportError(
                 .dataTransferOutOfRange, fieldInfo: 12,
-                "H2CData bytes \(offset)..<\(offset + length) outside the expected \(slot.received)..<\(slot.transferLength)")
+                "H2CData bytes \(offset)..<\(offset + length) outside the expected \(slot.request.received)..<\(slot.request.transferLength)")
         }
         (slot.buffer.bytes.baseAddress! + offset).copyMemory(from: pdu.data.baseAddress!, byteCount: length)
-        slot.received += length
-        if !pdu.dataDigestMatches { slot.dataDigestFailed = true }
-        if slot.received == slot.transferLength {
-            slot.awaitingData = false
+        slot.request.received += length
+        if !pdu.dataDigestMatches { slot.request.dataDigestFailed = true }
+        if slot.request.received == slot.request.transferLength {
+            slot.request.awaitingData = false
             slot.start()
         }
     }
@@ -243,7 +203,7 @@ final class TargetQueuePair: @unchecked Sendable {
     /// Sends the command's completion (with `dataBytes` of the slot's buffer as C2H data) and
     /// frees its slot.
     func respond(_ slot: TargetSlot, _ status: NVMeStatus, dw0: UInt32 = 0, dw1: UInt32 = 0, dataBytes: Int = 0) {
-        let commandID = slot.command.commandID
+        let commandID = slot.request.command.commandID
         var needsResponse = true
         if dataBytes > 0 && status.isSuccess {
             let success = transport.c2hSuccess
@@ -284,8 +244,8 @@ final class TargetQueuePair: @unchecked Sendable {
     // MARK: - Execution
 
     private func execute(_ slot: TargetSlot) async {
-        guard !slot.dataDigestFailed else { return respond(slot, .transientTransportError) }
-        let command = slot.command
+        guard !slot.request.dataDigestFailed else { return respond(slot, .transientTransportError) }
+        let command = slot.request.command
         if command.opcode == AdminOpcode.fabrics { return executeFabrics(slot) }
         guard let controller, !controller.isTornDown else { return respond(slot, .commandSequenceError) }
         if isAdmin {
@@ -314,7 +274,7 @@ final class TargetQueuePair: @unchecked Sendable {
 
     private func executeIO(_ slot: TargetSlot, _ controller: NVMfController) async {
         guard controller.registers.isEnabled else { return respond(slot, .commandSequenceError) }
-        let command = slot.command
+        let command = slot.request.command
         guard let (namespace, channel) = channel(controller, command.namespaceID) else {
             return respond(slot, .invalidNamespace)
         }
@@ -325,7 +285,7 @@ final class TargetQueuePair: @unchecked Sendable {
             case IOOpcode.read, IOOpcode.write:
                 let blocks = UInt64(command.blockCount)
                 let bytes = Int(blocks) * blockSize
-                guard slot.transferLength == bytes else { return respond(slot, .dataSGLLengthInvalid) }
+                guard slot.request.transferLength == bytes else { return respond(slot, .dataSGLLengthInvalid) }
                 guard Self.inRange(command.startingLBA, blocks, device.blockCount) else { return respond(slot, .lbaOutOfRange) }
                 let vector = slot.buffer.vector(byteCount: bytes)
                 if command.opcode == IOOpcode.read {
@@ -346,7 +306,7 @@ final class TargetQueuePair: @unchecked Sendable {
                 }
             case IOOpcode.datasetManagement:
                 let ranges = Int(command.cdw10 & 0xFF) + 1
-                guard slot.transferLength >= ranges * 16 else { return respond(slot, .dataSGLLengthInvalid) }
+                guard slot.request.transferLength >= ranges * 16 else { return respond(slot, .dataSGLLengthInvalid) }
                 guard command.cdw11 & (1 << 2) != 0 else { break }  // only deallocate does anything
                 let data = UnsafeRawBufferPointer(slot.buffer.bytes)
                 for range in 0..<ranges {

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import NVMeTCP
 import NVMeWire
+import TestSupport
 import Synchronization
 
 /// A target and a host in one process, on separate reactors, talking over loopback TCP.
@@ -24,7 +25,7 @@ final class NVMeFabric: @unchecked Sendable {
         target = NVMfTarget(reactor: targetReactor)
         try! target.createTransport(TransportOptions())
         target.events.withLock { $0 = { message in FileHandle.standardError.write(Data("nvmf: \(message)\n".utf8)) } }
-        address = ListenAddress(address: "127.0.0.1", serviceID: String(freePort()))
+        address = ListenAddress(address: "127.0.0.1", serviceID: String(freeTCPPort()))
         // A subsystem without namespaces keeps the listener open for tests that connect by hand.
         let anchor = try! target.createSubsystem(nqn: "nqn.2023-01.io.hornbill:fabric", options: .init())
         try! target.addListener(anchor, address)
@@ -56,17 +57,4 @@ final class Counter: @unchecked Sendable {
     private var value = 0
     private let lock = NSLock()
     func next() -> Int { lock.withLock { value += 1; return value } }
-}
-
-/// A TCP port nothing listens on right now.
-func freePort() -> UInt16 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return UInt16(bigEndian: address.sin_port)
 }
