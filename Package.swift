@@ -44,6 +44,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "DataEngineV1",
+            dependencies: ["BlockCore", "BlockDevices"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "NBD",
             dependencies: ["BlockCore", "BlockDevices"],
             swiftSettings: strictSettings
@@ -74,8 +79,8 @@ let package = Package(
         .executableTarget(
             name: "hornbill",
             dependencies: [
-                "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "NVMeWire", "NVMeTCP", "JSONRPC",
-                "EngineRPC",
+                "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "NVMeWire", "NVMeTCP", "DataEngineV1",
+                "JSONRPC", "EngineRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -126,6 +131,11 @@ let package = Package(
         .testTarget(
             name: "NVMeTests",
             dependencies: ["StorageKit", "BlockCore", "BlockDevices", "NVMeWire", "NVMeTCP", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "DataEngineV1Tests",
+            dependencies: ["StorageKit", "BlockCore", "BlockDevices", "DataEngineV1", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -33,9 +33,7 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
     private var structuredReplies = false
     private var closed = false
 
-    private let buffer: UnsafeMutableRawBufferPointer
-    private var start = 0
-    private var end = 0
+    private let reader: BufferedReader
 
     private var slots: [NBDSlot] = []
     private var freeSlots: [Int] = []
@@ -48,10 +46,8 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
         self.socket = socket
         self.address = address
         writer = BatchedWriter(socket: socket)
-        buffer = .allocate(byteCount: NBDLimits.receiveBufferBytes, alignment: 64)
+        reader = BufferedReader(socket: socket, bufferBytes: NBDLimits.receiveBufferBytes)
     }
-
-    deinit { buffer.deallocate() }
 
     func run() async {
         let writer = self.writer
@@ -86,50 +82,11 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
 
     // MARK: - Reading
 
-    /// Makes at least `count` bytes available at `start`.
-    private func fill(_ count: Int) async throws {
-        precondition(count <= buffer.count)
-        while end - start < count {
-            if closed { throw NBDConnectionEnded(reason: "closed") }
-            if start > 0 && buffer.count - start < count {
-                memmove(buffer.baseAddress!, buffer.baseAddress! + start, end - start)
-                end -= start
-                start = 0
-            }
-            let received = try await socket.receive(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
-            if received == 0 { throw NBDConnectionEnded(reason: "client closed the connection") }
-            end += received
-        }
-    }
-
-    /// The next `count` bytes, valid until the next read.
-    private func take(_ count: Int) async throws -> UnsafeRawBufferPointer {
-        try await fill(count)
-        defer { start += count }
-        return UnsafeRawBufferPointer(rebasing: buffer[start..<(start + count)])
-    }
-
-    /// Reads `count` bytes into `destination`: what is buffered, then straight from the socket.
+    private func take(_ count: Int) async throws -> UnsafeRawBufferPointer { try await reader.take(count) }
     private func read(into destination: UnsafeMutableRawPointer, count: Int) async throws {
-        let buffered = min(end - start, count)
-        destination.copyMemory(from: buffer.baseAddress! + start, byteCount: buffered)
-        start += buffered
-        var done = buffered
-        while done < count {
-            let received = try await socket.receive(into: UnsafeMutableRawBufferPointer(start: destination + done, count: count - done))
-            if received == 0 { throw NBDConnectionEnded(reason: "client closed the connection") }
-            done += received
-        }
+        try await reader.read(into: destination, count: count)
     }
-
-    private func skip(_ count: Int) async throws {
-        var remaining = count
-        while remaining > 0 {
-            let chunk = min(remaining, buffer.count / 2)
-            _ = try await take(chunk)
-            remaining -= chunk
-        }
-    }
+    private func skip(_ count: Int) async throws { try await reader.skip(count) }
 
     // MARK: - Handshake
 

@@ -1,0 +1,64 @@
+// The receive side of a request/response connection on a reactor: headers are taken from a
+// buffer the reader refills, and large payloads go straight from the socket into the caller's
+// memory (only the part already buffered is copied).
+
+import Glibc
+
+/// The peer closed the connection (or it was shut down) while a read waited.
+public struct ConnectionClosed: Error, Sendable {
+    public init() {}
+}
+
+public final class BufferedReader: @unchecked Sendable {  // confined to its reactor
+    public let socket: ReactorSocket
+    private let buffer: UnsafeMutableRawBufferPointer
+    private var start = 0
+    private var end = 0
+
+    public init(socket: ReactorSocket, bufferBytes: Int) {
+        self.socket = socket
+        buffer = .allocate(byteCount: bufferBytes, alignment: 64)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// The next `count` bytes (at most the buffer's size), valid until the next read.
+    public func take(_ count: Int) async throws -> UnsafeRawBufferPointer {
+        precondition(count <= buffer.count, "take of \(count) bytes from a \(buffer.count)-byte buffer")
+        while end - start < count {
+            if start > 0 && buffer.count - start < count {
+                memmove(buffer.baseAddress!, buffer.baseAddress! + start, end - start)
+                end -= start
+                start = 0
+            }
+            let received = try await socket.receive(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
+            if received == 0 { throw ConnectionClosed() }
+            end += received
+        }
+        defer { start += count }
+        return UnsafeRawBufferPointer(rebasing: buffer[start..<(start + count)])
+    }
+
+    /// Reads `count` bytes into `destination`: what is buffered, then straight from the socket.
+    public func read(into destination: UnsafeMutableRawPointer, count: Int) async throws {
+        let buffered = min(end - start, count)
+        destination.copyMemory(from: buffer.baseAddress! + start, byteCount: buffered)
+        start += buffered
+        var done = buffered
+        while done < count {
+            let received = try await socket.receive(into: UnsafeMutableRawBufferPointer(start: destination + done, count: count - done))
+            if received == 0 { throw ConnectionClosed() }
+            done += received
+        }
+    }
+
+    /// Reads and discards `count` bytes.
+    public func skip(_ count: Int) async throws {
+        var remaining = count
+        while remaining > 0 {
+            let chunk = min(remaining, buffer.count / 2)
+            _ = try await take(chunk)
+            remaining -= chunk
+        }
+    }
+}
