@@ -80,7 +80,7 @@ let package = Package(
             name: "hornbill",
             dependencies: [
                 "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "NVMeWire", "NVMeTCP", "DataEngineV1",
-                "JSONRPC", "EngineRPC",
+                "NBD", "JSONRPC", "EngineRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

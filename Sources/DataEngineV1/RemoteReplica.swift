@@ -1,0 +1,114 @@
+// The controller's side of the replica protocol: one connection to a replica process, requests
+// pipelined with ids and matched to responses in any order. A request that gets no answer within
+// the engine-replica timeout, or a dropped connection, fails the link: every request in flight
+// and every later one fail at once. Confined to the controller's reactor.
+
+import BlockCore
+import BlockDevices
+import Foundation
+import Glibc
+
+final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
+    let address: String
+    let reactor: Reactor
+    let timeout: Duration
+    private let reader: BufferedReader
+    private let writer: BatchedWriter
+    private var nextID: UInt64 = 1
+    private var pending: [UInt64: (continuation: UnsafeContinuation<ReplicaResponse, any Error>, read: (UnsafeMutableRawPointer, Int)?, sent: ContinuousClock.Instant)] = [:]
+    private(set) var failure: String?
+    /// Called once when the link fails, with why.
+    var onFailure: ((String) -> Void)?
+
+    private init(address: String, socket: ReactorSocket, reactor: Reactor, timeout: Duration) {
+        self.address = address
+        self.reactor = reactor
+        self.timeout = timeout
+        reader = BufferedReader(socket: socket, bufferBytes: 256 * 1024)
+        writer = BatchedWriter(socket: socket)
+    }
+
+    /// Connects to tcp://HOST:PORT (or HOST:PORT). Call on the reactor.
+    static func connect(_ address: String, reactor: Reactor, timeout: Duration) async throws -> ReplicaLink {
+        var text = address
+        if text.hasPrefix("tcp://") { text.removeFirst("tcp://".count) }
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
+            throw ReplicaError("replica address \(address) is not tcp://HOST:PORT")
+        }
+        let fd = try await TCPSocket.connect(host: String(text[..<colon]), port: port, timeout: .seconds(5))
+        let link = ReplicaLink(address: address, socket: ReactorSocket(fd: fd, reactor: reactor), reactor: reactor, timeout: timeout)
+        Task(executorPreference: reactor) { await link.writer.run() }
+        Task(executorPreference: reactor) { await link.receive() }
+        Task(executorPreference: reactor) { await link.watch() }
+        return link
+    }
+
+    private func receive() async {
+        do {
+            while failure == nil {
+                guard let response = ReplicaResponse(bytes: try await reader.take(ReplicaProtocol.responseBytes)) else {
+                    return fail("bad response magic from \(address)")
+                }
+                guard let entry = pending.removeValue(forKey: response.id) else {
+                    return fail("response for request \(response.id), which is not outstanding, from \(address)")
+                }
+                let length = Int(response.length)
+                if let (destination, capacity) = entry.read, response.status == 0, length > 0 {
+                    // A read fills its buffer exactly; info fits in it.
+                    let isInfo = response.kind == ReplicaProtocol.Kind.info.rawValue
+                    guard isInfo ? length <= capacity : length == capacity else {
+                        entry.continuation.resume(throwing: BlockError(.ioError, "reply of \(length) bytes for \(capacity) from \(address)"))
+                        return fail("reply of \(length) bytes where \(capacity) were expected, from \(address)")
+                    }
+                    try await reader.read(into: destination, count: length)
+                } else if length > 0 {
+                    try await reader.skip(length)
+                }
+                entry.continuation.resume(returning: response)
+            }
+        } catch {
+            fail("connection to \(address) lost")
+        }
+    }
+
+    /// Fails the link when a request has waited longer than the timeout.
+    private func watch() async {
+        while failure == nil {
+            await reactor.sleep(for: .milliseconds(250))
+            let now = ContinuousClock.now
+            if let oldest = pending.values.map(\.sent).min(), now - oldest > timeout {
+                fail("\(address) did not answer within \(timeout)")
+            }
+        }
+    }
+
+    func fail(_ reason: String) {
+        guard failure == nil else { return }
+        failure = reason
+        writer.close()
+        let waiting = pending
+        pending.removeAll()
+        for entry in waiting.values { entry.continuation.resume(throwing: BlockError(.ioError, reason)) }
+        onFailure?(reason)
+        onFailure = nil
+    }
+
+    /// Sends a request (with `payload` for a write) and waits for its response; a read's data lands
+    /// in `into`.
+    func call(_ request: ReplicaRequest, payload: IOVector? = nil, into: (UnsafeMutableRawPointer, Int)? = nil) async throws -> ReplicaResponse {
+        if let failure { throw BlockError(.ioError, failure) }
+        var request = request
+        request.id = nextID
+        nextID += 1
+        return try await withUnsafeThrowingContinuation { continuation in
+            pending[request.id] = (continuation, into, .now)
+            let length = payload?.byteCount ?? 0
+            writer.append(count: ReplicaProtocol.requestBytes + length) { out in
+                request.write(into: UnsafeMutableRawBufferPointer(rebasing: out[0..<ReplicaProtocol.requestBytes]))
+                if let payload { payload.copyOut(from: 0, count: length, into: out.baseAddress! + ReplicaProtocol.requestBytes) }
+            }
+        }
+    }
+
+    func close() { fail("closed") }
+}

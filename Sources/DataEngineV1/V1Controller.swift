@@ -1,0 +1,262 @@
+// The V1 engine's controller: one volume over replica processes. Writes go to every RW replica at
+// once and are acknowledged when they all answered; a replica that fails or does not answer in
+// time becomes ERR and leaves the set, and the volume serves while one RW replica remains. Reads
+// go to the RW replicas in turn; a failed read is retried on the next one. Every write carries the
+// next revision, which each replica keeps in its revision counter.
+//
+// Start: the replicas report size, revision and error flag; a replica of another size, with an
+// error, or whose counter is below the highest is ERR (it missed writes), so the controller never
+// serves a mix of diverged replicas. State is confined to the reactor.
+
+public import BlockCore
+public import BlockDevices
+public import Foundation
+import Synchronization
+
+public final class V1Controller: BlockDevice, @unchecked Sendable {
+    public enum Mode: String, Sendable { case readWrite = "RW", writeOnly = "WO", error = "ERR" }
+
+    public struct ReplicaStatus: Sendable {
+        public var address: String
+        public var mode: Mode
+        public var revision: Int64
+        public var reason: String?
+    }
+
+    final class Replica {
+        let address: String
+        var link: ReplicaLink?
+        var mode: Mode
+        var revision: Int64 = 0
+        var reason: String?
+
+        init(address: String, link: ReplicaLink?, mode: Mode, reason: String?) {
+            self.address = address
+            self.link = link
+            self.mode = mode
+            self.reason = reason
+        }
+    }
+
+    public let name: String
+    public let uuid = UUID()
+    public var aliases: [String] { [] }
+    public var productName: String { "Longhorn V1 volume" }
+    public let blockSize = 4096
+    public let blockCount: UInt64
+    public var supportedIOTypes: IOTypes { [.read, .write, .flush, .unmap, .writeZeroes] }
+    public let claims = DeviceClaims()
+    public let ioControl = DeviceIOControl()
+    public let reactor: Reactor
+    private var replicas: [Replica] = []
+    private var revision: Int64 = 0
+    private var nextRead = 0
+    private let statusSnapshot = Mutex<[ReplicaStatus]>([])
+
+    private init(name: String, size: Int64, reactor: Reactor) {
+        self.name = name
+        blockCount = UInt64(size) / 4096
+        self.reactor = reactor
+    }
+
+    /// Connects to the replicas and settles which of them are consistent.
+    public static func start(volume: String, size: Int64, replicas addresses: [String], reactor: Reactor, timeout: Duration = .seconds(8)) async throws -> V1Controller {
+        guard size > 0, size % 4096 == 0 else { throw ReplicaError("size \(size) must be a positive multiple of 4096") }
+        guard !addresses.isEmpty else { throw ReplicaError("a volume needs at least one replica") }
+        let controller = V1Controller(name: volume, size: size, reactor: reactor)
+        try await reactor.run { try await controller.settle(addresses, size: size, timeout: timeout) }
+        return controller
+    }
+
+    private func settle(_ addresses: [String], size: Int64, timeout: Duration) async throws {
+        for address in addresses {
+            do {
+                let link = try await ReplicaLink.connect(address, reactor: reactor, timeout: timeout)
+                let buffer = IOBuffer(byteCount: 4096)
+                let response = try await link.call(ReplicaRequest(kind: .info, id: 0), into: (buffer.bytes.baseAddress!, 4096))
+                let data = Data(buffer.bytes[0..<Int(response.length)])
+                guard let info = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+                    let replicaSize = (info["size"] as? NSNumber)?.int64Value, let counter = (info["revision"] as? NSNumber)?.int64Value
+                else { throw ReplicaError("\(address) sent malformed info") }
+                let replica = Replica(address: address, link: link, mode: .readWrite, reason: nil)
+                replica.revision = counter
+                if replicaSize != size {
+                    replica.mode = .error
+                    replica.reason = "size \(replicaSize), volume \(size)"
+                } else if let error = info["error"] as? String, !error.isEmpty {
+                    replica.mode = .error
+                    replica.reason = "replica error: \(error)"
+                }
+                replicas.append(replica)
+            } catch {
+                replicas.append(Replica(address: address, link: nil, mode: .error, reason: "\(error)"))
+            }
+        }
+        let highest = replicas.filter { $0.mode == .readWrite }.map(\.revision).max()
+        guard let highest else {
+            throw ReplicaError("no usable replica: " + replicas.map { "\($0.address): \($0.reason ?? "")" }.joined(separator: "; "))
+        }
+        for replica in replicas where replica.mode == .readWrite && replica.revision < highest {
+            replica.mode = .error
+            replica.reason = "revision \(replica.revision) behind \(highest): it missed writes"
+        }
+        revision = highest
+        for replica in replicas {
+            if replica.mode == .error { replica.link?.close() }
+            replica.link?.onFailure = { [weak self, weak replica] reason in
+                guard let self, let replica else { return }
+                self.markError(replica, reason)
+            }
+        }
+        publish()
+    }
+
+    private func markError(_ replica: Replica, _ reason: String) {
+        guard replica.mode != .error else { return }
+        replica.mode = .error
+        replica.reason = reason
+        replica.link?.close()
+        publish()
+    }
+
+    private func publish() {
+        let statuses = replicas.map { ReplicaStatus(address: $0.address, mode: $0.mode, revision: $0.revision, reason: $0.reason) }
+        statusSnapshot.withLock { $0 = statuses }
+    }
+
+    /// The replicas' modes, for the status report.
+    public var status: [ReplicaStatus] { statusSnapshot.withLock { $0 } }
+
+    public func makeChannel() throws -> any IOChannel { V1ControllerChannel(controller: self) }
+
+    /// Closes every replica link.
+    public func stop() async {
+        await reactor.run {
+            for replica in replicas { replica.link?.onFailure = nil; replica.link?.close() }
+        }
+    }
+
+    // MARK: - I/O (on the reactor)
+
+    private var readWrite: [Replica] { replicas.filter { $0.mode == .readWrite } }
+
+    private func offline() -> BlockError {
+        BlockError(.ioError, "volume \(name) has no RW replica left: " + replicas.map { "\($0.address) \($0.reason ?? "")" }.joined(separator: "; "))
+    }
+
+    /// Sends `request` to every RW replica; succeeds when at least one did, after marking the
+    /// others ERR.
+    func fanOut(_ request: ReplicaRequest, payload: IOVector?) async throws {
+        let targets = readWrite
+        guard !targets.isEmpty else { throw offline() }
+        let box = UncheckedVector(vector: payload)
+        let results = await withTaskGroup(of: (Int, String?).self) { group in
+            for (index, replica) in targets.enumerated() {
+                let link = replica.link
+                group.addTask(executorPreference: reactor) {
+                    guard let link else { return (index, "not connected") }
+                    do {
+                        let response = try await link.call(request, payload: box.vector)
+                        return (index, response.status == 0 ? nil : "status \(response.status)")
+                    } catch {
+                        return (index, "\(error)")
+                    }
+                }
+            }
+            var results: [(Int, String?)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        var succeeded = 0
+        for (index, failure) in results {
+            if let failure { markError(targets[index], failure) } else { succeeded += 1 }
+        }
+        guard succeeded > 0 else { throw offline() }
+    }
+
+    func write(_ data: IOVector, offset: UInt64, forceUnitAccess: Bool) async throws {
+        revision += 1
+        let request = ReplicaRequest(
+            kind: .write, flags: forceUnitAccess ? ReplicaProtocol.flagForceUnitAccess : 0, id: 0, offset: offset,
+            length: UInt32(data.byteCount), revision: UInt64(revision))
+        try await fanOut(request, payload: data)
+        for replica in readWrite { replica.revision = revision }
+        publish()
+    }
+
+    func read(into destination: UnsafeMutableRawPointer, offset: UInt64, length: Int) async throws {
+        while true {
+            let targets = readWrite
+            guard !targets.isEmpty else { throw offline() }
+            nextRead = (nextRead + 1) % targets.count
+            let replica = targets[nextRead]
+            do {
+                guard let link = replica.link else { throw BlockError(.ioError, "not connected") }
+                let response = try await link.call(
+                    ReplicaRequest(kind: .read, id: 0, offset: offset, length: UInt32(length)), into: (destination, length))
+                guard response.status == 0 else { throw BlockError(.ioError, "status \(response.status)") }
+                return
+            } catch {
+                markError(replica, "read failed: \(error)")
+            }
+        }
+    }
+}
+
+/// An I/O vector handed to the fan-out's child tasks, which the caller outlives.
+struct UncheckedVector: @unchecked Sendable {
+    var vector: IOVector?
+}
+
+final class V1ControllerChannel: IOChannel {
+    let controller: V1Controller
+
+    init(controller: V1Controller) { self.controller = controller }
+
+    private func onReactor<T>(_ body: () async throws -> T) async throws -> T {
+        if controller.reactor.isCurrent { return try await body() }
+        return try await withTaskExecutorPreference(controller.reactor) { try await body() }
+    }
+
+    func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
+        let bytes = try controller.geometry.checkIO(offsetBlocks: offsetBlocks, byteCount: data.byteCount)
+        _ = bytes
+        let offset = offsetBlocks * 4096
+        try await onReactor {
+            if case .single(let buffer) = data {
+                try await controller.read(into: buffer.baseAddress!, offset: offset, length: buffer.count)
+            } else {
+                let bounce = IOBuffer(byteCount: data.byteCount)
+                try await controller.read(into: bounce.bytes.baseAddress!, offset: offset, length: data.byteCount)
+                data.copyIn(at: 0, count: data.byteCount, from: bounce.bytes.baseAddress!)
+            }
+        }
+    }
+
+    func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
+        _ = try controller.geometry.checkIO(offsetBlocks: offsetBlocks, byteCount: data.byteCount)
+        try await onReactor {
+            try await controller.write(data, offset: offsetBlocks * 4096, forceUnitAccess: options.contains(.forceUnitAccess))
+        }
+    }
+
+    func flush() async throws {
+        try await onReactor { try await controller.fanOut(ReplicaRequest(kind: .flush, id: 0), payload: nil) }
+    }
+
+    func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+        try controller.geometry.checkRange(offsetBlocks: offsetBlocks, blockCount: blockCount)
+        var done: UInt64 = 0
+        while done < blockCount {
+            let count = min(blockCount - done, UInt64(UInt32.max / 4096))
+            let request = ReplicaRequest(kind: .unmap, id: 0, offset: (offsetBlocks + done) * 4096, length: UInt32(count * 4096))
+            try await onReactor { try await controller.fanOut(request, payload: nil) }
+            done += count
+        }
+    }
+
+    /// Unmapped ranges of a replica's sparse head file read back as zeroes.
+    func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+        try await unmap(offsetBlocks: offsetBlocks, blockCount: blockCount)
+    }
+}
