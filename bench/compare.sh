@@ -5,9 +5,11 @@
 #   (b) nbdkit's file plugin serving a raw file,
 #   (c) `hornbill tgt` exporting a thick lvol on an identical file,
 #   (d) `hornbill tgt` exporting a RAID1 of two thick lvols on two more files,
+#   (e) the V1 engine: `hornbill controller` over one, and over two, `hornbill replica` processes
+#       (head files of the same span, written once beforehand), also over NBD,
 # plus fio on the raw file (io_uring, O_DIRECT) as the limit. 4 KiB randread and randwrite at
-# QD32 and QD1; prints one table with every row's ratio to qemu-nbd and to raw, and appends it to
-# docs/benchmarks.md.
+# QD32 and QD1; prints one table with every row's ratio to qemu-nbd and to raw, and V2/V1 ratios,
+# and appends them to docs/benchmarks.md.
 #
 # Environment: BENCH_DIR (bench/out), BENCH_FILE_GIB (2), BENCH_SPAN_MIB (1024), BENCH_TIME seconds
 # per run (10), BENCH_REPS repetitions (3), BENCH_PORT first of four TCP ports (10809),
@@ -63,13 +65,41 @@ done
 rpc bdev_raid_create '{"name": "raid", "raid_level": "raid1", "base_bdevs": ["leg0/v", "leg1/v"]}'
 rpc nbd_export_create "{\"name\": \"lvol\", \"bdev_name\": \"lvol/v\", \"listen_address\": {\"traddr\": \"127.0.0.1\", \"trsvcid\": \"$((port + 2))\"}}"
 rpc nbd_export_create "{\"name\": \"raid\", \"bdev_name\": \"raid\", \"listen_address\": {\"traddr\": \"127.0.0.1\", \"trsvcid\": \"$((port + 2))\"}}"
+
+# The V1 engine: replica processes (head files written once, so reads reach the disk) and controllers.
+start_replica() {
+    "$hornbill" replica "$dir/v1/$1" --size "$span" --listen "127.0.0.1:$2" 2>>"$dir/compare-v1.log" &
+    pids+=($!)
+}
+rm -rf "$dir/v1"
+v1port=$((port + 10))
+for name in a b c; do
+    start_replica "$name" "$v1port"
+    sleep 0.3
+    kill "${pids[-1]}"
+    wait "${pids[-1]}" 2>/dev/null || true
+    fio --name=fill --filename="$dir/v1/$name/volume-head-000.img" --direct=1 --ioengine=io_uring --bs=1M --iodepth=8 \
+        --rw=write --size="$span" --output=/dev/null
+done
+start_replica a $((v1port + 1))
+start_replica b $((v1port + 2))
+start_replica c $((v1port + 3))
 sleep 0.5
+"$hornbill" controller v1 --size "$span" --replica "tcp://127.0.0.1:$((v1port + 1))" --frontend nbd \
+    --listen "127.0.0.1:$((port + 3))" 2>>"$dir/compare-v1.log" &
+pids+=($!)
+"$hornbill" controller v1 --size "$span" --replica "tcp://127.0.0.1:$((v1port + 2))" \
+    --replica "tcp://127.0.0.1:$((v1port + 3))" --frontend nbd --listen "127.0.0.1:$((port + 4))" 2>>"$dir/compare-v1.log" &
+pids+=($!)
+sleep 1
 
 peers=(
     "qemu-nbd|nbd://127.0.0.1:$port/raw"
     "nbdkit file|nbd://127.0.0.1:$((port + 1))/"
     "hornbill lvol|nbd://127.0.0.1:$((port + 2))/lvol"
     "hornbill RAID1|nbd://127.0.0.1:$((port + 2))/raid"
+    "hornbill V1 1 replica|nbd://127.0.0.1:$((port + 3))/v1"
+    "hornbill V1 2 replicas|nbd://127.0.0.1:$((port + 4))/v1"
 )
 results="$dir/compare.jsonl"
 : >"$results"
@@ -103,7 +133,7 @@ import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 def median(peer, rw, qd, key):
     return statistics.median(r[key] for r in rows if r["peer"] == peer and r["rw"] == rw and r["qd"] == qd)
-peers = ["raw file", "qemu-nbd", "nbdkit file", "hornbill lvol", "hornbill RAID1"]
+peers = ["raw file", "qemu-nbd", "nbdkit file", "hornbill lvol", "hornbill RAID1", "hornbill V1 1 replica", "hornbill V1 2 replicas"]
 print("| workload | peer | IOPS | ÷ qemu-nbd | ÷ raw | mean µs | ÷ qemu-nbd |")
 print("|---|---|---|---|---|---|---|")
 for rw, qd in [("randread", 32), ("randwrite", 32), ("randread", 1), ("randwrite", 1)]:
@@ -112,6 +142,13 @@ for rw, qd in [("randread", 32), ("randwrite", 32), ("randread", 1), ("randwrite
     for peer in peers:
         iops, us = median(peer, rw, qd, "iops"), median(peer, rw, qd, "mean_us")
         print(f"| 4 KiB {rw} QD{qd} | {peer} | {iops:,.0f} | {iops/base_iops:.2f} | {iops/raw:.2f} | {us:.1f} | {us/base_us:.2f} |")
+print()
+print("| workload | V2 lvol ÷ V1 1 replica (IOPS) | V2 RAID1 ÷ V1 2 replicas (IOPS) | V1 1 replica ÷ nbdkit |")
+print("|---|---|---|---|")
+for rw, qd in [("randread", 32), ("randwrite", 32), ("randread", 1), ("randwrite", 1)]:
+    v1, v1r2 = median("hornbill V1 1 replica", rw, qd, "iops"), median("hornbill V1 2 replicas", rw, qd, "iops")
+    print(f"| 4 KiB {rw} QD{qd} | {median('hornbill lvol', rw, qd, 'iops')/v1:.2f} | "
+          f"{median('hornbill RAID1', rw, qd, 'iops')/v1r2:.2f} | {v1/median('nbdkit file', rw, qd, 'iops'):.2f} |")
 print(f"\nMedian of {sys.argv[2]} runs of {sys.argv[3]} s each; client: fio's nbd engine (libnbd), one connection.")
 PY
 )
@@ -127,3 +164,4 @@ if [[ "${BENCH_NO_RECORD:-0}" != 1 ]]; then
 fi
 "$hornbill" rpc -s "$socket" spdk_kill_instance '{"sig_name": "SIGTERM"}' >/dev/null || true
 rm -f "$dir"/{raw,lvol,leg0,leg1}.img
+rm -rf "$dir/v1"
