@@ -4,7 +4,7 @@
 //     volume.meta               JSON: Size, Head, Dirty, Rebuilding, Error, Parent, SectorSize, BackingFilePath
 //     volume-head-000.img       the sparse head file; never-written ranges read as zeroes
 //     volume-head-000.img.meta  JSON: Name, Parent, Removed, UserCreated, Created, Labels
-//     revision.counter          the revision counter, as decimal text
+//     revision.counter          the revision counter, as zero-padded decimal text
 //
 // Durability: volume.meta and the disk meta are replaced atomically (write a temporary file,
 // fsync, rename, fsync the directory). The revision counter is rewritten after every write and
@@ -139,8 +139,10 @@ public final class ReplicaDirectory: @unchecked Sendable {
 
     /// Stores the revision counter; durable at once when asked, else with the next flush.
     public func storeRevision(_ revision: Int64, durable: Bool) throws {
-        let text = Array(String(revision).utf8)
-        guard pwrite(revisionFD, text, text.count, 0) == text.count, ftruncate(revisionFD, off_t(text.count)) == 0 else {
+        // Fixed width (zero-padded), so rewriting it never changes the file's size: one pwrite to
+        // the page cache per write, no metadata update.
+        let text = Array(String(format: "%020lld", revision).utf8)
+        guard pwrite(revisionFD, text, text.count, 0) == text.count else {
             throw ReplicaError("cannot write \(path)/\(Self.revisionFile): \(String(cString: strerror(errno)))")
         }
         if durable { _ = fdatasync(revisionFD) }

@@ -83,7 +83,9 @@ final class ReplicaConnection: @unchecked Sendable {  // confined to the server'
     unowned let server: ReplicaServer
     let reader: BufferedReader
     let writer: BatchedWriter
-    private let channel: (any IOChannel)?
+    /// Opened on the reactor when the connection starts: a channel belongs to the reactor that
+    /// made it (made elsewhere, an aio channel would fall back to worker threads).
+    private var channel: (any IOChannel)?
     private var slots: [Slot] = []
     private var freeSlots: [Int] = []
     private var slotWaiter: UnsafeContinuation<Void, Never>?
@@ -93,10 +95,10 @@ final class ReplicaConnection: @unchecked Sendable {  // confined to the server'
         self.server = server
         reader = BufferedReader(socket: socket, bufferBytes: 256 * 1024)
         writer = BatchedWriter(socket: socket)
-        channel = try? server.device.makeChannel()
     }
 
     func run() async {
+        channel = try? server.device.makeChannel()
         let writer = self.writer
         let writerTask = Task(executorPreference: server.reactor) { await writer.run() }
         do { try await serve() } catch {}
