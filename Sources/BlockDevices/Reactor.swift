@@ -186,6 +186,10 @@ public final class Reactor: IOExecutor, @unchecked Sendable {
             let result = hb_uring_submit_and_wait(&ring, 0, 1)
             precondition(result >= 0 || result == -EBUSY || result == -EAGAIN, "io_uring_enter failed: \(-result)")
             if reapCompletions() > 0 || !localJobs.isEmpty { return true }
+            // Let another runnable thread have the core: with more pollers than cores (a client,
+            // a controller and its replicas on one machine) spinning would delay the peer that is
+            // about to answer.
+            sched_yield()
             clock_gettime(CLOCK_MONOTONIC, &now)
             if UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec) - start >= pollNanoseconds { return false }
         }
