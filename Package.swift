@@ -140,7 +140,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NBDTests",
-            dependencies: ["StorageKit", "BlockCore", "BlockDevices", "NBD"],
+            dependencies: ["StorageKit", "BlockCore", "BlockDevices", "NBD", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

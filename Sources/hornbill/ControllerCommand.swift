@@ -77,13 +77,7 @@ struct ControllerCommand: AsyncParsableCommand {
         }
         FileHandle.standardError.write(Data("hornbill controller: \(volume) serving \(endpoint)\n".utf8))
         let (stops, stop) = AsyncStream<Void>.makeStream()
-        for signalNumber in [SIGINT, SIGTERM] { signal(signalNumber, SIG_IGN) }
-        let sources = [SIGINT, SIGTERM].map { number in
-            let source = DispatchSource.makeSignalSource(signal: number)
-            source.setEventHandler { stop.yield() }
-            source.resume()
-            return source
-        }
+        let sources = handleStopSignals(stop)
         for await _ in stops { break }
         await nbd.stop()
         await statusServer?.stop()

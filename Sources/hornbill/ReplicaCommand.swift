@@ -39,13 +39,7 @@ struct ReplicaCommand: AsyncParsableCommand {
         }
         FileHandle.standardError.write(Data("hornbill replica: serving \(directory) (\(size) bytes, revision \(replica.loadRevision())) on \(host):\(bound)\n".utf8))
         let (stops, stop) = AsyncStream<Void>.makeStream()
-        for signalNumber in [SIGINT, SIGTERM] { signal(signalNumber, SIG_IGN) }
-        let sources = [SIGINT, SIGTERM].map { number in
-            let source = DispatchSource.makeSignalSource(signal: number)
-            source.setEventHandler { stop.yield() }
-            source.resume()
-            return source
-        }
+        let sources = handleStopSignals(stop)
         for await _ in stops { break }
         await server.stop()
         reactor.shutdown()

@@ -48,13 +48,7 @@ struct TgtCommand: AsyncParsableCommand {
         }
         try configureLogging(target)
         let server = try await JSONRPCServer.start(path: rpcSocket, handler: target, group: group)
-        for signalNumber in [SIGINT, SIGTERM] { signal(signalNumber, SIG_IGN) }
-        let sources = [SIGINT, SIGTERM].map { number in
-            let source = DispatchSource.makeSignalSource(signal: number)
-            source.setEventHandler { stop.yield() }
-            source.resume()
-            return source
-        }
+        let sources = handleStopSignals(stop)
         target.logSettings.log(.notice, "hornbill tgt: \(memory.summary)")
         target.logSettings.log(.notice, "hornbill tgt: serving SPDK JSON-RPC on \(rpcSocket)")
         for await _ in stops { break }

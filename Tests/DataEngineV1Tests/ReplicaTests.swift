@@ -16,12 +16,6 @@ private func temporaryDirectory() -> String {
     return path
 }
 
-/// Runs a blocking call on a thread of its own, off the tasks' shared pool.
-private func offThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-    }
-}
 
 /// A blocking replica-protocol client.
 private final class RawReplicaClient: @unchecked Sendable {

@@ -100,7 +100,7 @@ private func export(_ client: JSONRPCClient, name: String, bdev: String, port: U
         // fio's nbd engine: random writes, then crc32c verification.
         let fio = try run([
             "fio", "--name=verify", "--ioengine=nbd", "--uri=\(uri)", "--rw=randwrite", "--bs=4k", "--iodepth=16",
-            "--size=32M", "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--randrepeat=0",
+            "--size=32M", "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--verify_state_save=0", "--randrepeat=0",
         ])
         #expect(fio.status == 0 && fio.output.contains("err= 0"), "\(fio.output)")
         #expect(!fio.output.contains("bad magic") && !fio.output.contains("verify: bad"))
@@ -120,7 +120,7 @@ private func export(_ client: JSONRPCClient, name: String, bdev: String, port: U
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
             "fio", "--name=raid", "--ioengine=nbd", "--uri=nbd://127.0.0.1:\(port)/raid", "--rw=randwrite", "--bs=4k",
-            "--iodepth=8", "--size=48M", "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--randrepeat=0",
+            "--iodepth=8", "--size=48M", "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--verify_state_save=0", "--randrepeat=0",
         ]
         let output = Pipe()
         process.standardOutput = output

@@ -48,7 +48,7 @@ private func fio(_ uri: String, sizeMiB: Int) throws -> (status: Int32, output: 
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [
         "fio", "--name=v1", "--ioengine=nbd", "--uri=\(uri)", "--rw=randwrite", "--bs=4k", "--iodepth=16", "--size=\(sizeMiB)M",
-        "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--randrepeat=0",
+        "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--verify_state_save=0", "--randrepeat=0",
     ]
     let pipe = Pipe()
     process.standardOutput = pipe

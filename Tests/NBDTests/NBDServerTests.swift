@@ -4,18 +4,13 @@ import Foundation
 import Glibc
 import NBD
 import StorageKit
+import TestSupport
 import Testing
 
 private let reactor: Reactor = {
     do { return try Reactor(name: "nbd-test") } catch { fatalError("\(error)") }
 }()
 
-/// Runs a blocking call on a thread of its own, off the tasks' shared pool.
-private func offThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-    }
-}
 
 /// A hand-driven NBD client on a blocking socket (every wait bounded by poll).
 private final class RawNBDClient: @unchecked Sendable {

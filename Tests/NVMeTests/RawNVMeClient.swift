@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import NVMeWire
+import TestSupport
 
 /// A hand-driven NVMe/TCP host on a blocking socket, for protocol edge cases the real host never
 /// produces. Every wait is bounded by poll.
@@ -134,9 +135,3 @@ final class RawNVMeClient: @unchecked Sendable {
     }
 }
 
-/// Runs a blocking call on a thread of its own.
-func offThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-    }
-}
