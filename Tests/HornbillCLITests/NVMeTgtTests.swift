@@ -209,4 +209,66 @@ private func read(_ device: any BlockDevice, _ offset: UInt64, _ blocks: Int) as
         }
         try rpc(engine.client, "bdev_nvme_detach_controller", [("name", text("r2"))])
     }
+
+    /// The Linux kernel's own NVMe/TCP initiator and nvme-cli, in a QEMU guest built from Debian's
+    /// packages (scripts/linux-guest/): discovery, a refused host, connect with and without digests,
+    /// fio with verification, flush, write zeroes, discard, disconnect and reconnect. The pattern
+    /// the guest leaves is then read back here from the lvol.
+    @Test func linuxKernelHostDiscoversConnectsDoesIOAndDisconnects() async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let scripts = root.appendingPathComponent("scripts/linux-guest")
+        let guest = root.appendingPathComponent(".build/linux-guest").path
+        let build = try await runScript(scripts.appendingPathComponent("build.sh"), [guest])
+        try #require(build.status == 0, "building the Linux guest failed:\n\(build.output)")
+
+        let file = try TemporaryFile(size: 64 << 20)
+        let port = freeTCPPort()
+        let nqn = "nqn.2023-01.io.longhorn.spdk:kernel-vol"
+        let hostNQN = "nqn.2014-08.org.nvmexpress:uuid:8f3c6a52-6d7e-4d8e-9b0f-2f4c7a1e5d10"
+        let node = try Node.start(file: file, store: "lvsK", lvol: "vol", port: port, create: true)
+        try rpc(node.client, "nvmf_create_subsystem", [("nqn", text(nqn)), ("allow_any_host", .bool(false))])
+        try rpc(node.client, "nvmf_subsystem_add_host", [("nqn", text(nqn)), ("host", text(hostNQN))])
+        try rpc(node.client, "nvmf_subsystem_add_ns", [("nqn", text(nqn)), ("namespace", params([("bdev_name", text("lvsK/vol"))]))])
+        try rpc(node.client, "nvmf_subsystem_add_listener", [
+            ("nqn", text(nqn)),
+            ("listen_address", params([("trtype", text("tcp")), ("adrfam", text("ipv4")), ("traddr", text("127.0.0.1")), ("trsvcid", text(String(port)))])),
+        ])
+
+        let patternOffset: UInt64 = 28 << 20
+        let run = try await runScript(
+            scripts.appendingPathComponent("run.sh"), [guest, String(port), nqn, hostNQN, String(patternOffset)])
+        let failed = run.output.split(separator: "\n").filter { $0.hasPrefix("check FAILED") }
+        #expect(failed.isEmpty, "\(failed.joined(separator: "\n"))")
+        #expect(run.output.contains("nvme-check: PASS"), "the guest did not pass:\n\(run.output)")
+        #expect(run.status == 0)
+
+        // The guest's pattern: "hornbill-guest N" lines, N from 1, cut at 1 MiB.
+        var expected = Array((1...100_000).map { "hornbill-guest \($0)\n" }.joined().utf8.prefix(1 << 20))
+        try rpc(node.client, "nvmf_subsystem_allow_any_host", [("nqn", text(nqn)), ("allow_any_host", .bool(true))])
+        let host = try await attachHost(port: port, nqn: nqn)
+        let written = try await read(host.namespaces[0], patternOffset / 4096, 256)
+        await host.detach()
+        let same = withExtendedLifetime(written) { memcmp(written.bytes.baseAddress!, &expected, 1 << 20) == 0 }
+        #expect(same, "the lvol does not hold the pattern the Linux guest wrote")
+    }
+}
+
+/// Runs a script to its end on a thread of its own; returns its exit status and everything it
+/// printed.
+private func runScript(_ script: URL, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+    try await offThread {
+        let log = try TemporaryFile(size: 0)
+        defer { log.remove() }
+        let process = Process()
+        process.executableURL = script
+        process.arguments = arguments
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log.path))
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try handle.close()
+        return (process.terminationStatus, (try? String(contentsOfFile: log.path, encoding: .utf8)) ?? "")
+    }
 }
