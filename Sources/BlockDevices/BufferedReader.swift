@@ -1,6 +1,7 @@
 // The receive side of a request/response connection on a reactor: headers are taken from a
-// buffer the reader refills, and large payloads go straight from the socket into the caller's
-// memory (only the part already buffered is copied).
+// buffer the reader refills, small payloads too (one receive takes many messages), and large
+// payloads go straight from the socket into the caller's memory (only the part already buffered
+// is copied).
 
 import Glibc
 
@@ -26,11 +27,7 @@ public final class BufferedReader: @unchecked Sendable {  // confined to its rea
     public func take(_ count: Int) async throws -> UnsafeRawBufferPointer {
         precondition(count <= buffer.count, "take of \(count) bytes from a \(buffer.count)-byte buffer")
         while end - start < count {
-            if start > 0 && buffer.count - start < count {
-                memmove(buffer.baseAddress!, buffer.baseAddress! + start, end - start)
-                end -= start
-                start = 0
-            }
+            makeRoom(for: count)
             let received = try await socket.receive(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
             if received == 0 { throw ConnectionClosed() }
             end += received
@@ -39,8 +36,17 @@ public final class BufferedReader: @unchecked Sendable {  // confined to its rea
         return UnsafeRawBufferPointer(rebasing: buffer[start..<(start + count)])
     }
 
-    /// Reads `count` bytes into `destination`: what is buffered, then straight from the socket.
+    /// Reads `count` bytes into `destination`: a small payload through the buffer; a large one
+    /// what is buffered, then straight from the socket.
     public func read(into destination: UnsafeMutableRawPointer, count: Int) async throws {
+        if count <= buffer.count / 4 {
+            // A small payload comes through the buffer: one receive takes it together with what
+            // follows (the next headers and payloads), where receiving it on its own would cost a
+            // ring round trip for every message.
+            let bytes = try await take(count)
+            destination.copyMemory(from: bytes.baseAddress!, byteCount: count)
+            return
+        }
         let buffered = min(end - start, count)
         destination.copyMemory(from: buffer.baseAddress! + start, byteCount: buffered)
         start += buffered
@@ -49,6 +55,20 @@ public final class BufferedReader: @unchecked Sendable {  // confined to its rea
             let received = try await socket.receive(into: UnsafeMutableRawBufferPointer(start: destination + done, count: count - done))
             if received == 0 { throw ConnectionClosed() }
             done += received
+        }
+    }
+
+    /// Before a receive: an empty buffer starts over at its front; one whose free tail is short
+    /// (under a quarter of it, or under what `count` still needs) moves its unread bytes to the
+    /// front. Either way each receive has room for many messages.
+    private func makeRoom(for count: Int) {
+        if start == end {
+            start = 0
+            end = 0
+        } else if start > 0 && (buffer.count - end < buffer.count / 4 || buffer.count - start < count) {
+            memmove(buffer.baseAddress!, buffer.baseAddress! + start, end - start)
+            end -= start
+            start = 0
         }
     }
 

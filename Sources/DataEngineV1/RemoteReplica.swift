@@ -15,7 +15,9 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
     private let reader: BufferedReader
     private let writer: BatchedWriter
     private var nextID: UInt64 = 1
-    private var pending: [UInt64: (continuation: UnsafeContinuation<ReplicaResponse, any Error>, read: (UnsafeMutableRawPointer, Int)?, sent: ContinuousClock.Instant)] = [:]
+    /// Called once with a request's response, or with why it failed.
+    typealias Completion = (Result<ReplicaResponse, BlockError>) -> Void
+    private var pending: [UInt64: (completion: Completion, read: (UnsafeMutableRawPointer, Int)?, sent: ContinuousClock.Instant)] = [:]
     private(set) var failure: String?
     /// Called once when the link fails, with why.
     var onFailure: ((String) -> Void)?
@@ -57,14 +59,14 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
                     // A read fills its buffer exactly; info fits in it.
                     let isInfo = response.kind == ReplicaProtocol.Kind.info.rawValue
                     guard isInfo ? length <= capacity : length == capacity else {
-                        entry.continuation.resume(throwing: BlockError(.ioError, "reply of \(length) bytes for \(capacity) from \(address)"))
+                        entry.completion(.failure(BlockError(.ioError, "reply of \(length) bytes for \(capacity) from \(address)")))
                         return fail("reply of \(length) bytes where \(capacity) were expected, from \(address)")
                     }
                     try await reader.read(into: destination, count: length)
                 } else if length > 0 {
                     try await reader.skip(length)
                 }
-                entry.continuation.resume(returning: response)
+                entry.completion(.success(response))
             }
         } catch {
             fail("connection to \(address) lost")
@@ -88,7 +90,7 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
         writer.close()
         let waiting = pending
         pending.removeAll()
-        for entry in waiting.values { entry.continuation.resume(throwing: BlockError(.ioError, reason)) }
+        for entry in waiting.values { entry.completion(.failure(BlockError(.ioError, reason))) }
         onFailure?(reason)
         onFailure = nil
     }
@@ -96,17 +98,23 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
     /// Sends a request (with `payload` for a write) and waits for its response; a read's data lands
     /// in `into`.
     func call(_ request: ReplicaRequest, payload: IOVector? = nil, into: (UnsafeMutableRawPointer, Int)? = nil) async throws -> ReplicaResponse {
-        if let failure { throw BlockError(.ioError, failure) }
+        try await withUnsafeThrowingContinuation { continuation in
+            send(request, payload: payload, into: into) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// Sends a request and calls `completion` on the reactor with its response, or at once when the
+    /// link has failed. For fanning one request out to several links without a task per link.
+    func send(_ request: ReplicaRequest, payload: IOVector? = nil, into: (UnsafeMutableRawPointer, Int)? = nil, completion: @escaping Completion) {
+        if let failure { return completion(.failure(BlockError(.ioError, failure))) }
         var request = request
         request.id = nextID
         nextID += 1
-        return try await withUnsafeThrowingContinuation { continuation in
-            pending[request.id] = (continuation, into, .now)
-            let length = payload?.byteCount ?? 0
-            writer.append(count: ReplicaProtocol.requestBytes + length) { out in
-                request.write(into: UnsafeMutableRawBufferPointer(rebasing: out[0..<ReplicaProtocol.requestBytes]))
-                if let payload { payload.copyOut(from: 0, count: length, into: out.baseAddress! + ReplicaProtocol.requestBytes) }
-            }
+        pending[request.id] = (completion, into, .now)
+        let length = payload?.byteCount ?? 0
+        writer.append(count: ReplicaProtocol.requestBytes + length) { out in
+            request.write(into: UnsafeMutableRawBufferPointer(rebasing: out[0..<ReplicaProtocol.requestBytes]))
+            if let payload { payload.copyOut(from: 0, count: length, into: out.baseAddress! + ReplicaProtocol.requestBytes) }
         }
     }
 

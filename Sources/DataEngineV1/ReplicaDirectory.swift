@@ -141,8 +141,17 @@ public final class ReplicaDirectory: @unchecked Sendable {
     public func storeRevision(_ revision: Int64, durable: Bool) throws {
         // Fixed width (zero-padded), so rewriting it never changes the file's size: one pwrite to
         // the page cache per write, no metadata update.
-        let text = Array(String(format: "%020lld", revision).utf8)
-        guard pwrite(revisionFD, text, text.count, 0) == text.count else {
+        // Formatted by hand: this runs once per write.
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let written = withUnsafeMutableBytes(of: &digits) { text -> Int in
+            var value = UInt64(max(revision, 0))
+            for index in stride(from: 19, through: 0, by: -1) {
+                text[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+            return pwrite(revisionFD, text.baseAddress, 20, 0)
+        }
+        guard written == 20 else {
             throw ReplicaError("cannot write \(path)/\(Self.revisionFile): \(String(cString: strerror(errno)))")
         }
         if durable { _ = fdatasync(revisionFD) }

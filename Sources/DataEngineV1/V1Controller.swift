@@ -144,31 +144,29 @@ public final class V1Controller: BlockDevice, @unchecked Sendable {
         BlockError(.ioError, "volume \(name) has no RW replica left: " + replicas.map { "\($0.address) \($0.reason ?? "")" }.joined(separator: "; "))
     }
 
-    /// Sends `request` to every RW replica; succeeds when at least one did, after marking the
-    /// others ERR.
+    /// Sends `request` to every RW replica at once; succeeds when at least one did, after marking
+    /// the others ERR. One continuation per request, however many replicas: each link's answer
+    /// counts down, the last one resumes the caller.
     func fanOut(_ request: ReplicaRequest, payload: IOVector?) async throws {
         let targets = readWrite
         guard !targets.isEmpty else { throw offline() }
-        let box = UncheckedVector(vector: payload)
-        let results = await withTaskGroup(of: (Int, String?).self) { group in
+        let failures: [String?] = await withUnsafeContinuation { continuation in
+            let tally = FanOutTally(count: targets.count, continuation: continuation)
             for (index, replica) in targets.enumerated() {
-                let link = replica.link
-                group.addTask(executorPreference: reactor) {
-                    guard let link else { return (index, "not connected") }
-                    do {
-                        let response = try await link.call(request, payload: box.vector)
-                        return (index, response.status == 0 ? nil : "status \(response.status)")
-                    } catch {
-                        return (index, "\(error)")
+                guard let link = replica.link else {
+                    tally.record(index, "not connected")
+                    continue
+                }
+                link.send(request, payload: payload) { result in
+                    switch result {
+                    case .success(let response): tally.record(index, response.status == 0 ? nil : "status \(response.status)")
+                    case .failure(let error): tally.record(index, "\(error)")
                     }
                 }
             }
-            var results: [(Int, String?)] = []
-            for await result in group { results.append(result) }
-            return results
         }
         var succeeded = 0
-        for (index, failure) in results {
+        for (index, failure) in failures.enumerated() {
             if let failure { markError(targets[index], failure) } else { succeeded += 1 }
         }
         guard succeeded > 0 else { throw offline() }
@@ -203,9 +201,24 @@ public final class V1Controller: BlockDevice, @unchecked Sendable {
     }
 }
 
-/// An I/O vector handed to the fan-out's child tasks, which the caller outlives.
-struct UncheckedVector: @unchecked Sendable {
-    var vector: IOVector?
+/// The answers to one fanned-out request, collected on the reactor: the last one resumes the
+/// waiting caller with every replica's failure (nil: it succeeded).
+private final class FanOutTally {
+    private var failures: [String?]
+    private var remaining: Int
+    private let continuation: UnsafeContinuation<[String?], Never>
+
+    init(count: Int, continuation: UnsafeContinuation<[String?], Never>) {
+        failures = Array(repeating: nil, count: count)
+        remaining = count
+        self.continuation = continuation
+    }
+
+    func record(_ index: Int, _ failure: String?) {
+        failures[index] = failure
+        remaining -= 1
+        if remaining == 0 { continuation.resume(returning: failures) }
+    }
 }
 
 final class V1ControllerChannel: IOChannel {
