@@ -2,14 +2,18 @@
 // `TaskExecutor`: a task started with `reactor.run { … }` runs every job on this thread, so an
 // I/O that suspends on a continuation resumes here, with no thread hop, lock or allocation.
 //
-// Loop: run the jobs ready now, once each (local queue, lock-free: only this thread touches it; an
-// I/O a job issues is submitted to the kernel at once) → take jobs other threads enqueued (a mutex
-// and an eventfd wake-up) → collect completions, waiting in io_uring_enter only when nothing is
-// runnable → dispatch them by user_data, which resumes the continuations of the tasks that
-// submitted them.
+// Loop: run the jobs ready now, once each (local queue, lock-free: only this thread touches it; the
+// I/O jobs issue is queued on the ring) → take jobs other threads enqueued (a mutex and an eventfd
+// wake-up) → submit what is queued and collect completions, waiting in io_uring_enter only when
+// nothing is runnable → dispatch them by user_data, which resumes the continuations of the tasks
+// that submitted them.
 //
-// Submission is immediate rather than batched per loop iteration: measured on a virtio disk,
-// batching left the device queue half empty (0.70x the IOPS at queue depth 32, docs/benchmarks.md).
+// Submission is batched in small groups: a job's I/O goes to the kernel as soon as
+// `submitBatch` entries are queued, and whatever is left at the end of the round. Each
+// io_uring_enter costs a system call and, on a virtio disk, a notification that exits to the
+// hypervisor; one per I/O made NVMe/TCP serving 25-45% slower at queue depth 32. Holding
+// everything to the end of the round instead left the disk idle while the round ran (0.70x the
+// IOPS in-process). Groups of 8 did best on both (docs/benchmarks.md).
 //
 // Without io_uring (setup refused, or disabled by options) the loop blocks on the eventfd instead,
 // and devices complete I/O on worker threads.
@@ -25,14 +29,18 @@ public final class Reactor: IOExecutor, @unchecked Sendable {
         public var useIOUring: Bool
         /// Microseconds an idle reactor polls its ring before sleeping (0: sleep at once).
         public var pollMicroseconds: Int
+        /// Ring entries queued before they are submitted mid-round (1: each at once).
+        public var submitBatch: Int
 
         public init(
             ringEntries: Int = DeviceLimits.defaultRingEntries, useIOUring: Bool = true,
-            pollMicroseconds: Int = DeviceLimits.defaultPollMicroseconds
+            pollMicroseconds: Int = DeviceLimits.defaultPollMicroseconds,
+            submitBatch: Int = DeviceLimits.defaultSubmitBatch
         ) {
             self.ringEntries = ringEntries
             self.useIOUring = useIOUring
             self.pollMicroseconds = pollMicroseconds
+            self.submitBatch = submitBatch
         }
     }
 
@@ -43,6 +51,7 @@ public final class Reactor: IOExecutor, @unchecked Sendable {
     public private(set) var ioUringUnavailableReason: String?
     private let ringEntries: Int
     private let pollNanoseconds: UInt64
+    private let submitBatch: UInt32
     /// Ring requests in flight outside the pool (sockets, timers): completions to collect.
     var otherRequestsInFlight = 0
     private var ringResult: Int32 = -ENOSYS
@@ -83,6 +92,8 @@ public final class Reactor: IOExecutor, @unchecked Sendable {
         ringEntries = options.useIOUring ? options.ringEntries : 0
         precondition(options.pollMicroseconds >= 0, "poll time must not be negative")
         pollNanoseconds = UInt64(options.pollMicroseconds) * 1000
+        precondition(options.submitBatch >= 1, "a submission batch holds at least one entry")
+        submitBatch = UInt32(options.submitBatch)
         // No more requests than the ring has entries, so a submission always finds room.
         requests = RingRequestPool(capacity: min(ringEntries, DeviceLimits.maxRequestsPerReactor))
         sem_init(&started, 0, 0)
@@ -159,9 +170,10 @@ public final class Reactor: IOExecutor, @unchecked Sendable {
             let idle = localJobs.isEmpty
             if idle && stopping.load(ordering: .acquiring) && requests.inUse == 0 { break }
             if ready {
-                // Busy: collect whatever completed without waiting, so a task that keeps yielding
-                // cannot starve the I/O it waits for. Idle: sleep until a completion or a wake-up.
-                if idle || requests.inUse > 0 || otherRequestsInFlight > 0 {
+                // Submit what the round queued. Busy: collect whatever completed without waiting,
+                // so a task that keeps yielding cannot starve the I/O it waits for. Idle: sleep
+                // until a completion or a wake-up.
+                if idle || requests.inUse > 0 || otherRequestsInFlight > 0 || hb_uring_pending(&ring) > 0 {
                     if idle && pollNanoseconds > 0 && poll() { continue }
                     let result = hb_uring_submit_and_wait(&ring, idle ? 1 : 0, 1)
                     precondition(
@@ -236,21 +248,19 @@ public final class Reactor: IOExecutor, @unchecked Sendable {
 
     // MARK: - Submission (reactor thread only)
 
-    /// Prepares one SQE and hands it to the kernel at once. Submitting each I/O as it is issued,
-    /// rather than batching a loop's worth, keeps the device's queue full (measured: batching
-    /// lost a quarter of the IOPS at queue depth 32 on a virtio disk); the system call is cheap
-    /// next to the I/O.
+    /// Prepares one SQE; hands the queued ones to the kernel once `submitBatch` are waiting (the
+    /// loop submits the rest at the end of the round, before it polls or sleeps).
     @inline(__always)
     func submit(_ prepare: (inout hb_uring) -> Int32) {
         if prepare(&ring) != 0 {
-            // The ring is full of unsubmitted entries (cannot happen with immediate submission
-            // unless the kernel refused some): push them and retry once.
+            // The ring is full of unsubmitted entries (only when the kernel refused some): push
+            // them and retry once.
             _ = hb_uring_submit_and_wait(&ring, 0, 1)
             reapCompletions()
             let again = prepare(&ring)
             precondition(again == 0, "io_uring submission queue stays full")
         }
-        _ = hb_uring_submit_and_wait(&ring, 0, 0)
+        if hb_uring_pending(&ring) >= submitBatch { _ = hb_uring_submit_and_wait(&ring, 0, 0) }
     }
 }
 
