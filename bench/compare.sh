@@ -58,7 +58,9 @@ for _ in $(seq 100); do [[ -S "$socket" ]] && break; sleep 0.1; done
 rpc() { "$hornbill" rpc -s "$socket" "$@" >/dev/null; }
 for disk in lvol leg0 leg1; do
     rpc bdev_aio_create "{\"name\": \"aio-$disk\", \"filename\": \"$dir/$disk.img\", \"block_size\": 4096}"
-    rpc bdev_lvol_create_lvstore "{\"bdev_name\": \"aio-$disk\", \"lvs_name\": \"$disk\", \"cluster_sz\": 1048576}"
+    # clear_method none keeps the blocks the fill allocated: on a file, an unmapped range is a hole
+    # whose first write allocates, a cost the peers' files (and a block disk) do not have.
+    rpc bdev_lvol_create_lvstore "{\"bdev_name\": \"aio-$disk\", \"lvs_name\": \"$disk\", \"cluster_sz\": 1048576, \"clear_method\": \"none\"}"
     # Thick: every cluster is allocated, so I/O reaches the file.
     rpc bdev_lvol_create "{\"lvs_name\": \"$disk\", \"lvol_name\": \"v\", \"size_in_mib\": $span_mib}"
 done

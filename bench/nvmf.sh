@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Benchmark of the network data path (design/BENCHMARKS.md): in one run, on the same backing
-# file, fio on the raw file against `hornbill perf` over NVMe/TCP (loopback) to a `hornbill tgt`
-# exporting an lvol on that file, a malloc bdev (the protocol's cost alone), and a RAID1 of two
+# Benchmark of the network data path (design/BENCHMARKS.md): in one run, on one file system, fio
+# on a raw file against `hornbill perf` over NVMe/TCP (loopback) to a `hornbill tgt` exporting an
+# lvol on a file of the same size, a malloc bdev (the protocol's cost alone), and a RAID1 of two
 # lvols on two more files. Client and server share this machine's cores. Reports IOPS ratios to
 # raw, the mean latency the network path adds at QD1, and the server's CPU seconds per million
 # I/Os (from /proc/PID/stat). Prints a table and appends it to docs/benchmarks.md.
@@ -27,7 +27,7 @@ hornbill=.build/release/hornbill
 mkdir -p "$dir"
 socket="$dir/tgt.sock"
 
-for disk in disk0 disk1 disk2; do
+for disk in raw disk0 disk1 disk2; do
     rm -f "$dir/$disk.img"
     truncate -s "${file_gib}G" "$dir/$disk.img"
     # Allocate every block so neither side reads holes.
@@ -49,7 +49,9 @@ listen() {
 rpc nvmf_create_transport '{"trtype": "tcp"}'
 for index in 0 1 2; do
     rpc bdev_aio_create "{\"name\": \"aio$index\", \"filename\": \"$dir/disk$index.img\", \"block_size\": 4096}"
-    rpc bdev_lvol_create_lvstore "{\"bdev_name\": \"aio$index\", \"lvs_name\": \"lvs$index\", \"cluster_sz\": 1048576}"
+    # clear_method none keeps the blocks the fill allocated: on a file, an unmapped range is a hole
+    # whose first write allocates, a cost the raw file (and a block disk) does not have.
+    rpc bdev_lvol_create_lvstore "{\"bdev_name\": \"aio$index\", \"lvs_name\": \"lvs$index\", \"cluster_sz\": 1048576, \"clear_method\": \"none\"}"
     # Thick: every cluster is allocated, so reads and writes reach the file.
     rpc bdev_lvol_create "{\"lvs_name\": \"lvs$index\", \"lvol_name\": \"v\", \"size_in_mib\": $span_mib}"
 done
@@ -68,7 +70,7 @@ for workload in "randread 32" "randwrite 32" "randread 1" "randwrite 1"; do
     set -- $workload
     rw=$1 depth=$2
     for rep in $(seq "$reps"); do
-        fio --name=raw --filename="$dir/disk0.img" --direct=1 --ioengine=io_uring --bs=4k --iodepth="$depth" \
+        fio --name=raw --filename="$dir/raw.img" --direct=1 --ioengine=io_uring --bs=4k --iodepth="$depth" \
             --rw="$rw" --size="$span" --time_based --runtime="$seconds" --randrepeat=0 --norandommap \
             --output-format=json --output="$dir/fio.json"
         python3 - "$rw" "$depth" "$dir/fio.json" >>"$results" <<'PY'
