@@ -77,7 +77,9 @@ rm -rf "$dir/v1"
 v1port=$((port + 10))
 for name in a b c; do
     start_replica "$name" "$v1port"
-    sleep 0.3
+    # Stop it once it has made the directory (volume.meta is written last).
+    for _ in $(seq 100); do [[ -f "$dir/v1/$name/volume.meta" ]] && break; sleep 0.1; done
+    sleep 0.2
     kill "${pids[-1]}"
     wait "${pids[-1]}" 2>/dev/null || true
     fio --name=fill --filename="$dir/v1/$name/volume-head-000.img" --direct=1 --ioengine=io_uring --bs=1M --iodepth=8 \
