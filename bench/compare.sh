@@ -67,6 +67,13 @@ done
 rpc bdev_raid_create '{"name": "raid", "raid_level": "raid1", "base_bdevs": ["leg0/v", "leg1/v"]}'
 rpc nbd_export_create "{\"name\": \"lvol\", \"bdev_name\": \"lvol/v\", \"listen_address\": {\"traddr\": \"127.0.0.1\", \"trsvcid\": \"$((port + 2))\"}}"
 rpc nbd_export_create "{\"name\": \"raid\", \"bdev_name\": \"raid\", \"listen_address\": {\"traddr\": \"127.0.0.1\", \"trsvcid\": \"$((port + 2))\"}}"
+# A thick lvol's clusters are zeroed when it is made (on a file: unwritten extents, read without
+# touching the disk). Write the lvol and the RAID once, as the peers' files were, so every I/O
+# below reaches written blocks.
+for export in lvol raid; do
+    fio --name=fill --ioengine=nbd --uri="nbd://127.0.0.1:$((port + 2))/$export" --bs=1M --iodepth=8 --rw=write \
+        --size="$span" --output=/dev/null
+done
 
 # The V1 engine: replica processes (head files written once, so reads reach the disk) and controllers.
 start_replica() {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Benchmark of the network data path (design/BENCHMARKS.md): in one run, on one file system, fio
-# on a raw file against `hornbill perf` over NVMe/TCP (loopback) to a `hornbill tgt` exporting an
-# lvol on a file of the same size, a malloc bdev (the protocol's cost alone), and a RAID1 of two
-# lvols on two more files. Client and server share this machine's cores. Reports IOPS ratios to
+# Benchmark of the network data path (design/BENCHMARKS.md): in one run, on the same blocks of the
+# same backing file, fio on the raw file against `hornbill perf` over NVMe/TCP (loopback) to a
+# `hornbill tgt` exporting a thick lvol on that file; also a malloc bdev (the protocol's cost
+# alone) and a RAID1 of two lvols on two more files. Client and server share this machine's cores. Reports IOPS ratios to
 # raw, the mean latency the network path adds at QD1, and the server's CPU seconds per million
 # I/Os (from /proc/PID/stat). Prints a table and appends it to docs/benchmarks.md.
 #
@@ -27,7 +27,7 @@ hornbill=.build/release/hornbill
 mkdir -p "$dir"
 socket="$dir/tgt.sock"
 
-for disk in raw disk0 disk1 disk2; do
+for disk in disk0 disk1 disk2; do
     rm -f "$dir/$disk.img"
     truncate -s "${file_gib}G" "$dir/$disk.img"
     # Allocate every block so neither side reads holes.
@@ -57,9 +57,24 @@ for index in 0 1 2; do
 done
 rpc bdev_malloc_create "{\"name\": \"malloc0\", \"num_blocks\": $((span / 4096)), \"block_size\": 4096}"
 rpc bdev_raid_create '{"name": "raid0", "raid_level": "raid1", "base_bdevs": ["lvs1/v", "lvs2/v"]}'
+# A thick lvol's clusters are zeroed when it is made (on a file: unwritten extents, read without
+# touching the disk). Write the lvol and the RAID once through a passing NBD export (before
+# NVMe-oF claims them), so every I/O below reaches written blocks, as fio's on the raw file does.
+for bdev in lvs0/v raid0; do
+    rpc nbd_export_create "{\"name\": \"fill\", \"bdev_name\": \"$bdev\", \"listen_address\": {\"traddr\": \"127.0.0.1\", \"trsvcid\": \"$((port + 1))\"}}"
+    fio --name=fill --ioengine=nbd --uri="nbd://127.0.0.1:$((port + 1))/fill" --bs=1M --iodepth=8 --rw=write \
+        --size="$span" --output=/dev/null
+    rpc nbd_export_delete '{"name": "fill"}'
+done
 listen nqn.2023-01.io.hornbill:lvol lvs0/v
 listen nqn.2023-01.io.hornbill:malloc malloc0
 listen nqn.2023-01.io.hornbill:raid1 raid0
+# fio's raw peer uses the same blocks of disk0.img as the lvol: a thick lvol's clusters follow the
+# lvstore's metadata in order.
+data_offset=$("$hornbill" rpc -s "$socket" bdev_lvol_get_lvstores '{"lvs_name": "lvs0"}' | python3 -c '
+import json, sys
+store = json.load(sys.stdin)[0]
+print(('"$file_gib"' * 1024 * 1024 * 1024 // store["cluster_size"] - store["total_data_clusters"]) * store["cluster_size"])')
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$tgt/stat"; }
 ticks_per_second=$(getconf CLK_TCK)
@@ -70,7 +85,7 @@ for workload in "randread 32" "randwrite 32" "randread 1" "randwrite 1"; do
     set -- $workload
     rw=$1 depth=$2
     for rep in $(seq "$reps"); do
-        fio --name=raw --filename="$dir/raw.img" --direct=1 --ioengine=io_uring --bs=4k --iodepth="$depth" \
+        fio --name=raw --filename="$dir/disk0.img" --offset="$data_offset" --direct=1 --ioengine=io_uring --bs=4k --iodepth="$depth" \
             --rw="$rw" --size="$span" --time_based --runtime="$seconds" --randrepeat=0 --norandommap \
             --output-format=json --output="$dir/fio.json"
         python3 - "$rw" "$depth" "$dir/fio.json" >>"$results" <<'PY'
