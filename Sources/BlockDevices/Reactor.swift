@@ -160,6 +160,9 @@ public final class Reactor: IOExecutor, @unchecked Sendable {
 
     fileprivate func loop() {
         pthread_setspecific(Self.currentKey, Unmanaged.passUnretained(self).toOpaque())
+        // The thread carries the reactor's name (as SPDK's reactor_0 does), so `top -H` shows
+        // which one is busy; Linux keeps 15 bytes of it.
+        _ = hb_set_thread_name(name)
         if ringEntries > 0 { ringResult = hb_uring_init(&ring, UInt32(ringEntries)) }
         let ready = ringResult == 0
         sem_post(&started)

@@ -1,4 +1,5 @@
 @testable import BlockDevices
+import Foundation
 import Glibc
 import Testing
 
@@ -20,6 +21,15 @@ import Testing
         #expect(moved == 0)
         #expect(!reactor.isCurrent)
         #expect(Reactor.current == nil)
+    }
+
+    @Test func theThreadCarriesTheReactorsName() async throws {
+        let reactor = try Reactor(name: "reactor_7-with-a-long-name")
+        defer { reactor.shutdown() }
+        let name = await reactor.run { () -> String in
+            (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
+        }
+        #expect(name == "reactor_7-with-\n")
     }
 
     @Test func anIdleReactorWakesForWorkFromOtherThreads() async throws {

@@ -78,6 +78,9 @@ int64_t hb_block_device_size(int fd);
 int hb_block_device_sector_size(int fd);
 /// BLKZEROOUT: zeroes `length` bytes of a block device at `offset`; returns 0 or -errno.
 int hb_block_device_zeroout(int fd, uint64_t offset, uint64_t length);
+
+/// Names the calling thread (Linux keeps the first 15 bytes). Returns 0 or an errno value.
+int hb_set_thread_name(const char *name);
 /// BLKDISCARD: discards a byte range of a block device; returns 0 or -errno. Discarded blocks need
 /// not read back as zeroes, so devices use fallocate or BLKZEROOUT where zeroes are promised.
 int hb_block_device_discard(int fd, uint64_t offset, uint64_t length);
