@@ -1,7 +1,7 @@
 // A request's place in a connection of a network target (NVMe/TCP, NBD): the request, its data
 // buffer and a long-lived worker task that waits on the slot for the next request to execute.
 // Slots are made on first use up to the queue depth and reused, so a request costs no task or
-// allocation. Confined to the connection's reactor.
+// allocation. Confined to the connection's reactor. `RequestSlotPool` keeps a connection's slots.
 
 public import BlockCore
 
@@ -52,6 +52,67 @@ public final class RequestSlot<Request>: @unchecked Sendable {  // confined to i
         if let waiter {
             self.waiter = nil
             waiter.resume(returning: false)
+        }
+    }
+}
+
+/// The slots of one connection: made on first use up to `limit`, then reused through a free list,
+/// so a request costs no allocation once the connection is warm. Confined to the connection's
+/// reactor.
+public final class RequestSlotPool<Request>: @unchecked Sendable {  // confined to its reactor
+    public typealias Slot = RequestSlot<Request>
+
+    /// Slots that may be made; a lower limit keeps the slots already made.
+    public var limit: Int
+    private let blank: Request
+    /// Every slot made so far, by index.
+    public private(set) var slots: [Slot] = []
+    private var free: [Int] = []
+    private var waiter: UnsafeContinuation<Void, Never>?
+    private var isClosed = false
+
+    /// A pool of at most `limit` slots whose requests start as `blank`.
+    public init(limit: Int, blank: Request) {
+        self.limit = limit
+        self.blank = blank
+    }
+
+    /// A free slot; else a new one while under the limit, handed first to `startWorker` (which
+    /// starts the task that runs its requests); nil at the limit or once closed.
+    public func take(orMake startWorker: (Slot) -> Void) -> Slot? {
+        if isClosed { return nil }
+        if let index = free.popLast() { return slots[index] }
+        guard slots.count < limit else { return nil }
+        let slot = Slot(index: slots.count, request: blank)
+        slots.append(slot)
+        startWorker(slot)
+        return slot
+    }
+
+    /// Waits until a slot is given back or the pool closes (for a connection that stops reading
+    /// while every slot is busy). One waiter at a time.
+    public func waitForFree() async {
+        if isClosed || !free.isEmpty { return }
+        await withUnsafeContinuation { waiter = $0 }
+    }
+
+    /// Returns a slot whose request is answered.
+    public func giveBack(_ slot: Slot) {
+        free.append(slot.index)
+        wakeWaiter()
+    }
+
+    /// Ends every worker and wakes a waiter; `take` returns nil from now on.
+    public func close() {
+        isClosed = true
+        for slot in slots { slot.stop() }
+        wakeWaiter()
+    }
+
+    private func wakeWaiter() {
+        if let waiter {
+            self.waiter = nil
+            waiter.resume()
         }
     }
 }

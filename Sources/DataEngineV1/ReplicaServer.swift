@@ -86,9 +86,7 @@ final class ReplicaConnection: @unchecked Sendable {  // confined to the server'
     /// Opened on the reactor when the connection starts: a channel belongs to the reactor that
     /// made it (made elsewhere, an aio channel would fall back to worker threads).
     private var channel: (any IOChannel)?
-    private var slots: [Slot] = []
-    private var freeSlots: [Int] = []
-    private var slotWaiter: UnsafeContinuation<Void, Never>?
+    private let slots = RequestSlotPool(limit: 128, blank: ReplicaRequest(kind: .ping, id: 0))
     private var closed = false
 
     init(server: ReplicaServer, socket: ReactorSocket) {
@@ -111,36 +109,23 @@ final class ReplicaConnection: @unchecked Sendable {  // confined to the server'
         guard !closed else { return }
         closed = true
         writer.close()
-        for slot in slots { slot.stop() }
-        if let slotWaiter {
-            self.slotWaiter = nil
-            slotWaiter.resume()
-        }
+        slots.close()
     }
 
     private func acquire() async throws -> Slot {
         while true {
             if closed { throw ConnectionClosed() }
-            if let index = freeSlots.popLast() { return slots[index] }
-            if slots.count < 128 {
-                let slot = Slot(index: slots.count, request: ReplicaRequest(kind: .ping, id: 0))
-                slots.append(slot)
+            let slot = slots.take { slot in
                 Task(executorPreference: server.reactor) { [self] in
                     while await slot.next() { await execute(slot) }
                 }
-                return slot
             }
-            await withUnsafeContinuation { slotWaiter = $0 }
+            if let slot { return slot }
+            await slots.waitForFree()
         }
     }
 
-    private func release(_ slot: Slot) {
-        freeSlots.append(slot.index)
-        if let slotWaiter {
-            self.slotWaiter = nil
-            slotWaiter.resume()
-        }
-    }
+    private func release(_ slot: Slot) { slots.giveBack(slot) }
 
     private func serve() async throws {
         while !closed {

@@ -35,9 +35,7 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
 
     private let reader: BufferedReader
 
-    private var slots: [NBDSlot] = []
-    private var freeSlots: [Int] = []
-    private var slotWaiter: UnsafeContinuation<Void, Never>?
+    private let slots = RequestSlotPool(limit: NBDLimits.maxRequestsPerConnection, blank: NBDRequest(type: 0, cookie: 0, offset: 0, length: 0))
     private var inFlight = 0
     private var idleWaiter: UnsafeContinuation<Void, Never>?
 
@@ -69,11 +67,7 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
         guard !closed else { return }
         closed = true
         writer.close()
-        for slot in slots { slot.stop() }
-        if let slotWaiter {
-            self.slotWaiter = nil
-            slotWaiter.resume()
-        }
+        slots.close()
         if let idleWaiter {
             self.idleWaiter = nil
             idleWaiter.resume()
@@ -241,26 +235,19 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
     private func acquireSlot() async throws -> NBDSlot {
         while true {
             if closed { throw NBDConnectionEnded(reason: "closed") }
-            if let index = freeSlots.popLast() { return slots[index] }
-            if slots.count < NBDLimits.maxRequestsPerConnection {
-                let slot = NBDSlot(index: slots.count, request: NBDRequest(type: 0, cookie: 0, offset: 0, length: 0))
-                slots.append(slot)
+            let slot = slots.take { slot in
                 Task(executorPreference: server.reactor) { [self] in
                     while await slot.next() { await execute(slot) }
                 }
-                return slot
             }
-            await withUnsafeContinuation { slotWaiter = $0 }
+            if let slot { return slot }
+            await slots.waitForFree()
         }
     }
 
     private func release(_ slot: NBDSlot) {
-        freeSlots.append(slot.index)
+        slots.giveBack(slot)
         inFlight -= 1
-        if let slotWaiter {
-            self.slotWaiter = nil
-            slotWaiter.resume()
-        }
         if inFlight == 0, let idleWaiter {
             self.idleWaiter = nil
             idleWaiter.resume()

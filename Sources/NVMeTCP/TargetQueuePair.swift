@@ -32,9 +32,12 @@ final class TargetQueuePair: @unchecked Sendable {
 
     var queueID: UInt16 = 0
     var controller: NVMfController?
-    var queueDepth = 1
-    private var slots: [TargetSlot] = []
-    private var freeSlots: [Int] = []
+    /// Commands the host may have outstanding: 1 until Connect sets the queue's size.
+    var queueDepth: Int {
+        get { slots.limit }
+        set { slots.limit = newValue }
+    }
+    private let slots = RequestSlotPool(limit: 1, blank: TargetCommand())
     private var submissionHead: UInt16 = 0
     private var closed = false
 
@@ -73,7 +76,7 @@ final class TargetQueuePair: @unchecked Sendable {
         guard !closed else { return }
         closed = true
         connection.close()
-        for slot in slots { slot.stop() }
+        slots.close()
         if let controller {
             if isAdmin {
                 controller.tearDown(reason: "admin queue disconnected")
@@ -114,14 +117,11 @@ final class TargetQueuePair: @unchecked Sendable {
     }
 
     private func acquireSlot() -> TargetSlot? {
-        if let index = freeSlots.popLast() { return slots[index] }
-        guard slots.count < queueDepth else { return nil }
-        let slot = TargetSlot(index: slots.count, request: TargetCommand())
-        slots.append(slot)
-        Task(executorPreference: target.reactor) { [self] in
-            while await slot.next() { await execute(slot) }
+        slots.take { slot in
+            Task(executorPreference: target.reactor) { [self] in
+                while await slot.next() { await execute(slot) }
+            }
         }
-        return slot
     }
 
     private func receiveCommand(_ pdu: PDUView) throws(TransportError) {
@@ -173,10 +173,12 @@ final class TargetQueuePair: @unchecked Sendable {
     private func receiveData(_ pdu: PDUView) throws(TransportError) {
         let fields = DataPDUHeader(header: pdu.header)
         let index = Int(fields.transferTag) - 1
-        guard index >= 0, index < slots.count, slots[index].request.awaitingData, slots[index].request.command.commandID == fields.commandID else {
+        guard index >= 0, index < slots.slots.count, slots.slots[index].request.awaitingData,
+            slots.slots[index].request.command.commandID == fields.commandID
+        else {
             throw TransportError(.invalidHeaderField, fieldInfo: 10, "H2CData for no pending transfer (tag \(fields.transferTag))")
         }
-        let slot = slots[index]
+        let slot = slots.slots[index]
         let offset = Int(fields.offset), length = Int(fields.length)
         guard offset == slot.request.received, length == pdu.data.count, offset + length <= slot.request.transferLength else {
             throw TransportError(
@@ -226,7 +228,7 @@ final class TargetQueuePair: @unchecked Sendable {
             }
         }
         target.completedCommands.add(1, ordering: .relaxed)
-        freeSlots.append(slot.index)
+        slots.giveBack(slot)
     }
 
     /// Completes a held Asynchronous Event Request.
@@ -238,7 +240,7 @@ final class TargetQueuePair: @unchecked Sendable {
     /// Drops a held command without answering (its controller is gone).
     func abandon(_ slot: TargetSlot) {
         guard !closed else { return }
-        freeSlots.append(slot.index)
+        slots.giveBack(slot)
     }
 
     // MARK: - Execution
