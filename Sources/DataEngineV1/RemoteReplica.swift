@@ -15,9 +15,23 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
     private let reader: BufferedReader
     private let writer: BatchedWriter
     private var nextID: UInt64 = 1
-    /// Called once with a request's response, or with why it failed.
-    typealias Completion = (Result<ReplicaResponse, BlockError>) -> Void
-    private var pending: [UInt64: (completion: Completion, read: (UnsafeMutableRawPointer, Int)?, sent: ContinuousClock.Instant)] = [:]
+    /// Who waits for a request's answer: a caller of `call`, or one replica's place in a fanned-out
+    /// request. An enum rather than a closure, so a request allocates nothing for it.
+    enum Waiter {
+        case caller(UnsafeContinuation<ReplicaResponse, any Error>)
+        case fanOut(FanOutTally, index: Int)
+
+        func finish(_ result: Result<ReplicaResponse, BlockError>) {
+            switch (self, result) {
+            case (.caller(let continuation), .success(let response)): continuation.resume(returning: response)
+            case (.caller(let continuation), .failure(let error)): continuation.resume(throwing: error)
+            case (.fanOut(let tally, let index), .success(let response)):
+                tally.record(index, response.status == 0 ? nil : "status \(response.status)")
+            case (.fanOut(let tally, let index), .failure(let error)): tally.record(index, "\(error)")
+            }
+        }
+    }
+    private var pending: [UInt64: (waiter: Waiter, read: (UnsafeMutableRawPointer, Int)?, sent: ContinuousClock.Instant)] = [:]
     private(set) var failure: String?
     /// Called once when the link fails, with why.
     var onFailure: ((String) -> Void)?
@@ -59,14 +73,14 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
                     // A read fills its buffer exactly; info fits in it.
                     let isInfo = response.kind == ReplicaProtocol.Kind.info.rawValue
                     guard isInfo ? length <= capacity : length == capacity else {
-                        entry.completion(.failure(BlockError(.ioError, "reply of \(length) bytes for \(capacity) from \(address)")))
+                        entry.waiter.finish(.failure(BlockError(.ioError, "reply of \(length) bytes for \(capacity) from \(address)")))
                         return fail("reply of \(length) bytes where \(capacity) were expected, from \(address)")
                     }
                     try await reader.read(into: destination, count: length)
                 } else if length > 0 {
                     try await reader.skip(length)
                 }
-                entry.completion(.success(response))
+                entry.waiter.finish(.success(response))
             }
         } catch {
             fail("connection to \(address) lost")
@@ -90,7 +104,7 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
         writer.close()
         let waiting = pending
         pending.removeAll()
-        for entry in waiting.values { entry.completion(.failure(BlockError(.ioError, reason))) }
+        for entry in waiting.values { entry.waiter.finish(.failure(BlockError(.ioError, reason))) }
         onFailure?(reason)
         onFailure = nil
     }
@@ -99,18 +113,18 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
     /// in `into`.
     func call(_ request: ReplicaRequest, payload: IOVector? = nil, into: (UnsafeMutableRawPointer, Int)? = nil) async throws -> ReplicaResponse {
         try await withUnsafeThrowingContinuation { continuation in
-            send(request, payload: payload, into: into) { continuation.resume(with: $0) }
+            send(request, payload: payload, into: into, to: .caller(continuation))
         }
     }
 
-    /// Sends a request and calls `completion` on the reactor with its response, or at once when the
-    /// link has failed. For fanning one request out to several links without a task per link.
-    func send(_ request: ReplicaRequest, payload: IOVector? = nil, into: (UnsafeMutableRawPointer, Int)? = nil, completion: @escaping Completion) {
-        if let failure { return completion(.failure(BlockError(.ioError, failure))) }
+    /// Sends a request whose answer goes to `waiter` on the reactor (at once when the link has
+    /// failed).
+    func send(_ request: ReplicaRequest, payload: IOVector? = nil, into: (UnsafeMutableRawPointer, Int)? = nil, to waiter: Waiter) {
+        if let failure { return waiter.finish(.failure(BlockError(.ioError, failure))) }
         var request = request
         request.id = nextID
         nextID += 1
-        pending[request.id] = (completion, into, .now)
+        pending[request.id] = (waiter, into, .now)
         let length = payload?.byteCount ?? 0
         writer.append(count: ReplicaProtocol.requestBytes + length) { out in
             request.write(into: UnsafeMutableRawBufferPointer(rebasing: out[0..<ReplicaProtocol.requestBytes]))
@@ -119,4 +133,24 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
     }
 
     func close() { fail("closed") }
+}
+
+/// The answers to one fanned-out request, collected on the reactor: the last one resumes the
+/// waiting caller with every replica's failure (nil: it succeeded).
+final class FanOutTally {
+    private var failures: [String?]
+    private var remaining: Int
+    private let continuation: UnsafeContinuation<[String?], Never>
+
+    init(count: Int, continuation: UnsafeContinuation<[String?], Never>) {
+        failures = Array(repeating: nil, count: count)
+        remaining = count
+        self.continuation = continuation
+    }
+
+    func record(_ index: Int, _ failure: String?) {
+        failures[index] = failure
+        remaining -= 1
+        if remaining == 0 { continuation.resume(returning: failures) }
+    }
 }

@@ -157,12 +157,7 @@ public final class V1Controller: BlockDevice, @unchecked Sendable {
                     tally.record(index, "not connected")
                     continue
                 }
-                link.send(request, payload: payload) { result in
-                    switch result {
-                    case .success(let response): tally.record(index, response.status == 0 ? nil : "status \(response.status)")
-                    case .failure(let error): tally.record(index, "\(error)")
-                    }
-                }
+                link.send(request, payload: payload, to: .fanOut(tally, index: index))
             }
         }
         var succeeded = 0
@@ -198,26 +193,6 @@ public final class V1Controller: BlockDevice, @unchecked Sendable {
                 markError(replica, "read failed: \(error)")
             }
         }
-    }
-}
-
-/// The answers to one fanned-out request, collected on the reactor: the last one resumes the
-/// waiting caller with every replica's failure (nil: it succeeded).
-private final class FanOutTally {
-    private var failures: [String?]
-    private var remaining: Int
-    private let continuation: UnsafeContinuation<[String?], Never>
-
-    init(count: Int, continuation: UnsafeContinuation<[String?], Never>) {
-        failures = Array(repeating: nil, count: count)
-        remaining = count
-        self.continuation = continuation
-    }
-
-    func record(_ index: Int, _ failure: String?) {
-        failures[index] = failure
-        remaining -= 1
-        if remaining == 0 { continuation.resume(returning: failures) }
     }
 }
 
