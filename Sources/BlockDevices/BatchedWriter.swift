@@ -1,20 +1,26 @@
 // The send side of a connection on a reactor: callers append bytes to an output buffer without
-// waiting; a writer task sends whatever accumulated while its previous send was in flight, so
-// the replies produced in one reactor round go out in one system call. The buffer grows when a
-// burst needs it (the protocols above bound what can be outstanding by their queue depth) and
-// never shrinks, so appending costs no allocation once warm.
+// waiting; at the end of the reactor round the writer sends whatever accumulated in one request,
+// so the replies produced in one round go out in one system call. While a send is in flight, new
+// bytes wait for its completion and then go out together. No task runs the writer: the round-end
+// hook and the send's completion drive it, so a reply costs no task switch or extra round.
+//
+// The buffer grows when a burst needs it (the protocols above bound what can be outstanding by
+// their queue depth) and never shrinks, so appending costs no allocation once warm.
 
 import Glibc
 
-public final class BatchedWriter: @unchecked Sendable {  // confined to its reactor
+public final class BatchedWriter: RoundEndWork, RingCompletionHandler, @unchecked Sendable {  // confined to its reactor
     public let socket: ReactorSocket
     /// Largest the output may grow to; a protocol that lets more accumulate has a bug.
     public let limitBytes: Int
     private var output: UnsafeMutableRawBufferPointer
     private var outputUsed = 0
+    /// The batch being sent: `sending[sent..<sendingCount]` is what the kernel has not taken yet.
     private var sending: UnsafeMutableRawBufferPointer
-    private var writerWaiter: UnsafeContinuation<Void, Never>?
-    private var writerRunning = false
+    private var sendingCount = 0
+    private var sent = 0
+    private var sendInFlight = false
+    private var flushAsked = false
     public private(set) var isClosed = false
     private var drained: [UnsafeContinuation<Void, Never>] = []
 
@@ -31,13 +37,14 @@ public final class BatchedWriter: @unchecked Sendable {  // confined to its reac
     }
 
     /// Lets `body` write up to `most` bytes at the end of the output; it returns how many it wrote.
+    /// On the reactor.
     public func reserve(upTo most: Int, _ body: (UnsafeMutableRawBufferPointer) -> Int) {
         guard !isClosed else { return }
         if outputUsed + most > output.count { grow(toHold: outputUsed + most) }
         let written = body(UnsafeMutableRawBufferPointer(rebasing: output[outputUsed..<(outputUsed + most)]))
         precondition(written <= most, "wrote past the reserved room")
         outputUsed += written
-        wake()
+        askForFlush()
     }
 
     /// Appends exactly `count` bytes written by `body`.
@@ -62,52 +69,64 @@ public final class BatchedWriter: @unchecked Sendable {  // confined to its reac
         output = bigger
     }
 
-    private func wake() {
-        if let waiter = writerWaiter {
-            writerWaiter = nil
-            waiter.resume()
-        }
+    /// Sends at the end of this round, unless a send is in flight (its completion sends the rest).
+    private func askForFlush() {
+        guard !flushAsked, !sendInFlight, outputUsed > 0 else { return }
+        flushAsked = true
+        socket.reactor.atRoundEnd(self)
     }
 
-    /// The writer: sends what accumulated, one system call per batch, until `close()` or a send
-    /// fails (which closes the connection).
-    public func run() async {
-        writerRunning = true
-        defer {
-            writerRunning = false
-            for waiter in drained { waiter.resume() }
-            drained.removeAll()
+    public func roundEnded() {
+        flushAsked = false
+        guard !sendInFlight, !isClosed, outputUsed > 0 else { return }
+        swap(&output, &sending)
+        if output.count < sending.count {
+            // Keep both buffers the size the larger has grown to.
+            output.deallocate()
+            output = .allocate(byteCount: sending.count, alignment: 64)
         }
-        while true {
-            if outputUsed == 0 {
-                for waiter in drained { waiter.resume() }
-                drained.removeAll()
-                if isClosed { return }
-                await withUnsafeContinuation { writerWaiter = $0 }
-                continue
-            }
-            swap(&output, &sending)
-            if output.count < sending.count {
-                // Keep both buffers the size the larger has grown to.
-                output.deallocate()
-                output = .allocate(byteCount: sending.count, alignment: 64)
-            }
-            let count = outputUsed
+        sendingCount = outputUsed
+        sent = 0
+        outputUsed = 0
+        sendInFlight = true
+        socket.startSend(UnsafeRawBufferPointer(rebasing: sending[0..<sendingCount]), then: self)
+    }
+
+    func ringCompleted(_ result: Int32) {
+        guard result > 0, !isClosed else {
+            // A failed send (or one cut short by close) ends the connection.
+            sendInFlight = false
             outputUsed = 0
-            do {
-                try await socket.send(UnsafeRawBufferPointer(rebasing: sending[0..<count]))
-            } catch {
-                outputUsed = 0
+            if !isClosed {
                 isClosed = true
                 socket.shutdown()
-                return
             }
+            resumeDrained()
+            return
+        }
+        sent += Int(result)
+        if sent < sendingCount {
+            socket.startSend(UnsafeRawBufferPointer(rebasing: sending[sent..<sendingCount]), then: self)
+            return
+        }
+        sendInFlight = false
+        if outputUsed > 0 {
+            askForFlush()
+        } else {
+            resumeDrained()
         }
     }
 
-    /// Waits until everything appended so far has been sent (or the writer ended).
+    private func resumeDrained() {
+        guard !drained.isEmpty else { return }
+        for waiter in drained { waiter.resume() }
+        drained.removeAll()
+    }
+
+    /// Waits until everything appended so far has been sent (or the connection ended). On the
+    /// reactor.
     public func drain() async {
-        guard writerRunning, outputUsed > 0 || writerWaiter == nil else { return }
+        guard !isClosed, outputUsed > 0 || sendInFlight else { return }
         await withUnsafeContinuation { drained.append($0) }
     }
 
@@ -115,7 +134,9 @@ public final class BatchedWriter: @unchecked Sendable {  // confined to its reac
     public func close() {
         guard !isClosed else { return }
         isClosed = true
+        outputUsed = 0
         socket.shutdown()
-        wake()
+        // A send in flight completes (failed or not) and resumes the drain waiters then.
+        if !sendInFlight { resumeDrained() }
     }
 }

@@ -61,6 +61,8 @@ public final class Reactor: IOExecutor, @unchecked Sendable {
     let requests: RingRequestPool
     private var localJobs: [UnownedJob] = []
     private var runningJobs: [UnownedJob] = []
+    private var roundEndWork: [any RoundEndWork] = []
+    private var roundEndRunning: [any RoundEndWork] = []
     private let remoteJobs = Mutex<[UnownedJob]>([])
     /// The remote queue's other array: swapped in under the lock, emptied on the reactor.
     private var remoteSpare: [UnownedJob] = []
@@ -169,6 +171,7 @@ public final class Reactor: IOExecutor, @unchecked Sendable {
         if ready { armWake() }
         while true {
             runOneRound()
+            runRoundEndWork()
             takeRemoteJobs()
             let idle = localJobs.isEmpty
             if idle && stopping.load(ordering: .acquiring) && requests.inUse == 0 { break }
@@ -218,6 +221,22 @@ public final class Reactor: IOExecutor, @unchecked Sendable {
         runningJobs.removeAll(keepingCapacity: true)
     }
 
+    /// Asks for `work.roundEnded()` once the jobs of this round have run, before the round's ring
+    /// entries go to the kernel: a connection sends there what the round's jobs appended, in one
+    /// request, without a task of its own. Reactor thread only: from a job, or from a ring
+    /// completion (the loop runs a round after reaping). Asking twice in a round calls twice.
+    public func atRoundEnd(_ work: any RoundEndWork) {
+        precondition(isCurrent, "round-end work is asked for on the reactor's thread")
+        roundEndWork.append(work)
+    }
+
+    private func runRoundEndWork() {
+        guard !roundEndWork.isEmpty else { return }
+        swap(&roundEndWork, &roundEndRunning)
+        for work in roundEndRunning { work.roundEnded() }
+        roundEndRunning.removeAll(keepingCapacity: true)
+    }
+
     /// Moves other threads' jobs to the local queue, swapping arrays so that nothing is allocated.
     private func takeRemoteJobs() {
         remoteJobs.withLock { swap(&$0, &remoteSpare) }
@@ -265,6 +284,11 @@ public final class Reactor: IOExecutor, @unchecked Sendable {
         }
         if hb_uring_pending(&ring) >= submitBatch { _ = hb_uring_submit_and_wait(&ring, 0, 0) }
     }
+}
+
+/// Work a reactor runs at the end of a round (`Reactor.atRoundEnd`).
+public protocol RoundEndWork: AnyObject {
+    func roundEnded()
 }
 
 private func reactorThreadEntry(_ argument: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {

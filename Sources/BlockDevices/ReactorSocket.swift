@@ -10,13 +10,15 @@ import CLinuxIO
 import Foundation
 import Glibc
 
-public final class ReactorSocket: @unchecked Sendable {
+public final class ReactorSocket: RingCompletionHandler, @unchecked Sendable {
     public let fd: Int32
     public let reactor: Reactor
     /// The socket's own ring requests, one per direction: a receive that waits for the peer for
     /// minutes must not hold one of the reactor's block I/O requests.
     private let receiveRequest = RingRequest()
     private let sendRequest = RingRequest()
+    /// Who `startSend` calls when its send completes.
+    private var sendHandler: (any RingCompletionHandler)?
     private static let opSend: UInt8 = 26
     private static let opReceive: UInt8 = 27
 
@@ -46,6 +48,43 @@ public final class ReactorSocket: @unchecked Sendable {
             if result == 0 { throw BlockError(.ioError, "send: connection closed") }
             done += Int(result)
         }
+    }
+
+    /// Starts one send of `bytes` (possibly partial, as send(2)) and calls `handler` with what it
+    /// returned: the bytes sent, or -errno. No task waits for it; the handler runs on the reactor.
+    /// Call on the reactor, with no other send in flight. `bytes` must stay valid until then.
+    func startSend(_ bytes: UnsafeRawBufferPointer, then handler: any RingCompletionHandler) {
+        precondition(reactor.isCurrent, "a socket's send starts on its reactor")
+        let fd = self.fd
+        let address = UInt(bitPattern: bytes.baseAddress)
+        let length = bytes.count
+        guard reactor.usesIOUring else {
+            Task(executorPreference: reactor) {
+                let result = await Self.blocking {
+                    let sent = Glibc.send(fd, UnsafeRawPointer(bitPattern: address), length, Int32(MSG_NOSIGNAL))
+                    return sent < 0 ? -errno : Int32(sent)
+                }
+                handler.ringCompleted(result)
+            }
+            return
+        }
+        precondition(sendRequest.continuation == nil && sendRequest.handler == nil, "two concurrent sends on one socket")
+        // The request calls the socket, which counts the request done and calls `handler`; both
+        // stay alive until then.
+        sendHandler = handler
+        sendRequest.handler = self
+        reactor.otherRequestsInFlight += 1
+        let userData = sendRequest.userData
+        reactor.submit { ring in
+            hb_uring_prep_rw(&ring, Self.opSend, fd, UInt64(address), UInt32(length), 0, Int32(MSG_NOSIGNAL), userData)
+        }
+    }
+
+    func ringCompleted(_ result: Int32) {
+        reactor.otherRequestsInFlight -= 1
+        let handler = sendHandler!
+        sendHandler = nil
+        handler.ringCompleted(result)
     }
 
     /// Ends the connection in both directions; pending and later calls see end of stream.

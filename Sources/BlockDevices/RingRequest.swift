@@ -1,12 +1,20 @@
 // In-flight io_uring requests. Each is a preallocated object whose address is the SQE's
-// user_data; its completion resumes the task that submitted it. A reactor has a fixed pool of
-// them: a submitter that finds the pool empty parks until a request is released (backpressure).
+// user_data; its completion resumes the task that submitted it, or calls the object that asked
+// for it (a connection's sender, which is no task). A reactor has a fixed pool of them: a
+// submitter that finds the pool empty parks until a request is released (backpressure).
 
 import BlockCore
 import Glibc
 
+/// An object a ring request calls when it completes, instead of resuming a task.
+protocol RingCompletionHandler: AnyObject, Sendable {
+    func ringCompleted(_ result: Int32)
+}
+
 final class RingRequest: @unchecked Sendable {
     var continuation: UnsafeContinuation<Int32, Never>?
+    /// Set instead of `continuation`; held (and so kept alive) until the completion.
+    var handler: (any RingCompletionHandler)?
     /// iovec table for vectored I/O, allocated once.
     let iovecs: UnsafeMutablePointer<iovec>
 
@@ -22,9 +30,14 @@ final class RingRequest: @unchecked Sendable {
     static func complete(userData: UInt64, result: Int32) {
         let request = Unmanaged<RingRequest>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(userData))!)
             .takeUnretainedValue()
-        let continuation = request.continuation!
-        request.continuation = nil
-        continuation.resume(returning: result)
+        if let continuation = request.continuation {
+            request.continuation = nil
+            continuation.resume(returning: result)
+        } else {
+            let handler = request.handler!
+            request.handler = nil
+            handler.ringCompleted(result)
+        }
     }
 }
 

@@ -53,7 +53,6 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
         }
         let fd = try await TCPSocket.connect(host: String(text[..<colon]), port: port, timeout: .seconds(5))
         let link = ReplicaLink(address: address, socket: ReactorSocket(fd: fd, reactor: reactor), reactor: reactor, timeout: timeout)
-        Task(executorPreference: reactor) { await link.writer.run() }
         Task(executorPreference: reactor) { await link.receive() }
         Task(executorPreference: reactor) { await link.watch() }
         return link

@@ -97,12 +97,9 @@ final class ReplicaConnection: @unchecked Sendable {  // confined to the server'
 
     func run() async {
         channel = try? server.device.makeChannel()
-        let writer = self.writer
-        let writerTask = Task(executorPreference: server.reactor) { await writer.run() }
         do { try await serve() } catch {}
         await writer.drain()
         close()
-        await writerTask.value
     }
 
     func close() {

@@ -48,8 +48,6 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
     }
 
     func run() async {
-        let writer = self.writer
-        let writerTask = Task(executorPreference: server.reactor) { await writer.run() }
         do {
             try await handshake()
             if let export {
@@ -60,7 +58,6 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
         } catch {}
         await writer.drain()
         close()
-        await writerTask.value
     }
 
     func close() {

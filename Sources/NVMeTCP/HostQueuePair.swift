@@ -62,7 +62,6 @@ final class HostQueuePair: @unchecked Sendable {  // confined to its reactor
     ) async throws -> HostQueuePair {
         let fd = try await TCPSocket.connect(host: host, port: port, timeout: timeout)
         let queue = HostQueuePair(reactor: reactor, socket: ReactorSocket(fd: fd, reactor: reactor), queueID: queueID, queueSize: queueSize)
-        Task(executorPreference: reactor) { await queue.connection.runWriter() }
         Task(executorPreference: reactor) { await queue.receiveLoop() }
         queue.connection.append(ICReq(digests: digests).encode())
         let watchdog = Task(executorPreference: reactor) {

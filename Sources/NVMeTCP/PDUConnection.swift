@@ -3,7 +3,7 @@
 //
 // Model: everything runs on the connection's reactor. The receive loop reads into one buffer,
 // frames every complete PDU and calls the handler synchronously, then moves the partial PDU left
-// at the end to the front. Sends go through a `BatchedWriter`: PDUs produced in one reactor turn go
+// at the end to the front. Sends go through a `BatchedWriter`: PDUs produced in one reactor round go
 // out in one system call. Its buffer grows only to what the queue depth allows (each command has
 // at most one response and its data outstanding), so appending never waits.
 
@@ -94,9 +94,6 @@ final class PDUConnection: @unchecked Sendable {  // confined to its reactor
             return end
         }
     }
-
-    /// The writer: sends what accumulated, one system call per batch. Runs until `close()`.
-    func runWriter() async { await writer.run() }
 
     /// Waits until everything appended so far has been sent (or the writer ended).
     func drain() async { await writer.drain() }

@@ -60,7 +60,6 @@ final class TargetQueuePair: @unchecked Sendable {
     /// Serves the connection until the host disconnects or the controller is torn down.
     func run() async {
         let connection = self.connection
-        let writer = Task(executorPreference: target.reactor) { await connection.runWriter() }
         do {
             try await connection.receive { pdu throws(TransportError) in try handle(pdu) }
             await connection.drain()
@@ -68,7 +67,6 @@ final class TargetQueuePair: @unchecked Sendable {
             target.report("connection from \(peerAddress.address):\(peerAddress.serviceID) (queue \(queueID)) ended: \(error)")
         }
         close()
-        await writer.value
     }
 
     /// Ends the connection; its controller is torn down if this is the admin queue.
