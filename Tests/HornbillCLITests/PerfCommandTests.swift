@@ -49,5 +49,8 @@ func runHornbill(_ arguments: [String]) throws -> (status: Int32, output: String
         let depth = try runHornbill(["perf", "-d", "malloc:8", "-q", "0"])
         #expect(depth.status != 0)
         #expect(depth.error.contains("queue-depth"))
+        let poll = try runHornbill(["perf", "-d", "malloc:8", "--poll-us=-1"])
+        #expect(poll.status != 0)
+        #expect(poll.error.contains("--poll-us must be 0...1000000"))
     }
 }
