@@ -4,7 +4,8 @@
 # `hornbill tgt` exporting a thick lvol on that file; also a malloc bdev (the protocol's cost
 # alone) and a RAID1 of two lvols on two more files. Client and server share this machine's cores. Reports IOPS ratios to
 # raw, the mean latency the network path adds at QD1, and the server's CPU seconds per million
-# I/Os (from /proc/PID/stat). Prints a table and appends it to docs/benchmarks.md.
+# I/Os (from /proc/PID/stat); also fio on the raw file with the other core busy, which is what the
+# disk gives while client and target both run. Prints a table and appends it to docs/benchmarks.md.
 #
 # Environment: BENCH_DIR (bench/out), BENCH_FILE_GIB (2), BENCH_SPAN_MIB (1024), BENCH_TIME seconds
 # per run (10), BENCH_REPS repetitions (3), BENCH_PORT (4420), BENCH_NO_RECORD=1 to skip docs/.
@@ -95,6 +96,25 @@ side = job["read"] if sys.argv[1].endswith("read") else job["write"]
 print(json.dumps({"peer": "fio raw file", "rw": sys.argv[1], "qd": int(sys.argv[2]),
                   "iops": side["iops"], "mean_us": side["lat_ns"]["mean"] / 1000}))
 PY
+        # The same fio with the machine's other core kept busy: NVMe/TCP loopback needs both cores
+        # (client and target), and on a VM whose disk is emulated on the host's cores a busy vCPU
+        # slows the disk itself. This row shows what the disk gives under that condition.
+        if (($(nproc) >= 2)); then
+            taskset -c 0 bash -c 'while :; do :; done' &
+            busy=$!
+            taskset -c 1 fio --name=raw --filename="$dir/disk0.img" --offset="$data_offset" --direct=1 --ioengine=io_uring --bs=4k \
+                --iodepth="$depth" --rw="$rw" --size="$span" --time_based --runtime="$seconds" --randrepeat=0 --norandommap \
+                --output-format=json --output="$dir/fio.json"
+            kill "$busy"
+            wait "$busy" 2>/dev/null || true
+            python3 - "$rw" "$depth" "$dir/fio.json" >>"$results" <<'PY'
+import json, sys
+job = json.load(open(sys.argv[3]))["jobs"][0]
+side = job["read"] if sys.argv[1].endswith("read") else job["write"]
+print(json.dumps({"peer": "fio raw busy", "rw": sys.argv[1], "qd": int(sys.argv[2]),
+                  "iops": side["iops"], "mean_us": side["lat_ns"]["mean"] / 1000}))
+PY
+        fi
         for target in lvol malloc raid1; do
             before=$(cpu_ticks)
             "$hornbill" perf -d "nvmf://127.0.0.1:$port/nqn.2023-01.io.hornbill:$target" -w "$rw" -o 4096 \
@@ -116,8 +136,10 @@ import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 def median(peer, rw, qd, key):
     return statistics.median(r[key] for r in rows if r["peer"] == peer and r["rw"] == rw and r["qd"] == qd)
-print("| workload | fio raw IOPS | nvmf lvol IOPS (÷raw) | nvmf malloc IOPS | nvmf RAID1 IOPS (÷raw) | raw mean µs | nvmf lvol mean µs (+added) | nvmf malloc mean µs | server CPU s per 1M I/O (lvol / malloc / RAID1) |")
-print("|---|---|---|---|---|---|---|---|---|")
+busy = any(r["peer"] == "fio raw busy" for r in rows)
+print("| workload | fio raw IOPS | nvmf lvol IOPS (÷raw) | nvmf malloc IOPS | nvmf RAID1 IOPS (÷raw) | raw mean µs | nvmf lvol mean µs (+added) | nvmf malloc mean µs | server CPU s per 1M I/O (lvol / malloc / RAID1) |"
+      + (" fio raw, other core busy: IOPS, mean µs |" if busy else ""))
+print("|---|---|---|---|---|---|---|---|---|" + ("---|" if busy else ""))
 for rw, qd in [("randread", 32), ("randwrite", 32), ("randread", 1), ("randwrite", 1)]:
     raw = median("fio raw file", rw, qd, "iops")
     lvol, malloc, raid = (median(f"nvmf {t}", rw, qd, "iops") for t in ("lvol", "malloc", "raid1"))
@@ -125,7 +147,8 @@ for rw, qd in [("randread", 32), ("randwrite", 32), ("randread", 1), ("randwrite
     lvol_us, malloc_us = median("nvmf lvol", rw, qd, "mean_us"), median("nvmf malloc", rw, qd, "mean_us")
     cpu = " / ".join(f"{median(f'nvmf {t}', rw, qd, 'cpu_s_per_mio'):.1f}" for t in ("lvol", "malloc", "raid1"))
     print(f"| 4 KiB {rw} QD{qd} | {raw:,.0f} | {lvol:,.0f} ({lvol/raw:.2f}) | {malloc:,.0f} | {raid:,.0f} ({raid/raw:.2f}) "
-          f"| {raw_us:.1f} | {lvol_us:.1f} (+{lvol_us - raw_us:.1f}) | {malloc_us:.1f} | {cpu} |")
+          f"| {raw_us:.1f} | {lvol_us:.1f} (+{lvol_us - raw_us:.1f}) | {malloc_us:.1f} | {cpu} |"
+          + (f" {median('fio raw busy', rw, qd, 'iops'):,.0f}, {median('fio raw busy', rw, qd, 'mean_us'):.1f} |" if busy else ""))
 print(f"\nMedian of {sys.argv[2]} runs of {sys.argv[3]} s each; `hornbill perf` with one I/O queue as the host, "
       "on the same 2 cores as the target.")
 PY
