@@ -80,40 +80,38 @@ print(('"$file_gib"' * 1024 * 1024 * 1024 // store["cluster_size"] - store["tota
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$tgt/stat"; }
 ticks_per_second=$(getconf CLK_TCK)
 
+# fio on the lvol's blocks of the raw file, recorded as PEER; more arguments prefix the command.
+raw_fio() {
+    local peer=$1
+    shift
+    "$@" fio --name=raw --filename="$dir/disk0.img" --offset="$data_offset" --direct=1 --ioengine=io_uring --bs=4k \
+        --iodepth="$depth" --rw="$rw" --size="$span" --time_based --runtime="$seconds" --randrepeat=0 --norandommap \
+        --output-format=json --output="$dir/fio.json"
+    python3 - "$peer" "$rw" "$depth" "$dir/fio.json" >>"$results" <<'PY'
+import json, sys
+job = json.load(open(sys.argv[4]))["jobs"][0]
+side = job["read"] if sys.argv[2].endswith("read") else job["write"]
+print(json.dumps({"peer": sys.argv[1], "rw": sys.argv[2], "qd": int(sys.argv[3]),
+                  "iops": side["iops"], "mean_us": side["lat_ns"]["mean"] / 1000}))
+PY
+}
+
 results="$dir/nvmf.jsonl"
 : >"$results"
 for workload in "randread 32" "randwrite 32" "randread 1" "randwrite 1"; do
     set -- $workload
     rw=$1 depth=$2
     for rep in $(seq "$reps"); do
-        fio --name=raw --filename="$dir/disk0.img" --offset="$data_offset" --direct=1 --ioengine=io_uring --bs=4k --iodepth="$depth" \
-            --rw="$rw" --size="$span" --time_based --runtime="$seconds" --randrepeat=0 --norandommap \
-            --output-format=json --output="$dir/fio.json"
-        python3 - "$rw" "$depth" "$dir/fio.json" >>"$results" <<'PY'
-import json, sys
-job = json.load(open(sys.argv[3]))["jobs"][0]
-side = job["read"] if sys.argv[1].endswith("read") else job["write"]
-print(json.dumps({"peer": "fio raw file", "rw": sys.argv[1], "qd": int(sys.argv[2]),
-                  "iops": side["iops"], "mean_us": side["lat_ns"]["mean"] / 1000}))
-PY
+        raw_fio "fio raw file"
         # The same fio with the machine's other core kept busy: NVMe/TCP loopback needs both cores
         # (client and target), and on a VM whose disk is emulated on the host's cores a busy vCPU
         # slows the disk itself. This row shows what the disk gives under that condition.
         if (($(nproc) >= 2)); then
             taskset -c 0 bash -c 'while :; do :; done' &
             busy=$!
-            taskset -c 1 fio --name=raw --filename="$dir/disk0.img" --offset="$data_offset" --direct=1 --ioengine=io_uring --bs=4k \
-                --iodepth="$depth" --rw="$rw" --size="$span" --time_based --runtime="$seconds" --randrepeat=0 --norandommap \
-                --output-format=json --output="$dir/fio.json"
+            raw_fio "fio raw busy" taskset -c 1
             kill "$busy"
             wait "$busy" 2>/dev/null || true
-            python3 - "$rw" "$depth" "$dir/fio.json" >>"$results" <<'PY'
-import json, sys
-job = json.load(open(sys.argv[3]))["jobs"][0]
-side = job["read"] if sys.argv[1].endswith("read") else job["write"]
-print(json.dumps({"peer": "fio raw busy", "rw": sys.argv[1], "qd": int(sys.argv[2]),
-                  "iops": side["iops"], "mean_us": side["lat_ns"]["mean"] / 1000}))
-PY
         fi
         for target in lvol malloc raid1; do
             before=$(cpu_ticks)
