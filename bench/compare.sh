@@ -114,15 +114,7 @@ peers=(
 )
 results="$dir/compare.jsonl"
 : >"$results"
-record() {
-    python3 - "$1" "$2" "$3" "$dir/fio.json" >>"$results" <<'PY'
-import json, sys
-job = json.load(open(sys.argv[4]))["jobs"][0]
-side = job["read"] if sys.argv[2].endswith("read") else job["write"]
-print(json.dumps({"peer": sys.argv[1], "rw": sys.argv[2], "qd": int(sys.argv[3]),
-                  "iops": side["iops"], "mean_us": side["lat_ns"]["mean"] / 1000}))
-PY
-}
+record() { python3 bench/row.py fio "$1" "$2" "$3" "$dir/fio.json" >>"$results"; }
 for workload in "randread 32" "randwrite 32" "randread 1" "randwrite 1"; do
     set -- $workload
     rw=$1 depth=$2

@@ -37,23 +37,10 @@ for workload in "randread 32" "randwrite 32" "randread 1" "randwrite 1"; do
         fio --name=raw --filename="$file" --direct=1 --ioengine=io_uring --bs=4k --iodepth="$depth" \
             --rw="$rw" --size="$span" --time_based --runtime="$seconds" --randrepeat=0 --norandommap \
             --output-format=json --output=bench/out/fio.json
-        python3 - "$rw" "$depth" >>"$results" <<'PY'
-import json, sys
-job = json.load(open("bench/out/fio.json"))["jobs"][0]
-side = job["read"] if sys.argv[1].endswith("read") else job["write"]
-print(json.dumps({"peer": "fio raw file", "rw": sys.argv[1], "qd": int(sys.argv[2]),
-                  "iops": side["iops"], "mean_us": side["lat_ns"]["mean"] / 1000,
-                  "p99_us": side["clat_ns"]["percentile"]["99.000000"] / 1000}))
-PY
+        python3 bench/row.py fio "fio raw file" "$rw" "$depth" bench/out/fio.json >>"$results"
         "$hornbill" perf -d "lvol:$file" -w "$rw" -o 4096 -q "$depth" -t "$seconds" --span "$span" --json \
             >bench/out/perf.json
-        python3 - "$rw" "$depth" >>"$results" <<'PY'
-import json, sys
-r = json.load(open("bench/out/perf.json"))
-print(json.dumps({"peer": "hornbill lvol", "rw": sys.argv[1], "qd": int(sys.argv[2]), "iops": r["iops"],
-                  "mean_us": r["latency_us"]["mean"], "p99_us": r["latency_us"]["p99"],
-                  "md_bytes_per_gib": r.get("lvol_metadata_bytes_per_gib")}))
-PY
+        python3 bench/row.py perf "hornbill lvol" "$rw" "$depth" bench/out/perf.json >>"$results"
     done
 done
 

@@ -87,13 +87,7 @@ raw_fio() {
     "$@" fio --name=raw --filename="$dir/disk0.img" --offset="$data_offset" --direct=1 --ioengine=io_uring --bs=4k \
         --iodepth="$depth" --rw="$rw" --size="$span" --time_based --runtime="$seconds" --randrepeat=0 --norandommap \
         --output-format=json --output="$dir/fio.json"
-    python3 - "$peer" "$rw" "$depth" "$dir/fio.json" >>"$results" <<'PY'
-import json, sys
-job = json.load(open(sys.argv[4]))["jobs"][0]
-side = job["read"] if sys.argv[2].endswith("read") else job["write"]
-print(json.dumps({"peer": sys.argv[1], "rw": sys.argv[2], "qd": int(sys.argv[3]),
-                  "iops": side["iops"], "mean_us": side["lat_ns"]["mean"] / 1000}))
-PY
+    python3 bench/row.py fio "$peer" "$rw" "$depth" "$dir/fio.json" >>"$results"
 }
 
 results="$dir/nvmf.jsonl"
@@ -118,13 +112,8 @@ for workload in "randread 32" "randwrite 32" "randread 1" "randwrite 1"; do
             "$hornbill" perf -d "nvmf://127.0.0.1:$port/nqn.2023-01.io.hornbill:$target" -w "$rw" -o 4096 \
                 -q "$depth" -t "$seconds" --json >"$dir/perf.json"
             after=$(cpu_ticks)
-            python3 - "$target" "$rw" "$depth" "$dir/perf.json" "$((after - before))" "$ticks_per_second" >>"$results" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[4]))
-cpu = int(sys.argv[5]) / int(sys.argv[6])
-print(json.dumps({"peer": "nvmf " + sys.argv[1], "rw": sys.argv[2], "qd": int(sys.argv[3]), "iops": r["iops"],
-                  "mean_us": r["latency_us"]["mean"], "cpu_s_per_mio": cpu / (r["ios"] / 1e6)}))
-PY
+            python3 bench/row.py perf "nvmf $target" "$rw" "$depth" "$dir/perf.json" \
+                "$(awk "BEGIN { print ($after - $before) / $ticks_per_second }")" >>"$results"
         done
     done
 done
