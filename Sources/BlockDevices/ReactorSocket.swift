@@ -1,9 +1,11 @@
 // A connected stream socket driven by a reactor: receives and sends are io_uring RECV and SEND
 // requests, so a network connection and the block I/O it causes run on one thread with no hop.
-// Without io_uring, each call blocks on a thread of its own and the task resumes on the reactor.
+// A receive suspends its task; a send (`startSend`, used by `BatchedWriter`) calls its handler
+// when it completes. Without io_uring, each call blocks on a thread of its own and the result
+// comes back on the reactor.
 //
-// A socket is used from one task at a time per direction: one receiver and one sender may be in
-// flight together. `shutdown()` ends both: a pending receive returns 0 (end of stream).
+// One receive and one send may be in flight together. `shutdown()` ends both: a pending receive
+// returns 0 (end of stream).
 
 import BlockCore
 import CLinuxIO
@@ -32,22 +34,9 @@ public final class ReactorSocket: RingCompletionHandler, @unchecked Sendable {
 
     /// Receives up to `buffer.count` bytes; returns how many, 0 at end of stream.
     public func receive(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
-        let result = await perform(Self.opReceive, buffer.baseAddress!, buffer.count, flags: 0)
+        let result = await performReceive(buffer.baseAddress!, buffer.count)
         if result < 0 { throw Self.error(result, "receive") }
         return Int(result)
-    }
-
-    /// Sends all of `bytes`.
-    public func send(_ bytes: UnsafeRawBufferPointer) async throws {
-        var done = 0
-        while done < bytes.count {
-            let result = await perform(
-                Self.opSend, UnsafeMutableRawPointer(mutating: bytes.baseAddress! + done), bytes.count - done,
-                flags: Int32(MSG_NOSIGNAL))
-            if result < 0 { throw Self.error(result, "send") }
-            if result == 0 { throw BlockError(.ioError, "send: connection closed") }
-            done += Int(result)
-        }
     }
 
     /// Starts one send of `bytes` (possibly partial, as send(2)) and calls `handler` with what it
@@ -90,35 +79,29 @@ public final class ReactorSocket: RingCompletionHandler, @unchecked Sendable {
     /// Ends the connection in both directions; pending and later calls see end of stream.
     public func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
 
-    private func perform(_ opcode: UInt8, _ address: UnsafeMutableRawPointer, _ length: Int, flags: Int32) async -> Int32 {
+    private func performReceive(_ address: UnsafeMutableRawPointer, _ length: Int) async -> Int32 {
         guard reactor.usesIOUring else {
             let fd = self.fd
             let pointer = UInt(bitPattern: address)
             return await Self.blocking {
-                let result =
-                    opcode == Self.opReceive
-                    ? recv(fd, UnsafeMutableRawPointer(bitPattern: pointer), length, 0)
-                    : Glibc.send(fd, UnsafeRawPointer(bitPattern: pointer), length, flags)
+                let result = recv(fd, UnsafeMutableRawPointer(bitPattern: pointer), length, 0)
                 return result < 0 ? -errno : Int32(result)
             }
         }
         guard reactor.isCurrent else {
             let bits = UInt(bitPattern: address)
-            return await reactor.run {
-                await self.perform(opcode, UnsafeMutableRawPointer(bitPattern: bits)!, length, flags: flags)
-            }
+            return await reactor.run { await self.performReceive(UnsafeMutableRawPointer(bitPattern: bits)!, length) }
         }
-        let request = opcode == Self.opReceive ? receiveRequest : sendRequest
-        precondition(request.continuation == nil, "two concurrent \(opcode == Self.opReceive ? "receives" : "sends") on one socket")
+        precondition(receiveRequest.continuation == nil, "two concurrent receives on one socket")
         let fd = self.fd
         let addressBits = UInt64(UInt(bitPattern: address))
         reactor.otherRequestsInFlight += 1
         defer { reactor.otherRequestsInFlight -= 1 }
         return await withUnsafeContinuation { continuation in
-            request.continuation = continuation
-            let userData = request.userData
+            receiveRequest.continuation = continuation
+            let userData = receiveRequest.userData
             reactor.submit { ring in
-                hb_uring_prep_rw(&ring, opcode, fd, addressBits, UInt32(length), 0, flags, userData)
+                hb_uring_prep_rw(&ring, Self.opReceive, fd, addressBits, UInt32(length), 0, 0, userData)
             }
         }
     }

@@ -78,9 +78,6 @@ int64_t hb_block_device_size(int fd);
 int hb_block_device_sector_size(int fd);
 /// BLKZEROOUT: zeroes `length` bytes of a block device at `offset`; returns 0 or -errno.
 int hb_block_device_zeroout(int fd, uint64_t offset, uint64_t length);
-
-/// Names the calling thread (Linux keeps the first 15 bytes). Returns 0 or an errno value.
-int hb_set_thread_name(const char *name);
 /// BLKDISCARD: discards a byte range of a block device; returns 0 or -errno. Discarded blocks need
 /// not read back as zeroes, so devices use fallocate or BLKZEROOUT where zeroes are promised.
 int hb_block_device_discard(int fd, uint64_t offset, uint64_t length);
@@ -92,5 +89,7 @@ int hb_direct_io_alignment(int fd, uint32_t *memory_alignment, uint32_t *offset_
 int hb_fallocate(int fd, int mode, int64_t offset, int64_t length);
 /// eventfd(0, EFD_CLOEXEC), or -errno.
 int hb_eventfd(void);
+/// Names the calling thread (Linux keeps the first 15 bytes). Returns 0 or an errno value.
+int hb_set_thread_name(const char *name);
 
 #endif
