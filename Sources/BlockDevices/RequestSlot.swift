@@ -89,11 +89,14 @@ public final class RequestSlotPool<Request>: @unchecked Sendable {  // confined 
         return slot
     }
 
-    /// Waits until a slot is given back or the pool closes (for a connection that stops reading
-    /// while every slot is busy). One waiter at a time.
-    public func waitForFree() async {
-        if isClosed || !free.isEmpty { return }
-        await withUnsafeContinuation { waiter = $0 }
+    /// A slot as `take` gives one, waiting while every slot is busy (a connection stops reading
+    /// until one is given back); nil once the pool is closed. One waiter at a time.
+    public func acquire(orMake startWorker: (Slot) -> Void) async -> Slot? {
+        while true {
+            if let slot = take(orMake: startWorker) { return slot }
+            if isClosed { return nil }
+            await withUnsafeContinuation { waiter = $0 }
+        }
     }
 
     /// Returns a slot whose request is answered.

@@ -110,16 +110,13 @@ final class ReplicaConnection: @unchecked Sendable {  // confined to the server'
     }
 
     private func acquire() async throws -> Slot {
-        while true {
-            if closed { throw ConnectionClosed() }
-            let slot = slots.take { slot in
-                Task(executorPreference: server.reactor) { [self] in
-                    while await slot.next() { await execute(slot) }
-                }
+        let slot = await slots.acquire { slot in
+            Task(executorPreference: server.reactor) { [self] in
+                while await slot.next() { await execute(slot) }
             }
-            if let slot { return slot }
-            await slots.waitForFree()
         }
+        guard let slot else { throw ConnectionClosed() }  // the pool closes with the connection
+        return slot
     }
 
     private func release(_ slot: Slot) { slots.giveBack(slot) }

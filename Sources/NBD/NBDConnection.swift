@@ -230,16 +230,13 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
     // MARK: - Transmission
 
     private func acquireSlot() async throws -> NBDSlot {
-        while true {
-            if closed { throw NBDConnectionEnded(reason: "closed") }
-            let slot = slots.take { slot in
-                Task(executorPreference: server.reactor) { [self] in
-                    while await slot.next() { await execute(slot) }
-                }
+        let slot = await slots.acquire { slot in
+            Task(executorPreference: server.reactor) { [self] in
+                while await slot.next() { await execute(slot) }
             }
-            if let slot { return slot }
-            await slots.waitForFree()
         }
+        guard let slot else { throw NBDConnectionEnded(reason: "closed") }  // the pool closes with the connection
+        return slot
     }
 
     private func release(_ slot: NBDSlot) {
