@@ -15,19 +15,22 @@ public struct WriteOptions: OptionSet, Sendable {
 ///
 /// Durability: a write that completed is durable once a later `flush()` completes, or at once when
 /// written with `.forceUnitAccess`.
+///
+/// The methods are `nonisolated(nonsending)`: they run on the caller's executor (the reactor), so
+/// an I/O passing through several layers of channels makes no executor switch at each of them.
 public protocol IOChannel: AnyObject {
-    func read(_ data: IOVector, offsetBlocks: UInt64) async throws
-    func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws
-    func flush() async throws
+    nonisolated(nonsending) func read(_ data: IOVector, offsetBlocks: UInt64) async throws
+    nonisolated(nonsending) func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws
+    nonisolated(nonsending) func flush() async throws
     /// Discards blocks; they read back as zeroes afterwards.
-    func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws
+    nonisolated(nonsending) func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws
     /// Writes zeroes over blocks.
-    func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws
+    nonisolated(nonsending) func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws
 }
 
 extension IOChannel {
     @inlinable
-    public func write(_ data: IOVector, offsetBlocks: UInt64) async throws {
+    public nonisolated(nonsending) func write(_ data: IOVector, offsetBlocks: UInt64) async throws {
         try await write(data, offsetBlocks: offsetBlocks, options: [])
     }
 }

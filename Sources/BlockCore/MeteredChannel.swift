@@ -13,8 +13,8 @@ final class MeteredChannel: IOChannel {
     }
 
     @inline(__always)
-    private func metered(
-        _ kind: IOStatistics.Kind, bytes: UInt64, _ body: () async throws -> Void
+    private nonisolated(nonsending) func metered(
+        _ kind: IOStatistics.Kind, bytes: UInt64, _ body: nonisolated(nonsending) () async throws -> Void
     ) async throws {
         let clock = ContinuousClock()
         let start = clock.now
@@ -34,25 +34,25 @@ final class MeteredChannel: IOChannel {
             nanoseconds: UInt64(elapsed.seconds) * 1_000_000_000 + UInt64(elapsed.attoseconds / 1_000_000_000))
     }
 
-    func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
+    nonisolated(nonsending) func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
         try await metered(.read, bytes: UInt64(data.byteCount)) { try await base.read(data, offsetBlocks: offsetBlocks) }
     }
 
-    func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
+    nonisolated(nonsending) func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
         try await metered(.write, bytes: UInt64(data.byteCount)) {
             try await base.write(data, offsetBlocks: offsetBlocks, options: options)
         }
     }
 
-    func flush() async throws { try await base.flush() }
+    nonisolated(nonsending) func flush() async throws { try await base.flush() }
 
-    func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try await metered(.unmap, bytes: blockCount * blockSize) {
             try await base.unmap(offsetBlocks: offsetBlocks, blockCount: blockCount)
         }
     }
 
-    func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try await base.writeZeroes(offsetBlocks: offsetBlocks, blockCount: blockCount)
     }
 }

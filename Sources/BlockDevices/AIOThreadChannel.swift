@@ -11,33 +11,33 @@ final class AIOThreadChannel: IOChannel {
 
     init(device: AIODevice) { self.device = device }
 
-    func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
+    nonisolated(nonsending) func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
         try device.check(data, offsetBlocks: offsetBlocks, writing: false)
         try await transfer(data, offset: offsetBlocks * UInt64(device.blockSize), write: false, fua: false)
     }
 
-    func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
+    nonisolated(nonsending) func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
         try device.check(data, offsetBlocks: offsetBlocks, writing: true)
         try await transfer(
             data, offset: offsetBlocks * UInt64(device.blockSize), write: true,
             fua: options.contains(.forceUnitAccess))
     }
 
-    func flush() async throws {
+    nonisolated(nonsending) func flush() async throws {
         let fd = device.fd
         let result = await device.workers.run { fdatasync(fd) == 0 ? 0 : -Int(errno) }
         if result < 0 { throw device.translate(Int32(result), "flush") }
     }
 
-    func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try await zero(offsetBlocks: offsetBlocks, blockCount: blockCount, mode: hb_falloc_punch_hole())
     }
 
-    func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try await zero(offsetBlocks: offsetBlocks, blockCount: blockCount, mode: hb_falloc_zero_range())
     }
 
-    private func transfer(_ data: IOVector, offset: UInt64, write: Bool, fua: Bool) async throws {
+    private nonisolated(nonsending) func transfer(_ data: IOVector, offset: UInt64, write: Bool, fua: Bool) async throws {
         let total = data.byteCount
         let fd = device.fd
         let result: Int
@@ -123,7 +123,7 @@ final class AIOThreadChannel: IOChannel {
         return done
     }
 
-    private func zero(offsetBlocks: UInt64, blockCount: UInt64, mode: Int32) async throws {
+    private nonisolated(nonsending) func zero(offsetBlocks: UInt64, blockCount: UInt64, mode: Int32) async throws {
         if device.readOnly { throw BlockError(.readOnly, "\(device.name) (\(device.filename)) is read-only") }
         try device.geometry.checkRange(offsetBlocks: offsetBlocks, blockCount: blockCount)
         let offset = off_t(offsetBlocks * UInt64(device.blockSize))

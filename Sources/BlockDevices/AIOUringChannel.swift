@@ -15,7 +15,7 @@ final class AIOUringChannel: IOChannel {
         self.reactor = reactor
     }
 
-    func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
+    nonisolated(nonsending) func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
         guard reactor.isCurrent else {
             return try await withTaskExecutorPreference(reactor) { try await self.read(data, offsetBlocks: offsetBlocks) }
         }
@@ -23,7 +23,7 @@ final class AIOUringChannel: IOChannel {
         try await transfer(data, offsetBlocks: offsetBlocks, write: false, flags: 0)
     }
 
-    func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
+    nonisolated(nonsending) func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
         guard reactor.isCurrent else {
             return try await withTaskExecutorPreference(reactor) {
                 try await self.write(data, offsetBlocks: offsetBlocks, options: options)
@@ -34,7 +34,7 @@ final class AIOUringChannel: IOChannel {
         try await transfer(data, offsetBlocks: offsetBlocks, write: true, flags: flags)
     }
 
-    func flush() async throws {
+    nonisolated(nonsending) func flush() async throws {
         guard reactor.isCurrent else {
             return try await withTaskExecutorPreference(reactor) { try await self.flush() }
         }
@@ -43,11 +43,11 @@ final class AIOUringChannel: IOChannel {
         if result < 0 { throw device.translate(result, "flush") }
     }
 
-    func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try await zero(offsetBlocks: offsetBlocks, blockCount: blockCount, mode: hb_falloc_punch_hole())
     }
 
-    func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try await zero(offsetBlocks: offsetBlocks, blockCount: blockCount, mode: hb_falloc_zero_range())
     }
 
@@ -55,7 +55,7 @@ final class AIOUringChannel: IOChannel {
 
     /// Submits one request and waits for its result.
     @inline(__always)
-    private func perform(_ prepare: (inout hb_uring, UInt64) -> Int32) async -> Int32 {
+    private nonisolated(nonsending) func perform(_ prepare: (inout hb_uring, UInt64) -> Int32) async -> Int32 {
         let request = await reactor.requests.acquire()
         defer { reactor.requests.release(request) }
         return await withUnsafeContinuation { continuation in
@@ -65,7 +65,7 @@ final class AIOUringChannel: IOChannel {
         }
     }
 
-    private func transfer(_ data: IOVector, offsetBlocks: UInt64, write: Bool, flags: Int32) async throws {
+    private nonisolated(nonsending) func transfer(_ data: IOVector, offsetBlocks: UInt64, write: Bool, flags: Int32) async throws {
         let offset = offsetBlocks * UInt64(device.blockSize)
         let total = data.byteCount
         guard device.isAligned(data) else {
@@ -118,7 +118,7 @@ final class AIOUringChannel: IOChannel {
         }
     }
 
-    private func transferRemainder(_ data: IOVector, from done: Int, offset: UInt64, write: Bool, flags: Int32) async throws {
+    private nonisolated(nonsending) func transferRemainder(_ data: IOVector, from done: Int, offset: UInt64, write: Bool, flags: Int32) async throws {
         let rest = data.byteCount - done
         let bounce = IOBuffer(byteCount: rest)
         if write { data.copyOut(from: done, count: rest, into: bounce.bytes.baseAddress!) }
@@ -126,7 +126,7 @@ final class AIOUringChannel: IOChannel {
         if !write { data.copyIn(at: done, count: rest, from: bounce.bytes.baseAddress!) }
     }
 
-    private func zero(offsetBlocks: UInt64, blockCount: UInt64, mode: Int32) async throws {
+    private nonisolated(nonsending) func zero(offsetBlocks: UInt64, blockCount: UInt64, mode: Int32) async throws {
         guard reactor.isCurrent else {
             return try await withTaskExecutorPreference(reactor) {
                 try await self.zero(offsetBlocks: offsetBlocks, blockCount: blockCount, mode: mode)

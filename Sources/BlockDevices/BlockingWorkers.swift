@@ -27,7 +27,7 @@ final class BlockingWorkers: @unchecked Sendable {
     }
 
     /// Runs `call` on a worker thread; returns its result (by convention -errno on failure).
-    func run(_ call: @escaping () -> Int) async -> Int {
+    nonisolated(nonsending) func run(_ call: @escaping () -> Int) async -> Int {
         await withUnsafeContinuation { continuation in
             let job = Job(call: call, continuation: continuation)
             queue.withLock { $0.append(job) }

@@ -48,23 +48,23 @@ final class DelayChannel: IOChannel {
         self.base = base
     }
 
-    func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
+    nonisolated(nonsending) func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
         try await Task.sleep(for: device.readLatency)
         try await base.read(data, offsetBlocks: offsetBlocks)
     }
 
-    func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
+    nonisolated(nonsending) func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
         try await Task.sleep(for: device.writeLatency)
         try await base.write(data, offsetBlocks: offsetBlocks, options: options)
     }
 
-    func flush() async throws { try await base.flush() }
+    nonisolated(nonsending) func flush() async throws { try await base.flush() }
 
-    func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try await base.unmap(offsetBlocks: offsetBlocks, blockCount: blockCount)
     }
 
-    func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try await base.writeZeroes(offsetBlocks: offsetBlocks, blockCount: blockCount)
     }
 }

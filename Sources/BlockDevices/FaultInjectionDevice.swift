@@ -95,27 +95,27 @@ final class FaultInjectionChannel: IOChannel {
         if let error = device.failure(for: type) { throw error }
     }
 
-    func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
+    nonisolated(nonsending) func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
         try check(.read)
         try await base.read(data, offsetBlocks: offsetBlocks)
     }
 
-    func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
+    nonisolated(nonsending) func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
         try check(.write)
         try await base.write(data, offsetBlocks: offsetBlocks, options: options)
     }
 
-    func flush() async throws {
+    nonisolated(nonsending) func flush() async throws {
         try check(.flush)
         try await base.flush()
     }
 
-    func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try check(.unmap)
         try await base.unmap(offsetBlocks: offsetBlocks, blockCount: blockCount)
     }
 
-    func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try check(.writeZeroes)
         try await base.writeZeroes(offsetBlocks: offsetBlocks, blockCount: blockCount)
     }

@@ -55,25 +55,25 @@ final class MallocChannel: IOChannel {
         self.geometry = device.geometry
     }
 
-    func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
+    nonisolated(nonsending) func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
         _ = try geometry.checkIO(offsetBlocks: offsetBlocks, byteCount: data.byteCount)
         let start = device.memory.baseAddress! + Int(offsetBlocks) * geometry.blockSize
         data.copyIn(at: 0, count: data.byteCount, from: start)
     }
 
-    func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
+    nonisolated(nonsending) func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
         _ = try geometry.checkIO(offsetBlocks: offsetBlocks, byteCount: data.byteCount)
         let start = device.memory.baseAddress! + Int(offsetBlocks) * geometry.blockSize
         data.copyOut(from: 0, count: data.byteCount, into: start)
     }
 
-    func flush() async throws {}
+    nonisolated(nonsending) func flush() async throws {}
 
-    func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try await writeZeroes(offsetBlocks: offsetBlocks, blockCount: blockCount)
     }
 
-    func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try geometry.checkRange(offsetBlocks: offsetBlocks, blockCount: blockCount)
         let start = device.memory.baseAddress! + Int(offsetBlocks) * geometry.blockSize
         start.initializeMemory(as: UInt8.self, repeating: 0, count: Int(blockCount) * geometry.blockSize)

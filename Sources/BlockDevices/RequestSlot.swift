@@ -27,7 +27,7 @@ public final class RequestSlot<Request>: @unchecked Sendable {  // confined to i
     }
 
     /// The worker waits here for its next request; false when the connection is closing.
-    public func next() async -> Bool {
+    public nonisolated(nonsending) func next() async -> Bool {
         if stopped { return false }
         if ready {
             ready = false

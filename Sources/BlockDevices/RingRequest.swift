@@ -54,7 +54,7 @@ final class RingRequestPool {
     }
 
     @inline(__always)
-    func acquire() async -> RingRequest {
+    nonisolated(nonsending) func acquire() async -> RingRequest {
         let request: RingRequest
         if let available = free.popLast() {
             request = available

@@ -201,12 +201,12 @@ final class V1ControllerChannel: IOChannel {
 
     init(controller: V1Controller) { self.controller = controller }
 
-    private func onReactor<T>(_ body: () async throws -> T) async throws -> T {
+    private nonisolated(nonsending) func onReactor<T>(_ body: nonisolated(nonsending) () async throws -> T) async throws -> T {
         if controller.reactor.isCurrent { return try await body() }
         return try await withTaskExecutorPreference(controller.reactor) { try await body() }
     }
 
-    func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
+    nonisolated(nonsending) func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
         let bytes = try controller.geometry.checkIO(offsetBlocks: offsetBlocks, byteCount: data.byteCount)
         _ = bytes
         let offset = offsetBlocks * 4096
@@ -221,18 +221,18 @@ final class V1ControllerChannel: IOChannel {
         }
     }
 
-    func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
+    nonisolated(nonsending) func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
         _ = try controller.geometry.checkIO(offsetBlocks: offsetBlocks, byteCount: data.byteCount)
         try await onReactor {
             try await controller.write(data, offset: offsetBlocks * 4096, forceUnitAccess: options.contains(.forceUnitAccess))
         }
     }
 
-    func flush() async throws {
+    nonisolated(nonsending) func flush() async throws {
         try await onReactor { try await controller.fanOut(ReplicaRequest(kind: .flush, id: 0), payload: nil) }
     }
 
-    func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try controller.geometry.checkRange(offsetBlocks: offsetBlocks, blockCount: blockCount)
         var done: UInt64 = 0
         while done < blockCount {
@@ -244,7 +244,7 @@ final class V1ControllerChannel: IOChannel {
     }
 
     /// Unmapped ranges of a replica's sparse head file read back as zeroes.
-    func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try await unmap(offsetBlocks: offsetBlocks, blockCount: blockCount)
     }
 }

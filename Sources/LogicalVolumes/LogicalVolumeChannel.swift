@@ -40,13 +40,13 @@ final class LogicalVolumeChannel: IOChannel {
 
     /// Counts the I/O in on the lvol's fence, waiting while it is frozen.
     @inline(__always)
-    private func enterFence() async {
+    private nonisolated(nonsending) func enterFence() async {
         if !volume.fence.tryEnter() { await volume.fence.enterWhenThawed() }
     }
 
     // MARK: - IOChannel
 
-    func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
+    nonisolated(nonsending) func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
         guard store.executor.isCurrent else {
             return try await withTaskExecutorPreference(store.executor) { try await self.read(data, offsetBlocks: offsetBlocks) }
         }
@@ -63,7 +63,7 @@ final class LogicalVolumeChannel: IOChannel {
         }
     }
 
-    func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
+    nonisolated(nonsending) func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
         guard store.executor.isCurrent else {
             return try await withTaskExecutorPreference(store.executor) {
                 try await self.write(data, offsetBlocks: offsetBlocks, options: options)
@@ -83,7 +83,7 @@ final class LogicalVolumeChannel: IOChannel {
         }
     }
 
-    func flush() async throws {
+    nonisolated(nonsending) func flush() async throws {
         guard store.executor.isCurrent else {
             return try await withTaskExecutorPreference(store.executor) { try await self.flush() }
         }
@@ -91,11 +91,11 @@ final class LogicalVolumeChannel: IOChannel {
         try await baseChannel().flush()
     }
 
-    func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try await discard(offsetBlocks: offsetBlocks, blockCount: blockCount, releasing: true)
     }
 
-    func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try await discard(offsetBlocks: offsetBlocks, blockCount: blockCount, releasing: false)
     }
 
@@ -115,9 +115,9 @@ final class LogicalVolumeChannel: IOChannel {
     /// Calls `body` for each cluster-sized piece of an I/O. The common case, an I/O within one
     /// cluster, passes the caller's vector through untouched.
     @inline(__always)
-    private func forEachPiece(
+    private nonisolated(nonsending) func forEachPiece(
         _ data: IOVector, offsetBlocks: UInt64, blocks: UInt64,
-        _ body: (IOVector, UInt64, Int) async throws -> Void
+        _ body: nonisolated(nonsending) (IOVector, UInt64, Int) async throws -> Void
     ) async throws {
         let first = clusterIndex(offsetBlocks)
         let last = clusterIndex(offsetBlocks + blocks - 1)
@@ -151,7 +151,7 @@ final class LogicalVolumeChannel: IOChannel {
 
     /// Gives lvol cluster `index` a device cluster of its own, with `overlay` written into it and
     /// the rest filled from the parent chain (or zeroes); returns when the mapping is durable.
-    private func allocate(index: Int, overlay: Overlay, options: WriteOptions) async throws {
+    private nonisolated(nonsending) func allocate(index: Int, overlay: Overlay, options: WriteOptions) async throws {
         let key = LogicalVolumeStore.AllocationKey(lvol: volume.id, index: index)
         if store.allocationsInFlight[key] != nil {
             await withUnsafeContinuation { store.allocationsInFlight[key]!.append($0) }
@@ -176,7 +176,7 @@ final class LogicalVolumeChannel: IOChannel {
         }
     }
 
-    private func writeAfterAllocation(index: Int, overlay: Overlay, options: WriteOptions) async throws {
+    private nonisolated(nonsending) func writeAfterAllocation(index: Int, overlay: Overlay, options: WriteOptions) async throws {
         let owned = store.state.lvols[volume.id]?.map[index] ?? unmappedCluster
         if owned == unmappedCluster {
             // The first allocation failed; try our own.
@@ -191,7 +191,7 @@ final class LogicalVolumeChannel: IOChannel {
         }
     }
 
-    private func fill(cluster: UInt32, index: Int, overlay: Overlay) async throws {
+    private nonisolated(nonsending) func fill(cluster: UInt32, index: Int, overlay: Overlay) async throws {
         let clusterStart = UInt64(index) * blocksPerCluster
         let overlayRange: Range<UInt64>
         switch overlay {
@@ -241,7 +241,7 @@ final class LogicalVolumeChannel: IOChannel {
 
     /// Makes a range read as zeroes. With `releasing`, whole clusters of a thin lvol that no
     /// ancestor backs are returned to the store (a thick lvol keeps its clusters).
-    private func discard(offsetBlocks: UInt64, blockCount: UInt64, releasing: Bool) async throws {
+    private nonisolated(nonsending) func discard(offsetBlocks: UInt64, blockCount: UInt64, releasing: Bool) async throws {
         guard store.executor.isCurrent else {
             return try await withTaskExecutorPreference(store.executor) {
                 try await self.discard(offsetBlocks: offsetBlocks, blockCount: blockCount, releasing: releasing)
@@ -283,7 +283,7 @@ final class LogicalVolumeChannel: IOChannel {
         if !releasable.isEmpty { try await release(indexes: releasable) }
     }
 
-    private func release(indexes: [Int]) async throws {
+    private nonisolated(nonsending) func release(indexes: [Int]) async throws {
         await store.controlLock.lock()
         defer { store.controlLock.unlock() }
         await volume.fence.freezeAndDrain()
@@ -313,8 +313,8 @@ final class LogicalVolumeChannel: IOChannel {
 
 /// Runs `body` with the bytes `byteOffset..<byteOffset+byteCount` of `vector` as a vector of
 /// their own. A single buffer is sliced in place; a segment list gets a temporary segment table.
-func withSlice<T>(
-    of vector: IOVector, byteOffset: Int, byteCount: Int, _ body: (IOVector) async throws -> T
+nonisolated(nonsending) func withSlice<T>(
+    of vector: IOVector, byteOffset: Int, byteCount: Int, _ body: nonisolated(nonsending) (IOVector) async throws -> T
 ) async throws -> T {
     switch vector {
     case .single(let buffer):

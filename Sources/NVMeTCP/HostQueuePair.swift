@@ -201,7 +201,7 @@ final class HostQueuePair: @unchecked Sendable {  // confined to its reactor
 
     // MARK: - Submitting
 
-    private func acquire() async throws -> HostSlot {
+    private nonisolated(nonsending) func acquire() async throws -> HostSlot {
         if let failure { throw failure }
         if let index = freeSlots.popLast() { return slots[index] }
         return try await withUnsafeThrowingContinuation { slotWaiters.append($0) }
@@ -225,7 +225,7 @@ final class HostQueuePair: @unchecked Sendable {  // confined to its reactor
     }
 
     /// Sends a command and waits for its completion. Call on the reactor.
-    func submit(_ command: SubmissionEntry, _ transfer: Transfer? = nil) async throws -> CompletionEntry {
+    nonisolated(nonsending) func submit(_ command: SubmissionEntry, _ transfer: Transfer? = nil) async throws -> CompletionEntry {
         let slot = try await acquire()
         defer { release(slot) }
         if let failure { throw failure }

@@ -330,7 +330,7 @@ public final class NVMeHostController: @unchecked Sendable {
     // MARK: - I/O queues
 
     /// An I/O queue to submit on: waits while the controller reconnects, unless I/O fails fast.
-    func ioQueue() async throws -> HostQueuePair {
+    nonisolated(nonsending) func ioQueue() async throws -> HostQueuePair {
         while true {
             switch state {
             case .enabled where !ioQueues.isEmpty:

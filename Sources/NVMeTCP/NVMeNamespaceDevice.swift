@@ -59,19 +59,19 @@ final class NVMeHostChannel: IOChannel {
         reactor = device.controller.reactor
     }
 
-    func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
+    nonisolated(nonsending) func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
         try await transfer(data, offsetBlocks: offsetBlocks, opcode: IOOpcode.read, forceUnitAccess: false)
     }
 
-    func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
+    nonisolated(nonsending) func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
         try await transfer(data, offsetBlocks: offsetBlocks, opcode: IOOpcode.write, forceUnitAccess: options.contains(.forceUnitAccess))
     }
 
-    func flush() async throws {
+    nonisolated(nonsending) func flush() async throws {
         try await run(SubmissionEntry(opcode: IOOpcode.flush, commandID: 0, namespaceID: device.namespaceID), nil, "flush")
     }
 
-    func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try device.geometry.checkRange(offsetBlocks: offsetBlocks, blockCount: blockCount)
         guard device.supportedIOTypes.contains(.unmap) else { throw BlockError(.notSupported, "\(device.name) does not deallocate") }
         // One Dataset Management range covers at most 2^32 - 1 blocks.
@@ -94,7 +94,7 @@ final class NVMeHostChannel: IOChannel {
         }
     }
 
-    func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try device.geometry.checkRange(offsetBlocks: offsetBlocks, blockCount: blockCount)
         guard device.supportedIOTypes.contains(.writeZeroes) else { throw BlockError(.notSupported, "\(device.name) does not write zeroes") }
         var done: UInt64 = 0
@@ -110,7 +110,7 @@ final class NVMeHostChannel: IOChannel {
         }
     }
 
-    private func transfer(_ data: IOVector, offsetBlocks: UInt64, opcode: UInt8, forceUnitAccess: Bool) async throws {
+    private nonisolated(nonsending) func transfer(_ data: IOVector, offsetBlocks: UInt64, opcode: UInt8, forceUnitAccess: Bool) async throws {
         let total = data.byteCount
         let blockSize = device.blockSize
         _ = try device.geometry.checkIO(offsetBlocks: offsetBlocks, byteCount: total)
@@ -131,7 +131,7 @@ final class NVMeHostChannel: IOChannel {
         }
     }
 
-    private func run(_ command: SubmissionEntry, _ transfer: HostQueuePair.Transfer?, _ what: String) async throws {
+    private nonisolated(nonsending) func run(_ command: SubmissionEntry, _ transfer: HostQueuePair.Transfer?, _ what: String) async throws {
         guard reactor.isCurrent else {
             return try await withTaskExecutorPreference(reactor) { try await self.run(command, transfer, what) }
         }

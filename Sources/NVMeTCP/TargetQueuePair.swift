@@ -243,7 +243,7 @@ final class TargetQueuePair: @unchecked Sendable {
 
     // MARK: - Execution
 
-    private func execute(_ slot: TargetSlot) async {
+    private nonisolated(nonsending) func execute(_ slot: TargetSlot) async {
         guard !slot.request.dataDigestFailed else { return respond(slot, .transientTransportError) }
         let command = slot.request.command
         if command.opcode == AdminOpcode.fabrics { return executeFabrics(slot) }
@@ -272,7 +272,7 @@ final class TargetQueuePair: @unchecked Sendable {
         return (namespace, channel)
     }
 
-    private func executeIO(_ slot: TargetSlot, _ controller: NVMfController) async {
+    private nonisolated(nonsending) func executeIO(_ slot: TargetSlot, _ controller: NVMfController) async {
         guard controller.registers.isEnabled else { return respond(slot, .commandSequenceError) }
         let command = slot.request.command
         guard let (namespace, channel) = channel(controller, command.namespaceID) else {

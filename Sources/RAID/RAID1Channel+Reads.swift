@@ -14,7 +14,7 @@
 import BlockCore
 
 extension RAID1Channel {
-    func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
+    nonisolated(nonsending) func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
         let blocks = try geometry.checkIO(offsetBlocks: offsetBlocks, byteCount: data.byteCount)
         let legs = try currentLegs()
         let chosen = legs[pickReadLeg(legs)]
@@ -52,7 +52,7 @@ extension RAID1Channel {
         return best
     }
 
-    private func retryRead(
+    private nonisolated(nonsending) func retryRead(
         _ data: IOVector, offsetBlocks: UInt64, after firstError: any Error, on chosen: Leg, legs: [Leg]
     ) async throws {
         var failed: [(Leg, any Error)] = [(chosen, firstError)]

@@ -59,16 +59,16 @@ final class RAID1Channel: IOChannel {
 
     // MARK: - IOChannel
 
-    func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
+    nonisolated(nonsending) func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
         _ = try geometry.checkIO(offsetBlocks: offsetBlocks, byteCount: data.byteCount)
         try await fanOut(.write(data, offsetBlocks: offsetBlocks, options: options), on: currentLegs())
     }
 
-    func flush() async throws {
+    nonisolated(nonsending) func flush() async throws {
         try await fanOut(.flush, on: currentLegs())
     }
 
-    func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try geometry.checkRange(offsetBlocks: offsetBlocks, blockCount: blockCount)
         let legs = try currentLegs()
         guard commonTypes.contains(.unmap) else {
@@ -79,7 +79,7 @@ final class RAID1Channel: IOChannel {
 
     /// The legs' own write-zeroes when every leg has it; otherwise zero-filled writes of at most
     /// `RAIDLimits.zeroChunkBytes` each, one after the other.
-    func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try geometry.checkRange(offsetBlocks: offsetBlocks, blockCount: blockCount)
         let legs = try currentLegs()
         if commonTypes.contains(.writeZeroes) {
@@ -189,7 +189,7 @@ final class RAID1Channel: IOChannel {
     }
 
     /// Sends `operation` to every leg at once and waits for all of them.
-    private func fanOut(_ operation: LegOperation, on legs: [Leg]) async throws {
+    private nonisolated(nonsending) func fanOut(_ operation: LegOperation, on legs: [Leg]) async throws {
         switch legs.count {
         case 1:
             guard let error = await Self.attempt(operation, on: legs[0]) else { return }

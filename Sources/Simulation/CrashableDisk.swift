@@ -144,7 +144,7 @@ final class CrashableDiskChannel: IOChannel {
 
     init(disk: CrashableDisk) { self.disk = disk }
 
-    func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
+    nonisolated(nonsending) func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
         let blocks = try disk.geometry.checkIO(offsetBlocks: offsetBlocks, byteCount: data.byteCount)
         try disk.begin("read")
         let size = disk.blockSize
@@ -158,7 +158,7 @@ final class CrashableDiskChannel: IOChannel {
         }
     }
 
-    func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
+    nonisolated(nonsending) func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
         let blocks = try disk.geometry.checkIO(offsetBlocks: offsetBlocks, byteCount: data.byteCount)
         try disk.begin("write")
         let size = disk.blockSize
@@ -170,18 +170,18 @@ final class CrashableDiskChannel: IOChannel {
         disk.apply(.init(start: offsetBlocks, blocks: content), durableNow: options.contains(.forceUnitAccess))
     }
 
-    func flush() async throws {
+    nonisolated(nonsending) func flush() async throws {
         try disk.begin("flush")
         disk.flushAll()
     }
 
-    func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try disk.geometry.checkRange(offsetBlocks: offsetBlocks, blockCount: blockCount)
         try disk.begin("unmap")
         disk.apply(.init(start: offsetBlocks, blocks: Array(repeating: nil, count: Int(blockCount))), durableNow: false)
     }
 
-    func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try disk.geometry.checkRange(offsetBlocks: offsetBlocks, blockCount: blockCount)
         try disk.begin("write-zeroes")
         disk.apply(.init(start: offsetBlocks, blocks: Array(repeating: nil, count: Int(blockCount))), durableNow: false)

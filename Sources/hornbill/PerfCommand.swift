@@ -204,7 +204,7 @@ struct PerfCommand: AsyncParsableCommand {
         try await channel.flush()
     }
 
-    private func worker(
+    private nonisolated(nonsending) func worker(
         index: Int, device: any BlockDevice, slots: UInt64, blocksPerIO: UInt64, deadline: ContinuousClock.Instant
     ) async throws -> LatencyHistogram {
         var random = SeededRandom(seed: seed &+ UInt64(index) &* 0x9E37_79B9)
@@ -214,6 +214,9 @@ struct PerfCommand: AsyncParsableCommand {
         let vector = buffer.vector()
         var histogram = LatencyHistogram()
         var sequential = UInt64(index) * (slots / UInt64(queueDepth))
+        // Options are read once: each read of an option goes through the parser's generic storage.
+        let workload = self.workload
+        let readPercent = rwmixread
         let clock = ContinuousClock()
         while clock.now < deadline {
             let slot: UInt64
@@ -228,7 +231,7 @@ struct PerfCommand: AsyncParsableCommand {
             switch workload {
             case .read, .randread: isRead = true
             case .write, .randwrite: isRead = false
-            case .randrw: isRead = Int(random.next() % 100) < rwmixread
+            case .randrw: isRead = Int(random.next() % 100) < readPercent
             }
             let start = clock.now
             if isRead {

@@ -111,24 +111,24 @@ final class LimitedChannel: IOChannel {
         if removed.contains(type) { throw BlockError(.notSupported, "this device does not support \(type)") }
     }
 
-    func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
+    nonisolated(nonsending) func read(_ data: IOVector, offsetBlocks: UInt64) async throws {
         try check(.read)
         try await base.read(data, offsetBlocks: offsetBlocks)
     }
 
-    func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
+    nonisolated(nonsending) func write(_ data: IOVector, offsetBlocks: UInt64, options: WriteOptions) async throws {
         try check(.write)
         try await base.write(data, offsetBlocks: offsetBlocks, options: options)
     }
 
-    func flush() async throws { try await base.flush() }
+    nonisolated(nonsending) func flush() async throws { try await base.flush() }
 
-    func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func unmap(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try check(.unmap)
         try await base.unmap(offsetBlocks: offsetBlocks, blockCount: blockCount)
     }
 
-    func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
+    nonisolated(nonsending) func writeZeroes(offsetBlocks: UInt64, blockCount: UInt64) async throws {
         try check(.writeZeroes)
         try await base.writeZeroes(offsetBlocks: offsetBlocks, blockCount: blockCount)
     }
