@@ -25,6 +25,18 @@ struct TgtCommand: AsyncParsableCommand {
     @Flag(help: "Use ordinary pages for I/O buffers, not hugepages.")
     var noHuge = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Microseconds an idle reactor polls before it sleeps (default: \(DeviceLimits.defaultPollMicroseconds)).",
+            discussion: """
+                Polling saves a wake-up when the next command or completion comes soon; on a machine \
+                whose cores are shared with its disk's emulation, the spinning costs the disk time.
+                """))
+    var pollUs = DeviceLimits.defaultPollMicroseconds
+
+    @Flag(help: "Never poll: sleep until there is work (SPDK's interrupt mode; the same as --poll-us 0).")
+    var interruptMode = false
+
     @Option(name: [.customShort("L"), .customLong("logflag")], help: "Enable a log flag (repeatable), e.g. -L lvol.")
     var logFlags: [String] = []
 
@@ -34,9 +46,13 @@ struct TgtCommand: AsyncParsableCommand {
     @Argument(parsing: .allUnrecognized, help: .hidden)
     var ignored: [String] = []
 
+    func validate() throws {
+        guard (0...1_000_000).contains(pollUs) else { throw ValidationError("--poll-us must be 0...1000000") }
+    }
+
     func run() async throws {
         let memory = try IOMemoryArena(megabytes: memSize, hugePages: !noHuge)
-        let reactor = try Reactor(name: "reactor_0")
+        let reactor = try Reactor(name: "reactor_0", options: .init(pollMicroseconds: interruptMode ? 0 : pollUs))
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let (stops, stop) = AsyncStream<Void>.makeStream()
         let target = SPDKTarget(registry: BlockDeviceRegistry(), reactor: reactor) {

@@ -31,8 +31,10 @@ private struct Node {
     let client: JSONRPCClient
     let port: UInt16
 
-    static func start(file: TemporaryFile, store: String, lvol: String, port: UInt16, create: Bool) throws -> Node {
-        let daemon = try Daemon()
+    static func start(
+        file: TemporaryFile, store: String, lvol: String, port: UInt16, create: Bool, arguments: [String] = []
+    ) throws -> Node {
+        let daemon = try Daemon(arguments)
         let client = try daemon.client()
         try rpc(client, "bdev_aio_create", [("name", text("aio-\(store)")), ("filename", text(file.path)), ("block_size", .integer(4096))])
         if create {
@@ -95,7 +97,9 @@ private func read(_ device: any BlockDevice, _ offset: UInt64, _ blocks: Int) as
         let replicaNQN = "nqn.2023-01.io.longhorn.spdk:r1"
         let volumeNQN = "nqn.2023-01.io.hornbill:vol"
 
-        var nodeA: Node? = try Node.start(file: fileA, store: "lvsA", lvol: "r1", port: portA, create: true)
+        // The replica's daemon never polls: every command and completion wakes it.
+        var nodeA: Node? = try Node.start(
+            file: fileA, store: "lvsA", lvol: "r1", port: portA, create: true, arguments: ["--interrupt-mode"])
         try nodeA!.export("lvsA/r1", nqn: replicaNQN)
         let nodeB = try Node.start(file: fileB, store: "lvsB", lvol: "r0", port: portB, create: true)
         #expect(try nodeB.attach("r1", to: replicaNQN, port: portA, reconnectDelay: 1, lossTimeout: 3, fastFail: 1) == .array([text("r1n1")]))

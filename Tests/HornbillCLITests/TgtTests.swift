@@ -12,10 +12,11 @@ final class Daemon {
     let socket: String
     let process = Process()
 
-    init() throws {
+    /// Starts a daemon with `arguments` added to its command line.
+    init(_ arguments: [String] = []) throws {
         socket = "/tmp/hornbill-test-\(getpid())-\(UUID().uuidString.prefix(8)).sock"
         process.executableURL = builtProduct("hornbill")
-        process.arguments = ["tgt", "-r", socket, "-m", "0x1", "--wait-for-rpc-ignored"]
+        process.arguments = ["tgt", "-r", socket, "-m", "0x1", "--wait-for-rpc-ignored"] + arguments
         process.standardError = FileHandle.nullDevice
         try process.run()
         for _ in 0..<500 {
@@ -98,6 +99,9 @@ private func text(_ value: JSONValue?) -> String { value.map { String(decoding: 
         let unknown = try runHornbill(["tgt", "-r", "/tmp/hornbill-never-\(getpid()).sock", "-L", "nonsense"])
         #expect(unknown.status != 0)
         #expect(unknown.error.contains("unknown log flag nonsense"))
+        let poll = try runHornbill(["tgt", "-r", "/tmp/hornbill-never-\(getpid()).sock", "--poll-us=-5"])
+        #expect(poll.status != 0)
+        #expect(poll.error.contains("--poll-us must be 0...1000000"))
     }
 
     @Test func oneDaemonPerSocketAndCleanStop() throws {
