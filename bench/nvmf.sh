@@ -133,7 +133,7 @@ for rw, qd in [("randread", 32), ("randwrite", 32), ("randread", 1), ("randwrite
     raw_us = median("fio raw file", rw, qd, "mean_us")
     lvol_us, malloc_us = median("nvmf lvol", rw, qd, "mean_us"), median("nvmf malloc", rw, qd, "mean_us")
     cpu = " / ".join(f"{median(f'nvmf {t}', rw, qd, 'cpu_s_per_mio'):.1f}" for t in ("lvol", "malloc", "raid1"))
-    print(f"| 4 KiB {rw} QD{qd} | {raw:,.0f} | {lvol:,.0f} ({lvol/raw:.2f}) | {malloc:,.0f} | {raid:,.0f} ({raid/raw:.2f}) "
+    print(f"| 4 KiB {rw} QD{qd} | {raw:,.0f} | {lvol:,.0f} ({lvol/raw:.3f}) | {malloc:,.0f} | {raid:,.0f} ({raid/raw:.3f}) "
           f"| {raw_us:.1f} | {lvol_us:.1f} (+{lvol_us - raw_us:.1f}) | {malloc_us:.1f} | {cpu} |"
           + (f" {median('fio raw busy', rw, qd, 'iops'):,.0f}, {median('fio raw busy', rw, qd, 'mean_us'):.1f} |" if busy else ""))
 print(f"\nMedian of {sys.argv[2]} runs of {sys.argv[3]} s each; `hornbill perf` with one I/O queue as the host, "
