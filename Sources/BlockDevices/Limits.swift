@@ -11,6 +11,8 @@ public enum DeviceLimits {
     /// costs tens of microseconds on a virtual machine, more than a network round trip; SPDK
     /// polls forever, this polls for a window after the last work and then costs nothing.
     public static let defaultPollMicroseconds = 100
+    /// The longest poll window the commands accept (a second): past it polling is just spinning.
+    public static let maxPollMicroseconds = 1_000_000
     /// Ring entries a reactor queues before submitting them mid-round (see Reactor.swift).
     public static let defaultSubmitBatch = 8
     /// Worker threads of the fallback path: enough to keep a few I/Os in flight on a 2-core machine

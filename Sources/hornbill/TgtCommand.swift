@@ -47,12 +47,15 @@ struct TgtCommand: AsyncParsableCommand {
     var ignored: [String] = []
 
     func validate() throws {
-        guard (0...1_000_000).contains(pollUs) else { throw ValidationError("--poll-us must be 0...1000000") }
+        guard (0...DeviceLimits.maxPollMicroseconds).contains(pollUs) else {
+            throw ValidationError("--poll-us must be 0...\(DeviceLimits.maxPollMicroseconds)")
+        }
     }
 
     func run() async throws {
         let memory = try IOMemoryArena(megabytes: memSize, hugePages: !noHuge)
-        let reactor = try Reactor(name: "reactor_0", options: .init(pollMicroseconds: interruptMode ? 0 : pollUs))
+        let poll = interruptMode ? 0 : pollUs
+        let reactor = try Reactor(name: "reactor_0", options: .init(pollMicroseconds: poll))
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let (stops, stop) = AsyncStream<Void>.makeStream()
         let target = SPDKTarget(registry: BlockDeviceRegistry(), reactor: reactor) {
@@ -63,6 +66,10 @@ struct TgtCommand: AsyncParsableCommand {
             }
         }
         try configureLogging(target)
+        // Said before the socket listens, so whoever sees the socket can find the line.
+        target.logSettings.log(
+            .notice,
+            "hornbill tgt: \(reactor.name) " + (poll == 0 ? "in interrupt mode (never polls)" : "polls \(poll) µs before it sleeps"))
         let server = try await JSONRPCServer.start(path: rpcSocket, handler: target, group: group)
         let sources = handleStopSignals(stop)
         target.logSettings.log(.notice, "hornbill tgt: \(memory.summary)")

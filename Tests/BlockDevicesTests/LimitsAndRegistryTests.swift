@@ -15,6 +15,7 @@ import Testing
     @Test func deviceLimitsHangTogether() {
         #expect(DeviceLimits.maxRequestsPerReactor <= DeviceLimits.defaultRingEntries)
         #expect(DeviceLimits.fallbackWorkerThreads >= 1)
+        #expect((0...DeviceLimits.maxPollMicroseconds).contains(DeviceLimits.defaultPollMicroseconds))
         #expect(DeviceLimits.zeroChunkBytes % BlockLimits.bufferAlignment == 0)
     }
 }

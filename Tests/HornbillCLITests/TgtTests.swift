@@ -12,12 +12,12 @@ final class Daemon {
     let socket: String
     let process = Process()
 
-    /// Starts a daemon with `arguments` added to its command line.
-    init(_ arguments: [String] = []) throws {
+    /// Starts a daemon with `arguments` added to its command line; its log goes to `log`, or nowhere.
+    init(_ arguments: [String] = [], log: Pipe? = nil) throws {
         socket = "/tmp/hornbill-test-\(getpid())-\(UUID().uuidString.prefix(8)).sock"
         process.executableURL = builtProduct("hornbill")
         process.arguments = ["tgt", "-r", socket, "-m", "0x1", "--wait-for-rpc-ignored"] + arguments
-        process.standardError = FileHandle.nullDevice
+        process.standardError = log ?? FileHandle.nullDevice
         try process.run()
         for _ in 0..<500 {
             if (try? JSONRPCClient(path: socket)) != nil { return }
@@ -102,6 +102,23 @@ private func text(_ value: JSONValue?) -> String { value.map { String(decoding: 
         let poll = try runHornbill(["tgt", "-r", "/tmp/hornbill-never-\(getpid()).sock", "--poll-us=-5"])
         #expect(poll.status != 0)
         #expect(poll.error.contains("--poll-us must be 0...1000000"))
+    }
+
+    @Test(arguments: [
+        ([String](), "reactor_0 polls \(DeviceLimits.defaultPollMicroseconds) µs before it sleeps"),
+        (["--poll-us", "250"], "reactor_0 polls 250 µs before it sleeps"),
+        (["--interrupt-mode"], "reactor_0 in interrupt mode (never polls)"),
+        (["--poll-us", "0"], "reactor_0 in interrupt mode (never polls)"),
+    ])
+    func pollingIsSetOnTheCommandLineAndSaidAtStart(arguments: [String], said: String) throws {
+        let log = Pipe()
+        let daemon = try Daemon(arguments, log: log)
+        // Only the daemon writes to the pipe now, so reading ends when the daemon does.
+        try log.fileHandleForWriting.close()
+        daemon.process.terminate()
+        daemon.process.waitUntilExit()
+        let text = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.contains(said), "\(text)")
     }
 
     @Test func oneDaemonPerSocketAndCleanStop() throws {
