@@ -63,11 +63,11 @@ struct PerfCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Microseconds the reactor polls for completions before sleeping (default: \(DeviceLimits.defaultPollMicroseconds) at queue depth 1, 0 above).",
+            "Microseconds the reactor polls for completions before sleeping (default: \(DeviceLimits.maxPollMicroseconds), so it polls for the whole run, as spdk_nvme_perf does).",
             discussion: """
-                At queue depth 1 polling saves a wake-up per I/O. Deeper, completions come in batches \
-                and a polling client only takes the core that the target (and, on a VM, the emulated \
-                disk) needs: on a 2-core VM it cost NVMe/TCP randread QD32 about 15% of its IOPS.
+                A sleeping client pays a wake-up for each batch of completions, tens of microseconds \
+                on a VM. Where the disk is emulated on the cores the client spins on, polling takes \
+                time from the disk instead: try --poll-us 0 there (docs/benchmarks.md).
                 """))
     var pollUs: Int?
 
@@ -94,7 +94,7 @@ struct PerfCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let poll = pollUs ?? (queueDepth == 1 ? DeviceLimits.defaultPollMicroseconds : 0)
+        let poll = pollUs ?? DeviceLimits.maxPollMicroseconds
         let reactor = try Reactor(name: "perf", options: .init(useIOUring: !noIOUring, pollMicroseconds: poll))
         defer { reactor.shutdown() }
         let report = try await reactor.run { try await self.measure(reactor: reactor) }
