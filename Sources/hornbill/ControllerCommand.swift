@@ -58,6 +58,8 @@ struct ControllerCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        let (stops, stop) = AsyncStream<Void>.makeStream()
+        try handleStopSignals(stop)
         let nbd = NBDServer(reactor: reactor)
         let address = NBDAddress(host: String(listen[..<colon]), port: port)
         do {
@@ -76,15 +78,12 @@ struct ControllerCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("hornbill controller: replica \(status.address) \(status.mode.rawValue)\(status.reason.map { " (\($0))" } ?? "")\n".utf8))
         }
         FileHandle.standardError.write(Data("hornbill controller: \(volume) serving \(endpoint)\n".utf8))
-        let (stops, stop) = AsyncStream<Void>.makeStream()
-        let sources = handleStopSignals(stop)
         for await _ in stops { break }
         await nbd.stop()
         await statusServer?.stop()
         await controller.stop()
         reactor.shutdown()
         try await group.shutdownGracefully()
-        withExtendedLifetime(sources) {}
     }
 }
 

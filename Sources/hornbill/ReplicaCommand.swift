@@ -31,6 +31,8 @@ struct ReplicaCommand: AsyncParsableCommand {
         }
         let reactor = try Reactor(name: "replica")
         let server = try ReplicaServer(directory: replica, reactor: reactor)
+        let (stops, stop) = AsyncStream<Void>.makeStream()
+        try handleStopSignals(stop)
         let bound: UInt16
         do {
             bound = try server.listen(host: host, port: port)
@@ -38,11 +40,8 @@ struct ReplicaCommand: AsyncParsableCommand {
             throw ValidationError("cannot listen on \(listen): \(error)")
         }
         FileHandle.standardError.write(Data("hornbill replica: serving \(directory) (\(size) bytes, revision \(replica.loadRevision())) on \(host):\(bound)\n".utf8))
-        let (stops, stop) = AsyncStream<Void>.makeStream()
-        let sources = handleStopSignals(stop)
         for await _ in stops { break }
         await server.stop()
         reactor.shutdown()
-        withExtendedLifetime(sources) {}
     }
 }

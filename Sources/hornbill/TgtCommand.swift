@@ -70,8 +70,8 @@ struct TgtCommand: AsyncParsableCommand {
         target.logSettings.log(
             .notice,
             "hornbill tgt: \(reactor.name) " + (poll == 0 ? "in interrupt mode (never polls)" : "polls \(poll) µs before it sleeps"))
+        try handleStopSignals(stop)
         let server = try await JSONRPCServer.start(path: rpcSocket, handler: target, group: group)
-        let sources = handleStopSignals(stop)
         target.logSettings.log(.notice, "hornbill tgt: \(memory.summary)")
         target.logSettings.log(.notice, "hornbill tgt: serving SPDK JSON-RPC on \(rpcSocket)")
         for await _ in stops { break }
@@ -80,7 +80,7 @@ struct TgtCommand: AsyncParsableCommand {
         await target.closeAll()
         reactor.shutdown()
         try await group.shutdownGracefully()
-        withExtendedLifetime((sources, memory)) {}
+        withExtendedLifetime(memory) {}
     }
 }
 

@@ -119,6 +119,18 @@ private func text(_ value: JSONValue?) -> String { value.map { String(decoding: 
         daemon.process.waitUntilExit()
         let text = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(text.contains(said), "\(text)")
+        // SIGTERM the instant the socket answered still found the handler in place: a clean stop.
+        #expect(daemon.process.terminationReason == .exit && daemon.process.terminationStatus == 0, "\(text)")
+    }
+
+    @Test func stopSignalsTheInstantTheSocketAppearsStopCleanly() throws {
+        for signal in [SIGTERM, SIGINT, SIGTERM, SIGINT, SIGTERM, SIGINT] {
+            let daemon = try Daemon()
+            kill(daemon.process.processIdentifier, signal)
+            daemon.process.waitUntilExit()
+            #expect(daemon.process.terminationReason == .exit && daemon.process.terminationStatus == 0)
+            #expect(!FileManager.default.fileExists(atPath: daemon.socket))
+        }
     }
 
     @Test func oneDaemonPerSocketAndCleanStop() throws {
