@@ -88,9 +88,7 @@ struct PerfCommand: AsyncParsableCommand {
         guard (1...1024).contains(queueDepth) else { throw ValidationError("--queue-depth must be 1...1024") }
         guard time > 0 else { throw ValidationError("--time must be positive") }
         guard (0...100).contains(rwmixread) else { throw ValidationError("--rwmixread must be 0...100") }
-        if let pollUs, !(0...DeviceLimits.maxPollMicroseconds).contains(pollUs) {
-            throw ValidationError("--poll-us must be 0...\(DeviceLimits.maxPollMicroseconds)")
-        }
+        if let pollUs { try validatePollMicroseconds(pollUs) }
     }
 
     func run() async throws {

@@ -20,6 +20,8 @@ func handleStopSignals(_ stop: AsyncStream<Void>.Continuation) throws {
         throw BlockError(.ioError, "cannot make the stop-signal pipe", errno: errno)
     }
     for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+    // A signal flood the reader has not caught up with drops bytes rather than block the handler.
+    _ = fcntl(ends[1], F_SETFL, O_NONBLOCK)
     stopSignalPipe = ends[1]
     let readEnd = ends[0]
     Thread.detachNewThread {

@@ -46,11 +46,7 @@ struct TgtCommand: AsyncParsableCommand {
     @Argument(parsing: .allUnrecognized, help: .hidden)
     var ignored: [String] = []
 
-    func validate() throws {
-        guard (0...DeviceLimits.maxPollMicroseconds).contains(pollUs) else {
-            throw ValidationError("--poll-us must be 0...\(DeviceLimits.maxPollMicroseconds)")
-        }
-    }
+    func validate() throws { try validatePollMicroseconds(pollUs) }
 
     func run() async throws {
         let memory = try IOMemoryArena(megabytes: memSize, hugePages: !noHuge)
@@ -81,6 +77,13 @@ struct TgtCommand: AsyncParsableCommand {
         reactor.shutdown()
         try await group.shutdownGracefully()
         withExtendedLifetime(memory) {}
+    }
+}
+
+/// Refuses a `--poll-us` (of `tgt` or `perf`) outside the window a reactor accepts.
+func validatePollMicroseconds(_ value: Int) throws {
+    guard (0...DeviceLimits.maxPollMicroseconds).contains(value) else {
+        throw ValidationError("--poll-us must be 0...\(DeviceLimits.maxPollMicroseconds)")
     }
 }
 
