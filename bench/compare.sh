@@ -8,8 +8,8 @@
 #   (e) the V1 engine: `hornbill controller` over one, and over two, `hornbill replica` processes
 #       (head files of the same span, written once beforehand), also over NBD,
 # plus fio on the raw file (io_uring, O_DIRECT) as the limit. 4 KiB randread and randwrite at
-# QD32 and QD1; prints one table with every row's ratio to qemu-nbd and to raw, and V2/V1 ratios,
-# and appends them to docs/benchmarks.md.
+# QD32 and QD1; prints one table with every row's ratio to qemu-nbd and to raw, V2/V1 ratios and
+# the targets of docs/benchmarks.md (met or missed in this run), and appends them to docs/benchmarks.md.
 #
 # Environment: BENCH_DIR (bench/out), BENCH_FILE_GIB (2), BENCH_SPAN_MIB (1024), BENCH_TIME seconds
 # per run (10), BENCH_REPS repetitions (3), BENCH_PORT first of four TCP ports (10809),
@@ -152,6 +152,26 @@ for rw, qd in [("randread", 32), ("randwrite", 32), ("randread", 1), ("randwrite
     v1, v1r2 = median("hornbill V1 1 replica", rw, qd, "iops"), median("hornbill V1 2 replicas", rw, qd, "iops")
     print(f"| 4 KiB {rw} QD{qd} | {median('hornbill lvol', rw, qd, 'iops')/v1:.2f} | "
           f"{median('hornbill RAID1', rw, qd, 'iops')/v1r2:.2f} | {v1/median('nbdkit file', rw, qd, 'iops'):.2f} |")
+print()
+# The targets (docs/benchmarks.md), each judged on the medians of this run.
+def ratio(a, b, rw, qd=32):
+    return median(a, rw, qd, "iops") / median(b, rw, qd, "iops")
+targets = []
+for rw in ("randread", "randwrite"):
+    to_qemu, to_raw = ratio("hornbill lvol", "qemu-nbd", rw), ratio("hornbill lvol", "raw file", rw)
+    targets.append((f"V2 lvol {rw} QD32: ≥ 1.3× qemu-nbd or ≥ 0.9× raw", f"{to_qemu:.2f}× qemu-nbd, {to_raw:.2f}× raw",
+                    to_qemu >= 1.3 or to_raw >= 0.9))
+for rw in ("randread", "randwrite"):
+    value = ratio("hornbill V1 1 replica", "qemu-nbd", rw)
+    targets.append((f"V1 1 replica {rw} QD32: ≥ 0.75× qemu-nbd", f"{value:.2f}", value >= 0.75))
+value = ratio("hornbill V1 2 replicas", "hornbill V1 1 replica", "randwrite")
+targets.append(("V1 2 replicas randwrite QD32: ≥ 0.85× V1 1 replica", f"{value:.2f}", value >= 0.85))
+value = ratio("hornbill lvol", "hornbill V1 1 replica", "randread")
+targets.append(("V2 lvol ÷ V1 1 replica randread QD32: ≥ 1.5", f"{value:.2f}", value >= 1.5))
+print("| target | this run | |")
+print("|---|---|---|")
+for name, value, met in targets:
+    print(f"| {name} | {value} | {'met' if met else 'missed'} |")
 print(f"\nMedian of {sys.argv[2]} runs of {sys.argv[3]} s each; client: fio's nbd engine (libnbd), one connection.")
 PY
 )
