@@ -92,16 +92,25 @@ extension SPDKTarget {
         try decoder.finish()
         guard let device = registry.lookup(name) else { throw Self.noSuchDevice }
         guard ios != nil || rw != nil || read != nil || write != nil else {
-            throw JSONRPCError(code: -22, message: "Invalid argument")
+            throw JSONRPCError(code: -22, message: "No rate limits specified")
         }
-        // SPDK enforces IOPS limits in steps of 1000.
-        guard (ios ?? 0) % 1000 == 0 else { throw JSONRPCError(code: -22, message: "Invalid argument") }
         var limits = device.ioControl.limits
-        if let ios { limits.readWriteIOsPerSecond = ios }
+        // SPDK enforces IOPS limits in steps of 1000 and rounds a limit in between up.
+        if let ios { limits.readWriteIOsPerSecond = ios.roundedUp(toMultipleOf: 1000) }
         if let rw { limits.readWriteMegabytesPerSecond = rw }
         if let read { limits.readMegabytesPerSecond = read }
         if let write { limits.writeMegabytesPerSecond = write }
         device.ioControl.setLimits(limits)
         return .bool(true)
+    }
+}
+
+extension UInt64 {
+    /// The smallest multiple of `step` not below self (saturating at the largest multiple).
+    func roundedUp(toMultipleOf step: UInt64) -> UInt64 {
+        let remainder = self % step
+        guard remainder != 0 else { return self }
+        let (sum, overflow) = addingReportingOverflow(step - remainder)
+        return overflow ? self - remainder : sum
     }
 }

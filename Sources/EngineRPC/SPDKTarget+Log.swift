@@ -89,17 +89,17 @@ extension SPDKTarget {
         "log_set_level": { target, params in try target.setLevel(params, print: false) },
         "log_set_print_level": { target, params in try target.setLevel(params, print: true) },
         "log_get_level": { target, params in
-            try SPDKTarget.noParams(params, "log_get_level")
+            try SPDKTarget.noParams(params, "log_get_level requires no parameters")
             return .string(target.logSettings.level.spdkName)
         },
         "log_get_print_level": { target, params in
-            try SPDKTarget.noParams(params, "log_get_print_level")
+            try SPDKTarget.noParams(params, "log_get_print_level requires no parameters")
             return .string(target.logSettings.printLevel.spdkName)
         },
         "log_set_flag": { target, params in try target.setFlag(params, on: true) },
         "log_clear_flag": { target, params in try target.setFlag(params, on: false) },
         "log_get_flags": { target, params in
-            try SPDKTarget.noParams(params, "log_get_flags")
+            try SPDKTarget.noParams(params, "log_get_flags requires no parameters")
             let flags = target.logSettings.flags
             return .object(flags.keys.sorted().map { (key: $0, value: JSONValue.bool(flags[$0]!)) })
         },
@@ -123,7 +123,7 @@ extension SPDKTarget {
         var decoder = try Params(params)
         let name = try decoder.requiredString("level")
         try decoder.finish()
-        guard let level = LogSettings.Level(spdkName: name) else { throw .invalidParams("Tried to set invalid log level") }
+        guard let level = LogSettings.Level(spdkName: name) else { throw .invalidParams("invalid log level") }
         if print { logSettings.set(printLevel: level) } else { logSettings.set(level: level) }
         return .bool(true)
     }
@@ -133,7 +133,7 @@ extension SPDKTarget {
         let flag = try decoder.requiredString("flag")
         try decoder.finish()
         guard flag == "all" || LogSettings.knownFlags.contains(flag) else {
-            throw .invalidParams("unknown log flag \(flag)")
+            throw .invalidParams("invalid log flag")
         }
         logSettings.set(flag: flag, on: on)
         return .bool(true)

@@ -1,7 +1,10 @@
 // The lvstore and lvol methods (spdk.md §2.4) with SPDK's error conventions: decode failure
 // -32603 "spdk_json_decode_object failed"; an lvstore named by both or neither of uuid and
-// lvs_name -22; a missing lvstore or lvol -19; a failed operation -32602 with strerror's text
-// (delete: -32603; a snapshot with clones: -16).
+// lvs_name -22; a missing lvstore or lvol -19. What SPDK checks before it starts the operation
+// answers -errno with strerror's text (an invalid or taken name on create: -22, -17); what its
+// completion callback reports answers -32602 with strerror's text (a taken name on snapshot,
+// clone or rename: -32602 "File exists"; snapshotting a snapshot: -32602 "Invalid argument");
+// delete reports -32603, a snapshot with clones -16. docs/spdk-compatibility.md lists each method.
 
 import BlockCore
 import BlockDevices
@@ -74,15 +77,27 @@ extension SPDKTarget {
         ])
     }
 
+    /// SPDK's synchronous name check (lvs_verify_lvol_name, vbdev_lvs_create): 1 to 255 bytes.
+    static func checkName(_ name: String) throws(JSONRPCError) {
+        guard !name.isEmpty, name.utf8.count <= LvolLimits.maxNameBytes else {
+            throw JSONRPCError(code: -22, message: "Invalid argument")
+        }
+    }
+
     func createLvstore(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
         let bdevName = try decoder.requiredString("bdev_name")
         let name = try decoder.requiredString("lvs_name")
-        let clusterSize = try decoder.uint64("cluster_sz") ?? UInt64(LvolLimits.defaultClusterSize)
+        // 0 means the default, as in SPDK.
+        var clusterSize = try decoder.uint64("cluster_sz") ?? 0
         let clearName = try decoder.string("clear_method")
-        let ratio = try decoder.uint64("num_md_pages_per_cluster_ratio") ?? UInt64(LvolLimits.defaultMetadataPagesPerClusterPercent)
+        var ratio = try decoder.uint64("num_md_pages_per_cluster_ratio") ?? 0
+        // Upstream's metadata page size; pages are 4 KiB here, as in the fork.
         _ = try decoder.uint64("md_page_size")
         try decoder.finish()
+        guard clusterSize <= UInt64(UInt32.max), ratio <= UInt64(UInt32.max) else { throw Params.decodeFailed }
+        if clusterSize == 0 { clusterSize = UInt64(LvolLimits.defaultClusterSize) }
+        if ratio == 0 { ratio = UInt64(LvolLimits.defaultMetadataPagesPerClusterPercent) }
         var clear = ClearMethod.unmap
         if let clearName {
             guard let parsed = ClearMethod(spdkName: clearName) else {
@@ -90,11 +105,12 @@ extension SPDKTarget {
             }
             clear = parsed
         }
+        try Self.checkName(name)
         guard let device = registry.lookup(bdevName) else { throw Self.noSuchDevice }
-        guard !allStores.contains(where: { $0.name == name }) else { throw JSONRPCError(code: -17, message: "File exists") }
-        guard clusterSize <= UInt64(LvolLimits.maxClusterSize), ratio <= 10_000 else {
+        guard clusterSize >= UInt64(device.blockSize), clusterSize <= UInt64(LvolLimits.maxClusterSize), ratio <= 10_000 else {
             throw JSONRPCError(code: -22, message: "Invalid argument")
         }
+        guard !allStores.contains(where: { $0.name == name }) else { throw JSONRPCError(code: -17, message: "File exists") }
         do {
             let store = try await LogicalVolumeStore.create(
                 on: device, name: name,
@@ -103,7 +119,7 @@ extension SPDKTarget {
             stores.withLock { $0[device.name] = store }
             return .string(store.uuid.uuidString.lowercased())
         } catch {
-            throw Self.failure(error)
+            throw Self.lvolFailure(error)
         }
     }
 
@@ -136,7 +152,8 @@ extension SPDKTarget {
             throw JSONRPCError(code: -2, message: "Lvol store \(old) not found")
         }
         guard old == new || !allStores.contains(where: { $0.name == new }) else {
-            throw JSONRPCError(code: -17, message: "File exists")
+            // Reported by SPDK's completion callback, hence -32602.
+            throw JSONRPCError(code: -32602, message: "File exists")
         }
         try await perform { try await store.rename(to: new) }
         return .bool(true)
@@ -166,14 +183,16 @@ extension SPDKTarget {
         let storeName = try decoder.string("lvs_name")
         let clearName = try decoder.string("clear_method")
         try decoder.finish()
+        let store = try store(uuid: uuid, name: storeName)
         var clear: ClearMethod?
         if let clearName {
+            // SPDK's bdev_lvol_create spells this message so ("clean"), unlike create_lvstore.
             guard let parsed = ClearMethod(spdkName: clearName) else {
-                throw JSONRPCError(code: -22, message: "Invalid clear_method parameter")
+                throw JSONRPCError(code: -22, message: "Invalid clean_method option")
             }
             clear = parsed
         }
-        let store = try store(uuid: uuid, name: storeName)
+        try Self.checkName(name)
         guard store.volume(named: name) == nil else { throw JSONRPCError(code: -17, message: "File exists") }
         let (bytes, overflow) = sizeMiB.multipliedReportingOverflow(by: 1 << 20)
         guard !overflow else { throw JSONRPCError(code: -22, message: "Invalid argument") }
@@ -266,9 +285,9 @@ extension SPDKTarget {
             let snapshot = try await lvol.lvstore.snapshot(
                 lvol, name: snapshotName, xattrs: xattrs.mapValues { Array($0.utf8) + [0] })
             return .string(snapshot.name)
-        } catch let error as BlockError where error.code == .alreadyExists {
-            throw JSONRPCError(code: -17, message: "File exists")
         } catch {
+            // A taken name (-32602 "File exists") and a read-only origin such as a snapshot
+            // (-32602 "Invalid argument") both come from SPDK's completion callback.
             throw Self.lvolFailure(error)
         }
     }
@@ -281,8 +300,6 @@ extension SPDKTarget {
         let snapshot = try lvol(snapshotName)
         do {
             return .string(try await snapshot.lvstore.clone(snapshot, name: cloneName).name)
-        } catch let error as BlockError where error.code == .alreadyExists {
-            throw JSONRPCError(code: -17, message: "File exists")
         } catch {
             throw Self.lvolFailure(error)
         }

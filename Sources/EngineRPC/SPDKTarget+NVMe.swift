@@ -58,7 +58,7 @@ extension SPDKTarget {
         try Self.checkReconnectOptions(
             loss: defaults.controllerLossSeconds, delay: defaults.reconnectDelaySeconds, fastFail: defaults.fastIOFailSeconds)
         guard nvmeControllers.withLock({ $0.isEmpty }) else {
-            throw JSONRPCError(code: -1, message: "Operation not permitted")
+            throw JSONRPCError(code: -1, message: "RPC not permitted with nvme controllers already attached")
         }
         nvmeDefaults.withLock { $0 = defaults }
         return .bool(true)
@@ -118,8 +118,22 @@ extension SPDKTarget {
         _ = try decoder.bool("disable_sq_flow_control")
         try decoder.finish()
         guard type.uppercased() == "TCP" else { throw Self.invalidArgument("trtype \(type): only TCP is supported") }
-        if let family, !["ipv4", "ipv6"].contains(family.lowercased()) { throw Self.invalidArgument("adrfam \(family)") }
-        guard ["disable", "failover", "multipath"].contains(multipath) else { throw Self.invalidArgument("multipath \(multipath)") }
+        if let family, !["ipv4", "ipv6"].contains(family.lowercased()) {
+            throw JSONRPCError(code: -22, message: "Failed to parse adrfam: \(family)")
+        }
+        // SPDK's decoder of `multipath` fails the whole decode on an unknown mode.
+        guard ["disable", "failover", "multipath"].contains(multipath) else { throw Params.decodeFailed }
+        if let existing = nvmeControllers.withLock({ $0[name] }) {
+            // SPDK's answers for a name in use: with multipath disabled, or for the same network
+            // path, -EALREADY; another path of the same subsystem would be added as a failover
+            // path there, which this daemon does not do (-17 below).
+            if multipath == "disable" {
+                throw JSONRPCError(code: -114, message: "A controller named \(name) already exists and multipath is disabled")
+            }
+            if existing.options.address == address, existing.options.serviceID == service {
+                throw JSONRPCError(code: -114, message: "A controller named \(name) already exists with the specified network path")
+            }
+        }
         try Self.checkReconnectOptions(
             loss: defaults.controllerLossSeconds, delay: defaults.reconnectDelaySeconds, fastFail: defaults.fastIOFailSeconds)
         guard nvmeControllers.withLock({ $0[name] == nil }), registry.lookup("\(name)n1") == nil else {

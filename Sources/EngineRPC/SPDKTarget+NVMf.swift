@@ -1,5 +1,11 @@
 // The NVMe-oF target methods (spdk.md §2.7): transport, subsystems, namespaces, listeners, hosts,
 // and the reports of controllers, queue pairs and statistics.
+//
+// Errors as SPDK's lib/nvmf/nvmf_rpc.c gives them: params that do not decode -32602 "Invalid
+// parameters" (add_listener, add_ns, add_host and create_transport ignore keys they do not know);
+// a `tgt_name` other than the one target's, "nvmf_tgt", -32603 "Unable to find a target." (the
+// per-method spellings are in `checkTarget`); an unknown subsystem -32602 "Invalid parameters";
+// a refused host change -32603 "Internal error". The details SPDK only logs are logged here too.
 
 import BlockCore
 import BlockDevices
@@ -11,26 +17,71 @@ import Synchronization
 
 extension SPDKTarget {
     static let nvmfMethods: [String: Method] = [
-        "nvmf_create_transport": { target, params in try target.createTransport(params) },
-        "nvmf_get_transports": { target, params in try target.getTransports(params) },
-        "nvmf_create_subsystem": { target, params in try target.createSubsystem(params) },
-        "nvmf_delete_subsystem": { target, params in try await target.deleteSubsystem(params) },
-        "nvmf_get_subsystems": { target, params in try target.getSubsystems(params) },
-        "nvmf_subsystem_add_ns": { target, params in try target.addNamespace(params) },
-        "nvmf_subsystem_remove_ns": { target, params in try target.removeNamespace(params) },
-        "nvmf_subsystem_add_listener": { target, params in try target.changeListener(params, add: true) },
-        "nvmf_subsystem_remove_listener": { target, params in try target.changeListener(params, add: false) },
-        "nvmf_subsystem_get_listeners": { target, params in try target.getListeners(params) },
-        "nvmf_subsystem_listener_set_ana_state": { target, params in try target.setANAState(params) },
-        "nvmf_subsystem_add_host": { target, params in try target.changeHost(params, add: true) },
-        "nvmf_subsystem_remove_host": { target, params in try target.changeHost(params, add: false) },
-        "nvmf_subsystem_allow_any_host": { target, params in try target.allowAnyHost(params) },
-        "nvmf_subsystem_get_controllers": { target, params in try await target.getControllers(params) },
-        "nvmf_subsystem_get_qpairs": { target, params in try await target.getQueuePairs(params) },
-        "nvmf_get_stats": { target, params in try target.getStats(params) },
+        "nvmf_create_transport": nvmfMethod { target, params in try target.createTransport(params) },
+        "nvmf_get_transports": nvmfMethod { target, params in try target.getTransports(params) },
+        "nvmf_create_subsystem": nvmfMethod { target, params in try target.createSubsystem(params) },
+        "nvmf_delete_subsystem": nvmfMethod { target, params in try await target.deleteSubsystem(params) },
+        "nvmf_get_subsystems": nvmfMethod { target, params in try target.getSubsystems(params) },
+        "nvmf_subsystem_add_ns": nvmfMethod { target, params in try target.addNamespace(params) },
+        "nvmf_subsystem_remove_ns": nvmfMethod { target, params in try target.removeNamespace(params) },
+        "nvmf_subsystem_add_listener": nvmfMethod { target, params in try target.changeListener(params, add: true) },
+        "nvmf_subsystem_remove_listener": nvmfMethod { target, params in try target.changeListener(params, add: false) },
+        "nvmf_subsystem_get_listeners": nvmfMethod { target, params in try target.getListeners(params) },
+        "nvmf_subsystem_listener_set_ana_state": nvmfMethod { target, params in try target.setANAState(params) },
+        "nvmf_subsystem_add_host": nvmfMethod { target, params in try target.changeHost(params, add: true) },
+        "nvmf_subsystem_remove_host": nvmfMethod { target, params in try target.changeHost(params, add: false) },
+        "nvmf_subsystem_allow_any_host": nvmfMethod { target, params in try target.allowAnyHost(params) },
+        "nvmf_subsystem_get_controllers": nvmfMethod { target, params in try await target.getControllers(params) },
+        "nvmf_subsystem_get_qpairs": nvmfMethod { target, params in try await target.getQueuePairs(params) },
+        "nvmf_get_stats": nvmfMethod { target, params in try target.getStats(params) },
     ]
 
     static let invalidParameters = JSONRPCError(code: -32602, message: "Invalid parameters")
+
+    /// SPDK's nvmf handlers answer params that do not decode with -32602 "Invalid parameters"
+    /// (the bdev and lvol handlers' -32603 "spdk_json_decode_object failed" is `Params`' default).
+    static func nvmfMethod(_ body: @escaping Method) -> Method {
+        { target, params in
+            do {
+                return try await body(target, params)
+            } catch let error as JSONRPCError where error == Params.decodeFailed {
+                throw invalidParameters
+            }
+        }
+    }
+
+    /// The name of this daemon's one NVMe-oF target, SPDK's default target name.
+    static let nvmfTargetName = "nvmf_tgt"
+
+    /// SPDK's spdk_nvmf_get_tgt: no `tgt_name` means the only target; a name must be its name.
+    /// `message` is the method's own spelling: "Unable to find a target." for most,
+    /// "Unable to find a target" (no period) for the subsystem queries, "Unable to find target
+    /// <name>" for nvmf_create_subsystem.
+    static func checkTarget(_ name: String?, message: String = "Unable to find a target.") throws(JSONRPCError) {
+        guard name == nil || name == nvmfTargetName else {
+            throw JSONRPCError(code: -32603, message: message)
+        }
+    }
+
+    /// A subsystem named in params (`nqn`, optional `tgt_name`), looked up after the whole of
+    /// params has decoded, as SPDK does.
+    struct SubsystemReference {
+        var nqn: String
+        var targetName: String?
+    }
+
+    static func subsystemReference(_ decoder: inout Params) throws(JSONRPCError) -> SubsystemReference {
+        SubsystemReference(nqn: try decoder.requiredString("nqn"), targetName: try decoder.string("tgt_name"))
+    }
+
+    func subsystem(
+        _ reference: SubsystemReference, targetMessage: String = "Unable to find a target.",
+        missing: JSONRPCError = invalidParameters
+    ) throws(JSONRPCError) -> NVMfSubsystem {
+        try Self.checkTarget(reference.targetName, message: targetMessage)
+        guard let subsystem = nvmf.subsystem(reference.nqn), !subsystem.isDiscovery else { throw missing }
+        return subsystem
+    }
 
     static func checkTransportType(_ type: String) throws(JSONRPCError) {
         guard type.uppercased() == "TCP" else { throw JSONRPCError(code: -32602, message: "Invalid transport type '\(type)'") }
@@ -41,8 +92,9 @@ extension SPDKTarget {
     func createTransport(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
         // SPDK decodes these leniently: keys of other transports (RDMA, vfio-user) are ignored.
         var decoder = try Params(params)
-        try Self.checkTransportType(try decoder.requiredString("trtype"))
-        _ = try decoder.string("tgt_name")
+        let type = try decoder.requiredString("trtype")
+        try Self.checkTarget(try decoder.string("tgt_name"))
+        try Self.checkTransportType(type)
         var options = TransportOptions()
         func integer(_ key: String, _ range: ClosedRange<UInt64>) throws(JSONRPCError) -> Int? {
             guard let value = try decoder.uint64(key) else { return nil }
@@ -78,8 +130,9 @@ extension SPDKTarget {
     func getTransports(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
         let type = try decoder.string("trtype")
-        _ = try decoder.string("tgt_name")
+        let targetName = try decoder.string("tgt_name")
         try decoder.finish()
+        try Self.checkTarget(targetName)
         if let type, type.uppercased() != "TCP" { throw Self.noSuchDevice }
         guard let options = nvmf.transport else {
             if type != nil { throw Self.noSuchDevice }
@@ -100,17 +153,10 @@ extension SPDKTarget {
 
     // MARK: - Subsystems
 
-    func subsystem(_ decoder: inout Params) throws(JSONRPCError) -> NVMfSubsystem {
-        let nqn = try decoder.requiredString("nqn")
-        _ = try decoder.string("tgt_name")
-        guard let subsystem = nvmf.subsystem(nqn), !subsystem.isDiscovery else { throw Self.invalidParameters }
-        return subsystem
-    }
-
     func createSubsystem(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
         let nqn = try decoder.requiredString("nqn")
-        _ = try decoder.string("tgt_name")
+        let targetName = try decoder.string("tgt_name")
         var options = NVMfSubsystem.Options()
         if let serial = try decoder.string("serial_number") {
             guard serial.utf8.count <= 20, serial.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) else {
@@ -146,6 +192,7 @@ extension SPDKTarget {
         _ = try decoder.uint64("wzsl")
         _ = try decoder.bool("enable_nssr")
         try decoder.finish()
+        try Self.checkTarget(targetName, message: "Unable to find target \(targetName ?? "")")
         do {
             _ = try nvmf.createSubsystem(nqn: nqn, options: options)
         } catch let error as BlockError where error.code == .invalidArgument {
@@ -158,8 +205,9 @@ extension SPDKTarget {
 
     func deleteSubsystem(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
-        let subsystem = try subsystem(&decoder)
+        let reference = try Self.subsystemReference(&decoder)
         try decoder.finish()
+        let subsystem = try subsystem(reference)
         do {
             try await nvmf.deleteSubsystem(subsystem.nqn)
         } catch {
@@ -188,8 +236,9 @@ extension SPDKTarget {
     func getSubsystems(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
         let nqn = try decoder.string("nqn")
-        _ = try decoder.string("tgt_name")
+        let targetName = try decoder.string("tgt_name")
         try decoder.finish()
+        try Self.checkTarget(targetName)
         var list = nvmf.subsystems
         if let nqn {
             list = list.filter { $0.nqn == nqn }
@@ -228,11 +277,11 @@ extension SPDKTarget {
     // MARK: - Namespaces
 
     func addNamespace(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+        // SPDK decodes the outer params leniently (keys it does not know are ignored), the
+        // namespace object strictly.
         var decoder = try Params(params)
-        let subsystem = try subsystem(&decoder)
+        let reference = try Self.subsystemReference(&decoder)
         guard let namespaceParams = try decoder.object("namespace") else { throw Params.decodeFailed }
-        _ = try decoder.bool("no_auto_visible")
-        try decoder.finish()
         var inner = try Params(namespaceParams)
         let bdevName = try inner.requiredString("bdev_name")
         let id = try inner.uint64("nsid")
@@ -243,6 +292,7 @@ extension SPDKTarget {
         _ = try inner.bool("no_auto_visible")
         let group = try inner.uint64("anagrpid")
         try inner.finish()
+        let subsystem = try subsystem(reference)
         guard let device = registry.lookup(bdevName) else { throw Self.invalidParameters }
         var nguid: [UInt8]?
         if let nguidText {
@@ -283,10 +333,11 @@ extension SPDKTarget {
 
     func removeNamespace(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
-        let subsystem = try subsystem(&decoder)
+        let reference = try Self.subsystemReference(&decoder)
         let id = try decoder.requiredUInt64("nsid")
         try decoder.finish()
-        guard id <= UInt64(UInt32.max) else { throw Self.invalidParameters }
+        guard id <= UInt64(UInt32.max) else { throw Params.decodeFailed }
+        let subsystem = try subsystem(reference)
         do {
             try subsystem.removeNamespace(UInt32(id))
         } catch {
@@ -297,48 +348,66 @@ extension SPDKTarget {
 
     // MARK: - Listeners
 
-    static func listenAddress(_ value: JSONValue) throws(JSONRPCError) -> ListenAddress {
+    /// The fields of a `listen_address` object (decoded strictly, as SPDK does).
+    struct ListenAddressFields {
+        var type: String
+        var family: String?
+        var address: String
+        var service: String?
+    }
+
+    static func listenAddressFields(_ value: JSONValue) throws(JSONRPCError) -> ListenAddressFields {
         var decoder = try Params(value)
-        try checkTransportType(try decoder.requiredString("trtype"))
-        let family = try decoder.string("adrfam") ?? "IPv4"
-        let address = try decoder.requiredString("traddr")
-        guard let service = try decoder.string("trsvcid") else { throw invalidParameters }
+        let fields = ListenAddressFields(
+            type: try decoder.requiredString("trtype"), family: try decoder.string("adrfam"),
+            address: try decoder.requiredString("traddr"), service: try decoder.string("trsvcid"))
         try decoder.finish()
-        guard ["ipv4", "ipv6"].contains(family.lowercased()) else {
-            throw JSONRPCError(code: -32602, message: "Invalid adrfam \(family)")
-        }
-        return ListenAddress(address: address, serviceID: service, isIPv6: family.lowercased() == "ipv6")
+        return fields
     }
 
-    static func anaState(_ name: String) throws(JSONRPCError) -> LogPages.ANAState {
+    /// A listen address SPDK accepts: TCP, IPv4 (the default) or IPv6, with a service id.
+    func listenAddress(_ fields: ListenAddressFields) throws(JSONRPCError) -> ListenAddress {
+        let family = fields.family ?? "IPv4"
+        guard fields.type.uppercased() == "TCP", ["ipv4", "ipv6"].contains(family.lowercased()), let service = fields.service else {
+            logSettings.log(.error, "invalid listen address: trtype \(fields.type), adrfam \(family), trsvcid \(fields.service ?? "none")")
+            throw Self.invalidParameters
+        }
+        return ListenAddress(address: fields.address, serviceID: service, isIPv6: family.lowercased() == "ipv6")
+    }
+
+    func anaState(_ name: String) throws(JSONRPCError) -> LogPages.ANAState {
         switch name {
-        case "optimized": .optimized
-        case "non_optimized": .nonOptimized
-        case "inaccessible": .inaccessible
-        default: throw JSONRPCError(code: -32602, message: "Invalid ana_state \(name)")
+        case "optimized": return .optimized
+        case "non_optimized": return .nonOptimized
+        case "inaccessible": return .inaccessible
+        default:
+            logSettings.log(.error, "invalid ana_state \(name)")
+            throw Self.invalidParameters
         }
     }
 
+    /// add_listener decodes leniently (keys of other transports are ignored), remove_listener
+    /// strictly; both know `secure_channel`, `ana_state` and `sock_impl`.
     func changeListener(_ params: JSONValue?, add: Bool) throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
-        let subsystem = try subsystem(&decoder)
+        let reference = try Self.subsystemReference(&decoder)
         guard let addressJSON = try decoder.object("listen_address") else { throw Params.decodeFailed }
+        let fields = try Self.listenAddressFields(addressJSON)
         _ = try decoder.bool("secure_channel")
-        let anaName = add ? try decoder.string("ana_state") : nil
+        let anaName = try decoder.string("ana_state")
         _ = try decoder.string("sock_impl")
-        _ = try decoder.int64("numa_id")
-        try decoder.finish()
-        let address = try Self.listenAddress(addressJSON)
-        let state = try anaName.map { name throws(JSONRPCError) in try Self.anaState(name) } ?? .optimized
+        if !add { try decoder.finish() }
+        let subsystem = try subsystem(reference)
+        let address = try listenAddress(fields)
+        let state = add ? try anaName.map { name throws(JSONRPCError) in try anaState(name) } ?? .optimized : .optimized
         do {
             if add {
                 try nvmf.addListener(subsystem, address, anaState: state)
             } else {
                 try nvmf.removeListener(subsystem, address)
             }
-        } catch let error as BlockError where add {
-            throw JSONRPCError(code: -32602, message: "Invalid parameters: \(error.message)")
         } catch {
+            logSettings.log(.error, "nvmf_subsystem_\(add ? "add" : "remove")_listener \(reference.nqn): \(error)")
             throw Self.invalidParameters
         }
         return .bool(true)
@@ -346,8 +415,9 @@ extension SPDKTarget {
 
     func getListeners(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
-        let subsystem = try subsystem(&decoder)
+        let reference = try Self.subsystemReference(&decoder)
         try decoder.finish()
+        let subsystem = try subsystem(reference, targetMessage: "Unable to find a target")
         return .array(subsystem.listeners.map { listener in
             var fields: [(key: String, value: JSONValue)] = [("address", Self.addressJSON(listener.address))]
             if subsystem.options.anaReporting {
@@ -363,47 +433,66 @@ extension SPDKTarget {
 
     func setANAState(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
-        let subsystem = try subsystem(&decoder)
+        let reference = try Self.subsystemReference(&decoder)
         guard let addressJSON = try decoder.object("listen_address") else { throw Params.decodeFailed }
-        let state = try Self.anaState(try decoder.requiredString("ana_state"))
+        let fields = try Self.listenAddressFields(addressJSON)
+        let stateName = try decoder.requiredString("ana_state")
         _ = try decoder.uint64("anagrpid")
         try decoder.finish()
+        let subsystem = try subsystem(
+            reference, missing: JSONRPCError(code: -32602, message: "Unable to find subsystem with NQN \(reference.nqn)"))
+        let address = try listenAddress(fields)
+        let state = try anaState(stateName)
+        // SPDK's completion callback reports -EINVAL for a subsystem without ANA reporting and
+        // for a listener it does not have.
+        let failed = JSONRPCError(code: -32603, message: "error setting ANA state: -22")
+        guard subsystem.options.anaReporting else {
+            logSettings.log(.error, "nvmf_subsystem_listener_set_ana_state \(reference.nqn): ANA reporting is disabled")
+            throw failed
+        }
         do {
-            try subsystem.setANAState(state, for: try Self.listenAddress(addressJSON))
-        } catch let error as JSONRPCError {
-            throw error
+            try subsystem.setANAState(state, for: address)
         } catch {
-            throw Self.invalidParameters
+            logSettings.log(.error, "nvmf_subsystem_listener_set_ana_state \(reference.nqn): \(error)")
+            throw failed
         }
         return .bool(true)
     }
 
     // MARK: - Hosts
 
+    /// add_host decodes leniently (SPDK passes the rest, e.g. `psk`, to the transport),
+    /// remove_host strictly. Keys (`psk`, `dhchap_key`, `dhchap_ctrlr_key`) are refused as SPDK
+    /// refuses a key its keyring does not hold: this daemon has no keyring.
     func changeHost(_ params: JSONValue?, add: Bool) throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
-        let subsystem = try subsystem(&decoder)
+        let reference = try Self.subsystemReference(&decoder)
         let host = try decoder.requiredString("host")
-        _ = try decoder.uint64("timeout_ms")
-        for key in ["psk", "dhchap_key", "dhchap_ctrlr_key"] {
-            if try decoder.string(key) != nil {
-                throw JSONRPCError(code: -32602, message: "\(key): authentication is not supported")
-            }
+        var keys: [String] = []
+        for key in add ? ["psk", "dhchap_key", "dhchap_ctrlr_key"] : ["dhchap_key", "dhchap_ctrlr_key"] {
+            if try decoder.string(key) != nil { keys.append(key) }
         }
-        try decoder.finish()
+        if !add { try decoder.finish() }
+        let subsystem = try subsystem(reference)
+        if add, !keys.isEmpty {
+            logSettings.log(.error, "nvmf_subsystem_add_host: \(keys.joined(separator: ", ")): authentication is not supported")
+            throw Self.invalidParameters
+        }
         do {
             if add { try subsystem.addHost(host) } else { try subsystem.removeHost(host) }
         } catch {
-            throw JSONRPCError(code: -32602, message: "Invalid parameters: \(error)")
+            logSettings.log(.error, "nvmf_subsystem_\(add ? "add" : "remove")_host \(reference.nqn) \(host): \(error)")
+            throw JSONRPCError.internalError()
         }
         return .bool(true)
     }
 
     func allowAnyHost(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
-        let subsystem = try subsystem(&decoder)
+        let reference = try Self.subsystemReference(&decoder)
         guard let allow = try decoder.bool("allow_any_host") else { throw Params.decodeFailed }
         try decoder.finish()
+        let subsystem = try subsystem(reference)
         subsystem.setAllowAnyHost(allow)
         return .bool(true)
     }
@@ -412,8 +501,9 @@ extension SPDKTarget {
 
     func getControllers(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
-        let subsystem = try subsystem(&decoder)
+        let reference = try Self.subsystemReference(&decoder)
         try decoder.finish()
+        let subsystem = try subsystem(reference, targetMessage: "Unable to find a target")
         return .array(await nvmf.controllers(of: subsystem).map { report in
             .object([
                 ("cntlid", .integer(report.controllerID)), ("hostnqn", .string(report.hostNQN)),
@@ -424,8 +514,9 @@ extension SPDKTarget {
 
     func getQueuePairs(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
-        let subsystem = try subsystem(&decoder)
+        let reference = try Self.subsystemReference(&decoder)
         try decoder.finish()
+        let subsystem = try subsystem(reference, targetMessage: "Unable to find a target")
         return .array(await nvmf.queuePairs(of: subsystem).map { report in
             .object([
                 ("cntlid", .integer(report.controllerID)), ("qid", .integer(report.queueID)), ("state", .string("enabled")),
@@ -437,8 +528,9 @@ extension SPDKTarget {
 
     func getStats(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
-        _ = try decoder.string("tgt_name")
+        let targetName = try decoder.string("tgt_name")
         try decoder.finish()
+        try Self.checkTarget(targetName)
         return .object([
             ("tick_rate", .integer(1_000_000_000)),
             ("poll_groups", .array([.object([

@@ -41,10 +41,18 @@ public final class SPDKTarget: JSONRPCMethodHandler {
         "rpc_get_methods": { target, params in try target.rpcGetMethods(params) },
         "spdk_get_version": { _, params in try SPDKTarget.version(params) },
         "spdk_kill_instance": { target, params in try target.kill(params) },
-        "framework_start_init": { _, params in try SPDKTarget.noParams(params, "framework_start_init"); return .bool(true) },
-        "framework_wait_init": { _, params in try SPDKTarget.noParams(params, "framework_wait_init"); return .bool(true) },
+        // The framework is always initialized here (see docs/spdk-compatibility.md).
+        "framework_start_init": { _, params in
+            try SPDKTarget.noParams(params, "framework_start_init requires no parameters")
+            return .bool(true)
+        },
+        // SPDK's handler does not look at its params.
+        "framework_wait_init": { _, _ in .bool(true) },
         "bdev_get_bdevs": { target, params in try await target.getBdevs(params) },
-        "bdev_wait_for_examine": { _, params in try SPDKTarget.noParams(params, "bdev_wait_for_examine"); return .bool(true) },
+        "bdev_wait_for_examine": { _, params in
+            try SPDKTarget.noParams(params, "bdev_wait_for_examine requires no parameters")
+            return .bool(true)
+        },
         "bdev_examine": { target, params in try await target.examine(params) },
         "bdev_malloc_create": { target, params in try target.mallocCreate(params) },
         "bdev_malloc_delete": { target, params in try target.deleteBdev(params, as: MallocDevice.self) },
@@ -87,22 +95,28 @@ public final class SPDKTarget: JSONRPCMethodHandler {
 
     static let noSuchDevice = JSONRPCError(code: -19, message: "No such device")
 
-    static func noParams(_ params: JSONValue?, _ method: String) throws(JSONRPCError) {
-        guard params == nil else { throw .invalidParams("\(method) method requires no parameters") }
+    /// -32602 with the method's own `message` when params are present (SPDK checks
+    /// `params != NULL`; an explicit `null` is "no params" already).
+    static func noParams(_ params: JSONValue?, _ message: String) throws(JSONRPCError) {
+        guard params == nil else { throw .invalidParams(message) }
     }
 
     // MARK: - Framework
 
     func rpcGetMethods(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
-        var decoder = try Params(params)
-        _ = try decoder.bool("current")
-        _ = try decoder.bool("include_aliases")
-        try decoder.finish()
+        do {
+            var decoder = try Params(params)
+            _ = try decoder.bool("current")
+            _ = try decoder.bool("include_aliases")
+            try decoder.finish()
+        } catch {
+            throw .invalidParams()
+        }
         return .array(Self.methods.keys.sorted().map { .string($0) })
     }
 
     static func version(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
-        try noParams(params, "spdk_get_version")
+        try noParams(params, "spdk_get_version method requires no parameters")
         return .object([
             ("version", .string("SPDK v24.09.1-pre")),
             ("fields", .object([
@@ -111,12 +125,24 @@ public final class SPDKTarget: JSONRPCMethodHandler {
         ])
     }
 
+    /// The signals spdk_kill_instance sends, by name or number. Each stops this daemon.
+    static let killSignals: [(name: String, number: Int32)] = [
+        ("SIGINT", SIGINT), ("SIGTERM", SIGTERM), ("SIGQUIT", SIGQUIT), ("SIGHUP", SIGHUP), ("SIGKILL", SIGKILL),
+        ("SIGUSR1", SIGUSR1),
+    ]
+
     func kill(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
-        var decoder = try Params(params)
-        let signal = try decoder.requiredString("sig_name")
-        try decoder.finish()
-        guard ["SIGINT", "SIGTERM", "SIGKILL", "SIGQUIT", "SIGHUP"].contains(signal) else {
-            throw .invalidParams("signal \(signal) is not supported")
+        // SPDK answers both a decode failure and an unknown signal with -32602 "Invalid parameters".
+        let signal: String
+        do {
+            var decoder = try Params(params)
+            signal = try decoder.requiredString("sig_name")
+            try decoder.finish()
+        } catch {
+            throw .invalidParams()
+        }
+        guard Self.killSignals.contains(where: { $0.name == signal || Int32(signal) == $0.number }) else {
+            throw .invalidParams()
         }
         onKill()
         return .bool(true)
@@ -140,9 +166,15 @@ public final class SPDKTarget: JSONRPCMethodHandler {
     }
 
     func examine(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
-        var decoder = try Params(params)
-        let name = try decoder.requiredString("name")
-        try decoder.finish()
+        // SPDK's bdev_examine is the one bdev handler that reports a decode failure as -32602.
+        let name: String
+        do {
+            var decoder = try Params(params)
+            name = try decoder.requiredString("name")
+            try decoder.finish()
+        } catch {
+            throw .invalidParams("spdk_json_decode_object failed")
+        }
         guard let device = registry.lookup(name) else { throw Self.noSuchDevice }
         do {
             try await examine(device)
@@ -179,7 +211,8 @@ public final class SPDKTarget: JSONRPCMethodHandler {
         guard metadataSize == 0 else { throw .invalidParams("metadata (md_size) is not supported") }
         var uuid = UUID()
         if let uuidText {
-            guard let parsed = UUID(uuidString: uuidText) else { throw .invalidParams("invalid UUID \(uuidText)") }
+            // spdk_json_decode_uuid: a malformed UUID fails the decode.
+            guard let parsed = UUID(uuidString: uuidText) else { throw Params.decodeFailed }
             uuid = parsed
         }
         let name = requestedName ?? "Malloc\(mallocCounter.wrappingAdd(1, ordering: .relaxed).oldValue)"
@@ -217,12 +250,11 @@ public final class SPDKTarget: JSONRPCMethodHandler {
         let uuidText = try decoder.string("uuid")
         _ = try decoder.bool("nowait")
         try decoder.finish()
+        // spdk_json_decode_uuid: a malformed UUID fails the decode.
+        if let uuidText, UUID(uuidString: uuidText) == nil { throw Params.decodeFailed }
         guard registry.lookup(name) == nil else { throw JSONRPCError(code: -17, message: "File exists") }
         do {
-            let uuid = try uuidText.map { text in
-                guard let uuid = UUID(uuidString: text) else { throw BlockError(.invalidArgument, "invalid UUID \(text)") }
-                return uuid
-            } ?? UUID()
+            let uuid = uuidText.flatMap { UUID(uuidString: $0) } ?? UUID()
             let device = try AIODevice(
                 name: name, path: filename, blockSize: blockSize == 0 ? nil : Int(blockSize), readOnly: readOnly, uuid: uuid)
             try registry.register(device)

@@ -91,8 +91,9 @@ extension LogicalVolumeStore {
         }
     }
 
-    /// Resizes an lvol to `sizeBytes` rounded up to clusters. Shrinking frees the clusters past
-    /// the end; growing a thick lvol allocates and zeroes new clusters.
+    /// Resizes an lvol to `sizeBytes` rounded up to clusters (0 included). Shrinking frees the
+    /// clusters past the end and is refused with `.busy` while the lvol is open for writing;
+    /// growing a thick lvol allocates and zeroes new clusters.
     public func resize(_ volume: LogicalVolume, sizeBytes: UInt64) async throws {
         try await control {
             let lvol = try metadata(of: volume)
@@ -100,6 +101,13 @@ extension LogicalVolumeStore {
                 throw BlockError(.readOnly, "lvol \(lvol.header.name) is read-only and cannot be resized")
             }
             let newSize = try clusters(forBytes: sizeBytes)
+            // As in SPDK (a bdev with open descriptors cannot shrink), an lvol that something
+            // holds open for writing (an export, a RAID, an NVMe-oF namespace) only grows.
+            let claims = volume.claims.current
+            guard newSize >= lvol.header.sizeClusters || (claims.claimant == nil && claims.writers == 0) else {
+                throw BlockError(
+                    .busy, "lvol \(lvol.header.name) is open (claimed by \(claims.claimant ?? "a writer")) and cannot shrink")
+            }
             await volume.fence.freezeAndDrain()
             defer { volume.fence.thaw() }
             var header = lvol.header
@@ -181,7 +189,7 @@ extension LogicalVolumeStore {
     }
 
     /// Takes a snapshot: a new read-only lvol takes every cluster of `volume`, which becomes its
-    /// thin clone. Returns the snapshot.
+    /// thin clone. Returns the snapshot. A read-only `volume` (a snapshot) is refused.
     public func snapshot(_ volume: LogicalVolume, name: String, xattrs: [String: [UInt8]] = [:]) async throws
         -> LogicalVolume
     {
@@ -189,6 +197,11 @@ extension LogicalVolumeStore {
         return try await control {
             var origin = try metadata(of: volume).header
             try ensureNameFree(name)
+            // SPDK's blobstore refuses to snapshot a read-only blob (a snapshot, or an lvol made
+            // read-only) with EINVAL: its clusters are already frozen.
+            guard !origin.flags.contains(.readOnly) else {
+                throw BlockError(.invalidArgument, "lvol \(origin.name) is read-only; a snapshot cannot be taken of it")
+            }
             var snapshot = newHeader(
                 name: name, sizeClusters: origin.sizeClusters, flags: [.thinProvisioned, .readOnly, .snapshot])
             snapshot.parentID = origin.parentID
@@ -238,8 +251,9 @@ extension LogicalVolumeStore {
         return lvol
     }
 
+    /// Whole clusters for `bytes`, rounded up. Zero is a valid size, as in SPDK's blobstore: an
+    /// lvol of 0 clusters owns nothing, and every read or write of it is out of range.
     func clusters(forBytes bytes: UInt64) throws -> UInt64 {
-        guard bytes > 0 else { throw BlockError(.invalidArgument, "lvol size must be greater than zero") }
         let clusterSize = UInt64(superblock.clusterSize)
         let (rounded, overflow) = bytes.addingReportingOverflow(clusterSize - 1)
         let count = rounded / clusterSize
