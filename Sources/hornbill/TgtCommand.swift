@@ -90,14 +90,15 @@ func validatePollMicroseconds(_ value: Int) throws {
 extension TgtCommand {
     /// Applies --log-level and -L through the same methods an RPC client would use.
     func configureLogging(_ target: SPDKTarget) throws {
-        var requests: [(String, JSONValue)] = [
-            ("log_set_print_level", .object([("level", .string(logLevel))])),
-            ("log_set_level", .object([("level", .string(logLevel))])),
+        // Each with the value it sets, named in the error (SPDK's messages do not name it).
+        var requests: [(method: String, params: JSONValue, value: String)] = [
+            ("log_set_print_level", .object([("level", .string(logLevel))]), logLevel),
+            ("log_set_level", .object([("level", .string(logLevel))]), logLevel),
         ]
-        requests += logFlags.map { ("log_set_flag", .object([("flag", .string($0))])) }
-        for (method, params) in requests {
-            if case .failure(let error) = target.handleNow(method, params) {
-                throw ValidationError("\(method): \(error.message)")
+        requests += logFlags.map { ("log_set_flag", .object([("flag", .string($0))]), $0) }
+        for request in requests {
+            if case .failure(let error) = target.handleNow(request.method, request.params) {
+                throw ValidationError("\(request.method): \(error.message) \(request.value)")
             }
         }
     }

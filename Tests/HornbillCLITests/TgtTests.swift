@@ -98,7 +98,7 @@ private func text(_ value: JSONValue?) -> String { value.map { String(decoding: 
         #expect(bad.error.contains("invalid log level"))
         let unknown = try runHornbill(["tgt", "-r", "/tmp/hornbill-never-\(getpid()).sock", "-L", "nonsense"])
         #expect(unknown.status != 0)
-        #expect(unknown.error.contains("unknown log flag nonsense"))
+        #expect(unknown.error.contains("invalid log flag nonsense"))
         let poll = try runHornbill(["tgt", "-r", "/tmp/hornbill-never-\(getpid()).sock", "--poll-us=-5"])
         #expect(poll.status != 0)
         #expect(poll.error.contains("--poll-us must be 0...1000000"))
