@@ -31,13 +31,16 @@ extension SPDKTarget {
         var decoder = try Params(params)
         var defaults = nvmeDefaults.withLock { $0 }
         if let value = try decoder.uint64("keep_alive_timeout_ms") {
-            guard value <= UInt64(UInt32.max) else { throw Self.invalidArgument("keep_alive_timeout_ms \(value) too large") }
+            // A uint32 in SPDK's decoder: larger fails the decode.
+            guard value <= UInt64(UInt32.max) else { throw Params.decodeFailed }
             defaults.keepAliveMilliseconds = UInt32(value)
         }
         if let value = try decoder.int64("ctrlr_loss_timeout_sec") { defaults.controllerLossSeconds = value }
         if let value = try decoder.uint64("reconnect_delay_sec") { defaults.reconnectDelaySeconds = Int64(clamping: value) }
         if let value = try decoder.uint64("fast_io_fail_timeout_sec") { defaults.fastIOFailSeconds = Int64(clamping: value) }
         if let value = try decoder.uint64("transport_ack_timeout") {
+            // A uint8 in SPDK's decoder; bdev_nvme_set_opts refuses 32 and above with -EINVAL.
+            guard value <= UInt64(UInt8.max) else { throw Params.decodeFailed }
             guard value <= 31 else { throw Self.invalidArgument("transport_ack_timeout \(value) above 31") }
             defaults.transportAckTimeout = value
         }
@@ -201,15 +204,22 @@ extension SPDKTarget {
     }
 
     func resetController(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
-        var decoder = try Params(params)
-        let name = try decoder.requiredString("name")
-        _ = try decoder.uint64("cntlid")
-        try decoder.finish()
+        // SPDK's controller operations answer a decode failure with -32602 "Invalid argument".
+        let name: String
+        do {
+            var decoder = try Params(params)
+            name = try decoder.requiredString("name")
+            _ = try decoder.uint64("cntlid")
+            try decoder.finish()
+        } catch {
+            throw JSONRPCError(code: -32602, message: "Invalid argument")
+        }
         guard let controller = nvmeControllers.withLock({ $0[name] }) else { throw Self.noSuchDevice }
         do {
             try await controller.reset()
         } catch {
-            throw JSONRPCError(code: -5, message: "Input/output error: \(error)")
+            logSettings.log(.error, "bdev_nvme_reset_controller \(name): \(error)")
+            throw JSONRPCError(code: -5, message: "Input/output error")
         }
         return .bool(true)
     }

@@ -203,6 +203,9 @@ private func number(_ value: JSONValue?) -> Int? {
             ("bdev_malloc_create", object([("num_blocks", .integer(8)), ("block_size", .integer(512)), ("uuid", string("not-a-uuid"))]), .failure(decodeFailed)),
             ("bdev_aio_create", object([("name", string("a")), ("filename", string("/nonexistent")), ("uuid", string("not-a-uuid"))]), .failure(decodeFailed)),
             ("bdev_nvme_attach_controller", object([("name", string("N")), ("trtype", string("tcp")), ("traddr", string("127.0.0.1")), ("multipath", string("sometimes"))]), .failure(decodeFailed)),
+            ("bdev_nvme_reset_controller", object([("name", string("N")), ("bogus", .integer(1))]), .failure(JSONRPCError(code: -32602, message: "Invalid argument"))),
+            ("bdev_nvme_reset_controller", object([("name", string("N"))]), .failure(JSONRPCError(code: -19, message: "No such device"))),
+            ("bdev_nvme_get_controllers", object([("name", string("N"))]), .failure(JSONRPCError(code: 22, message: "Controller N does not exist"))),
             ("bdev_nvme_attach_controller", object([("name", string("N")), ("trtype", string("tcp")), ("traddr", string("127.0.0.1")), ("adrfam", string("ipx"))]), .failure(JSONRPCError(code: -22, message: "Failed to parse adrfam: ipx"))),
         ]
         for row in table {
