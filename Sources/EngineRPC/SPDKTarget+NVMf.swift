@@ -90,14 +90,28 @@ extension SPDKTarget {
     // MARK: - Transport
 
     func createTransport(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
-        // SPDK decodes these leniently: keys of other transports (RDMA, vfio-user) are ignored.
+        // SPDK decodes these leniently (keys of other transports, RDMA or vfio-user, are ignored),
+        // then checks the target, the transport type, whether it exists, and last the values.
         var decoder = try Params(params)
         let type = try decoder.requiredString("trtype")
-        try Self.checkTarget(try decoder.string("tgt_name"))
+        let targetName = try decoder.string("tgt_name")
+        let integerKeys = [
+            "max_queue_depth", "max_io_qpairs_per_ctrlr", "in_capsule_data_size", "max_io_size", "io_unit_size",
+            "max_aq_depth", "num_shared_buffers", "buf_cache_size", "sock_priority", "abort_timeout_sec", "ack_timeout",
+            "data_wr_pool_size",
+        ]
+        var integers: [String: UInt64] = [:]
+        for key in integerKeys { integers[key] = try decoder.uint64(key) }
+        let c2hSuccess = try decoder.bool("c2h_success")
+        let difInsertOrStrip = try decoder.bool("dif_insert_or_strip")
+        let zeroCopy = try decoder.bool("zcopy")
+        try Self.checkTarget(targetName)
         try Self.checkTransportType(type)
+        guard nvmf.transport == nil else { throw JSONRPCError(code: -32603, message: "Transport type 'TCP' already exists") }
+
         var options = TransportOptions()
         func integer(_ key: String, _ range: ClosedRange<UInt64>) throws(JSONRPCError) -> Int? {
-            guard let value = try decoder.uint64(key) else { return nil }
+            guard let value = integers[key] else { return nil }
             guard range.contains(value) else { throw JSONRPCError(code: -32602, message: "\(key) \(value) outside \(range.lowerBound)...\(range.upperBound)") }
             return Int(value)
         }
@@ -111,14 +125,14 @@ extension SPDKTarget {
         if let value = try integer("io_unit_size", 512...UInt64(NVMeWireLimits.maxIOBytes)) { options.ioUnitSize = value }
         if let value = try integer("max_aq_depth", 2...UInt64(NVMeWireLimits.maxQueueDepth)) { options.maxAdminQueueDepth = value }
         if let value = try integer("num_shared_buffers", 0...UInt64(UInt32.max)) { options.numSharedBuffers = value }
-        if let value = try decoder.uint64("buf_cache_size") { options.bufferCacheSize = value }
-        if let value = try decoder.bool("c2h_success") { options.c2hSuccess = value }
-        if let value = try decoder.bool("dif_insert_or_strip") { options.difInsertOrStrip = value }
+        if let value = integers["buf_cache_size"] { options.bufferCacheSize = value }
+        if let value = c2hSuccess { options.c2hSuccess = value }
+        if let value = difInsertOrStrip { options.difInsertOrStrip = value }
         if let value = try integer("sock_priority", 0...6) { options.socketPriority = value }
         if let value = try integer("abort_timeout_sec", 0...UInt64(UInt32.max)) { options.abortTimeoutSeconds = value }
         if let value = try integer("ack_timeout", 0...UInt64(UInt32.max)) { options.acknowledgementTimeout = value }
         if let value = try integer("data_wr_pool_size", 0...UInt64(UInt32.max)) { options.dataWorkRequestPoolSize = value }
-        if let value = try decoder.bool("zcopy") { options.zeroCopy = value }
+        if let value = zeroCopy { options.zeroCopy = value }
         do {
             try nvmf.createTransport(options)
         } catch {

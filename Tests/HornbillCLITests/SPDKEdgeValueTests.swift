@@ -169,6 +169,11 @@ private func number(_ value: JSONValue?) -> Int? {
             ("nvmf_create_subsystem", object([("nqn", string("nqn.2016-06.io.spdk:x")), ("tgt_name", string("other"))]), .failure(JSONRPCError(code: -32603, message: "Unable to find target other"))),
             ("nvmf_create_transport", object([("trtype", string("TCP")), ("tgt_name", string("other"))]), .failure(JSONRPCError(code: -32603, message: "Unable to find a target."))),
             ("nvmf_create_transport", object([("trtype", .integer(6))]), .failure(invalidParameters)),
+            // Decoded first, then the target, then whether the transport exists, then the values.
+            ("nvmf_create_transport", object([("trtype", string("TCP")), ("tgt_name", string("other")), ("max_queue_depth", string("deep"))]), .failure(invalidParameters)),
+            ("nvmf_create_transport", object([("trtype", string("TCP")), ("max_queue_depth", .integer(1))]), .failure(JSONRPCError(code: -32603, message: "Transport type 'TCP' already exists"))),
+            ("nvmf_create_transport", object([("trtype", string("RDMA")), ("tgt_name", string("other"))]), .failure(JSONRPCError(code: -32603, message: "Unable to find a target."))),
+            ("nvmf_create_transport", object([("trtype", string("RDMA"))]), .failure(JSONRPCError(code: -32602, message: "Invalid transport type 'RDMA'"))),
             ("nvmf_get_transports", object([("tgt_name", string("other"))]), .failure(JSONRPCError(code: -32603, message: "Unable to find a target."))),
             ("nvmf_get_stats", object([("tgt_name", string("other"))]), .failure(JSONRPCError(code: -32603, message: "Unable to find a target."))),
             ("nvmf_subsystem_get_controllers", object([("nqn", string(nqn)), ("tgt_name", string("other"))]), .failure(JSONRPCError(code: -32603, message: "Unable to find a target"))),
