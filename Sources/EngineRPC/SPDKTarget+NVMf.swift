@@ -169,34 +169,17 @@ extension SPDKTarget {
 
     func createSubsystem(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
+        // SPDK's order: decode, find the target, create (a taken or malformed NQN fails here),
+        // then check the serial and model numbers and the controller id range.
         let nqn = try decoder.requiredString("nqn")
         let targetName = try decoder.string("tgt_name")
-        var options = NVMfSubsystem.Options()
-        if let serial = try decoder.string("serial_number") {
-            guard serial.utf8.count <= 20, serial.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) else {
-                throw JSONRPCError(code: -32602, message: "Invalid SN \(serial)")
-            }
-            options.serialNumber = serial
-        }
-        if let model = try decoder.string("model_number") {
-            guard model.utf8.count <= 40, model.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) else {
-                throw JSONRPCError(code: -32602, message: "Invalid MN \(model)")
-            }
-            options.modelNumber = model
-        }
-        if let count = try decoder.uint64("max_namespaces") {
-            guard count <= 1024 else { throw JSONRPCError(code: -32602, message: "max_namespaces \(count) above 1024") }
-            options.maxNamespaces = count == 0 ? 32 : UInt32(count)
-        }
-        options.allowAnyHost = try decoder.bool("allow_any_host") ?? false
-        options.anaReporting = try decoder.bool("ana_reporting") ?? false
+        let serial = try decoder.string("serial_number")
+        let model = try decoder.string("model_number")
+        let namespaces = try decoder.uint64("max_namespaces")
+        let allowAnyHost = try decoder.bool("allow_any_host") ?? false
+        let anaReporting = try decoder.bool("ana_reporting") ?? false
         let minimum = try decoder.uint64("min_cntlid") ?? 1
         let maximum = try decoder.uint64("max_cntlid") ?? 0xFFEF
-        guard minimum >= 1, maximum <= 0xFFEF, minimum <= maximum else {
-            throw JSONRPCError(code: -32602, message: "Invalid cntlid range [\(minimum)-\(maximum)]")
-        }
-        options.minControllerID = UInt16(minimum)
-        options.maxControllerID = UInt16(maximum)
         _ = try decoder.uint64("max_discard_size_kib")
         _ = try decoder.uint64("max_write_zeroes_size_kib")
         _ = try decoder.bool("passthrough")
@@ -207,12 +190,38 @@ extension SPDKTarget {
         _ = try decoder.bool("enable_nssr")
         try decoder.finish()
         try Self.checkTarget(targetName, message: "Unable to find target \(targetName ?? "")")
+        let unableToCreate = JSONRPCError(code: -32603, message: "Unable to create subsystem \(nqn)")
+        guard nvmf.subsystem(nqn) == nil else { throw unableToCreate }
+        var options = NVMfSubsystem.Options()
+        if let serial {
+            guard serial.utf8.count <= 20, serial.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) else {
+                throw JSONRPCError(code: -32602, message: "Invalid SN \(serial)")
+            }
+            options.serialNumber = serial
+        }
+        if let model {
+            guard model.utf8.count <= 40, model.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) else {
+                throw JSONRPCError(code: -32602, message: "Invalid MN \(model)")
+            }
+            options.modelNumber = model
+        }
+        if let namespaces {
+            guard namespaces <= 1024 else { throw JSONRPCError(code: -32602, message: "max_namespaces \(namespaces) above 1024") }
+            options.maxNamespaces = namespaces == 0 ? 32 : UInt32(namespaces)
+        }
+        options.allowAnyHost = allowAnyHost
+        options.anaReporting = anaReporting
+        guard minimum >= 1, maximum <= 0xFFEF, minimum <= maximum else {
+            throw JSONRPCError(code: -32602, message: "Invalid cntlid range [\(minimum)-\(maximum)]")
+        }
+        options.minControllerID = UInt16(minimum)
+        options.maxControllerID = UInt16(maximum)
         do {
             _ = try nvmf.createSubsystem(nqn: nqn, options: options)
-        } catch let error as BlockError where error.code == .invalidArgument {
-            throw JSONRPCError(code: -32602, message: error.message)
         } catch {
-            throw JSONRPCError(code: -32603, message: "Unable to create subsystem \(nqn)")
+            // SPDK only logs why spdk_nvmf_subsystem_create failed (a malformed NQN, a full target).
+            logSettings.log(.error, "nvmf_create_subsystem \(nqn): \(error)")
+            throw unableToCreate
         }
         return .bool(true)
     }

@@ -167,6 +167,10 @@ private func number(_ value: JSONValue?) -> Int? {
             ("nvmf_get_subsystems", object([("nqn", string("nqn.2016-06.io.spdk:none"))]), .failure(JSONRPCError(code: -19, message: "No such device"))),
             ("nvmf_get_subsystems", object([("bogus", .integer(1))]), .failure(invalidParameters)),
             ("nvmf_create_subsystem", object([("nqn", string("nqn.2016-06.io.spdk:x")), ("tgt_name", string("other"))]), .failure(JSONRPCError(code: -32603, message: "Unable to find target other"))),
+            ("nvmf_create_subsystem", object([("nqn", string("not-an-nqn"))]), .failure(JSONRPCError(code: -32603, message: "Unable to create subsystem not-an-nqn"))),
+            ("nvmf_create_subsystem", object([("nqn", string(nqn)), ("serial_number", string("much too long a serial number"))]), .failure(JSONRPCError(code: -32603, message: "Unable to create subsystem \(nqn)"))),
+            ("nvmf_create_subsystem", object([("nqn", string("nqn.2016-06.io.spdk:y")), ("serial_number", string("much too long a serial number"))]), .failure(JSONRPCError(code: -32602, message: "Invalid SN much too long a serial number"))),
+            ("nvmf_create_subsystem", object([("nqn", string("nqn.2016-06.io.spdk:y")), ("min_cntlid", .integer(9)), ("max_cntlid", .integer(3))]), .failure(JSONRPCError(code: -32602, message: "Invalid cntlid range [9-3]"))),
             ("nvmf_create_transport", object([("trtype", string("TCP")), ("tgt_name", string("other"))]), .failure(JSONRPCError(code: -32603, message: "Unable to find a target."))),
             ("nvmf_create_transport", object([("trtype", .integer(6))]), .failure(invalidParameters)),
             // Decoded first, then the target, then whether the transport exists, then the values.
