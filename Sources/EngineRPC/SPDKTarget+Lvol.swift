@@ -118,6 +118,9 @@ extension SPDKTarget {
                 executor: reactor, registry: registry)
             stores.withLock { $0[device.name] = store }
             return .string(store.uuid.uuidString.lowercased())
+        } catch let error as BlockError where error.code == .claimed {
+            // SPDK claims the base in its completion callback; a claimed bdev refuses with EPERM.
+            throw JSONRPCError(code: -32602, message: "Operation not permitted")
         } catch {
             throw Self.lvolFailure(error)
         }

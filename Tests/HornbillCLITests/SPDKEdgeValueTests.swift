@@ -157,6 +157,8 @@ private func number(_ value: JSONValue?) -> Int? {
             ("bdev_lvol_create_lvstore", object([("bdev_name", string("Malloc0")), ("lvs_name", string("x")), ("clear_method", string("shred"))]), .failure(JSONRPCError(code: -22, message: "Invalid clear_method parameter"))),
             ("bdev_lvol_create_lvstore", object([("bdev_name", string("Malloc9")), ("lvs_name", string(""))]), .failure(JSONRPCError(code: -22, message: "Invalid argument"))),
             ("bdev_lvol_create_lvstore", object([("bdev_name", string("Malloc9")), ("lvs_name", string("x"))]), .failure(JSONRPCError(code: -19, message: "No such device"))),
+            ("bdev_lvol_create_lvstore", object([("bdev_name", string("Malloc0")), ("lvs_name", string("x"))]), .failure(JSONRPCError(code: -32602, message: "Operation not permitted"))),
+            ("bdev_lvol_create_lvstore", object([("bdev_name", string("Malloc0")), ("lvs_name", string("lvs1"))]), .failure(JSONRPCError(code: -17, message: "File exists"))),
             ("bdev_lvol_rename_lvstore", object([("old_name", string("lvs1")), ("new_name", string("lvs"))]), .failure(JSONRPCError(code: -32602, message: "File exists"))),
             ("bdev_lvol_rename_lvstore", object([("old_name", string("nope")), ("new_name", string("x"))]), .failure(JSONRPCError(code: -2, message: "Lvol store nope not found"))),
             ("bdev_lvol_resize", object([("name", string("lvs/snap")), ("size_in_mib", .integer(4))]), .failure(JSONRPCError(code: -32602, message: "Operation not permitted"))),
