@@ -20,4 +20,10 @@ public enum DeviceLimits {
     public static let fallbackWorkerThreads = 4
     /// Chunk used when zeroes must be written by hand (no fallocate support).
     public static let zeroChunkBytes = 1024 * 1024
+    /// Queued output at which a connection stops reading requests until its replies drain
+    /// (BatchedWriter): enough to keep a socket's send busy through a round, small enough that a
+    /// client that never reads pins little memory.
+    public static let outputHighWaterBytes = 2 * 1024 * 1024
+    /// Buffer a request slot starts with: the common small request needs no growth.
+    public static let slotInitialBufferBytes = 4096
 }
