@@ -8,6 +8,14 @@ public enum NBDLimits {
     public static let preferredBlockBytes = 128 * 1024
     /// Requests one connection may have in flight; the reader waits for a free slot beyond that.
     public static let maxRequestsPerConnection = 128
+    /// Read and write payload one connection may have in flight together (a larger single request
+    /// still runs, alone): the whole queue at the preferred request size, and what bounds the
+    /// replies a connection whose client stopped reading can hold beyond the writer's high-water
+    /// mark.
+    public static let maxInFlightPayloadBytes = maxRequestsPerConnection * preferredBlockBytes
+    /// Request buffers one connection keeps between requests: as much as may be in flight; beyond
+    /// it, buffers grown for large requests are given back.
+    public static let maxRetainedSlotBufferBytes = maxInFlightPayloadBytes
     /// Longest option payload accepted during the handshake (names are at most 4 KiB).
     public static let maxOptionBytes = 64 * 1024
     /// Longest export name.

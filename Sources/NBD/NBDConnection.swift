@@ -3,8 +3,15 @@
 // Transmission: one reader takes request headers (and write payloads, straight into the request's
 // buffer) in order; each request gets a slot whose worker task executes it on the export's device
 // and appends its reply, so requests complete out of order as NBD allows. Slots and workers are
-// made on first use up to `NBDLimits.maxRequestsPerConnection` and reused; when all are busy the
-// reader waits (backpressure). Everything runs on the server's reactor.
+// made on first use up to `NBDLimits.maxRequestsPerConnection` and reused; when all are busy, or
+// the payload in flight would pass `NBDLimits.maxInFlightPayloadBytes`, the reader waits.
+// Everything runs on the server's reactor.
+//
+// Backpressure: before it reads the next option (handshake) or request header (transmission) the
+// reader waits until the connection's queued replies are under the writer's high-water mark. A
+// client that sends and never reads is then no longer read: its requests wait in the kernel's
+// socket buffers and what this connection holds stays bounded (high-water mark + payload in
+// flight), while other connections on the reactor go on at full speed.
 //
 // Malformed input: a bad magic, an unknown client flag or an oversized write ends the connection;
 // an invalid request (out of range, misaligned, unknown command, write to a read-only export)
@@ -35,7 +42,9 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
 
     private let reader: BufferedReader
 
-    private let slots = RequestSlotPool(limit: NBDLimits.maxRequestsPerConnection, blank: NBDRequest(type: 0, cookie: 0, offset: 0, length: 0))
+    private let slots = RequestSlotPool(
+        limit: NBDLimits.maxRequestsPerConnection, blank: NBDRequest(type: 0, cookie: 0, offset: 0, length: 0),
+        inFlightBytesLimit: NBDLimits.maxInFlightPayloadBytes, retainedBufferBytesLimit: NBDLimits.maxRetainedSlotBufferBytes)
     private var inFlight = 0
     private var idleWaiter: UnsafeContinuation<Void, Never>?
 
@@ -93,6 +102,7 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
         }
         let noZeroes = clientFlags & NBDWire.clientFlagNoZeroes != 0
         while true {
+            await writer.waitForRoom()  // a client that floods options and never reads stops being read
             let header = try await take(16)
             guard header.be(0, as: UInt64.self) == NBDWire.optionMagic else {
                 throw NBDConnectionEnded(reason: "bad option magic")
@@ -229,8 +239,8 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
 
     // MARK: - Transmission
 
-    private func acquireSlot() async throws -> NBDSlot {
-        let slot = await slots.acquire { slot in
+    private func acquireSlot(payloadBytes: Int) async throws -> NBDSlot {
+        let slot = await slots.acquire(payloadBytes: payloadBytes) { slot in
             Task(executorPreference: server.reactor) { [self] in
                 while await slot.next() { await execute(slot) }
             }
@@ -252,6 +262,8 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
         let device = export.device
         let blockSize = UInt64(device.blockSize)
         while !closed {
+            await writer.waitForRoom()  // replies pile up unread: stop reading until they drain
+            guard !closed else { break }
             guard let request = NBDRequest(bytes: try await take(NBDWire.requestBytes)) else {
                 throw NBDConnectionEnded(reason: "bad request magic")
             }
@@ -286,11 +298,14 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
             default:
                 error = NBDWire.errorInvalid
             }
-            let slot = try await acquireSlot()
+            // The payload this request moves (a write's is read even when it is refused): what it
+            // adds to the buffers and replies in flight.
+            let payloadBytes = command == .write || (command == .read && error == nil) ? length : 0
+            let slot = try await acquireSlot(payloadBytes: payloadBytes)
             inFlight += 1
             slot.request = request
             if command == .write {
-                slot.reserve(length)
+                slots.reserve(slot, length)
                 try await read(into: slot.buffer.bytes.baseAddress!, count: length)
             }
             if let error {
@@ -310,7 +325,7 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
         do {
             switch NBDWire.Command(rawValue: request.type) {
             case .read:
-                slot.reserve(Int(request.length))
+                slots.reserve(slot, Int(request.length))
                 try await channel.read(slot.buffer.vector(byteCount: Int(request.length)), offsetBlocks: offsetBlocks)
                 return replyData(slot)
             case .write:
