@@ -4,8 +4,13 @@
 // Model: everything runs on the connection's reactor. The receive loop reads into one buffer,
 // frames every complete PDU and calls the handler synchronously, then moves the partial PDU left
 // at the end to the front. Sends go through a `BatchedWriter`: PDUs produced in one reactor round go
-// out in one system call. Its buffer grows only to what the queue depth allows (each command has
-// at most one response and its data outstanding), so appending never waits.
+// out in one system call; appending never waits.
+//
+// Backpressure: the loop receives more bytes, and hands each framed PDU to the queue pair, only
+// while the writer's queue is under its high-water mark and the queue pair admits the PDU (a
+// command needs a free slot); otherwise it waits and frames the PDU again. A peer that sends and
+// never reads is then no longer read: what the connection queues stays under the high-water mark
+// plus the replies of the commands already started (queue depth × largest transfer).
 
 import BlockCore
 import BlockDevices
@@ -41,11 +46,23 @@ final class PDUConnection: @unchecked Sendable {  // confined to its reactor
 
     /// Reads and frames PDUs until the peer closes, `close()` is called or a fatal error: a
     /// `TransportError` (sent to the peer as a TermReq before this returns) or a socket error.
-    func receive(_ handle: (PDUView) throws(TransportError) -> Void) async throws {
+    /// A PDU that `admits` refuses waits for `waitUntilAdmitted` and is framed again.
+    func receive(
+        admits: (PDUView) -> Bool = { _ in true }, waitUntilAdmitted: () async -> Void = {},
+        _ handle: (PDUView) throws(TransportError) -> Void
+    ) async throws {
         do {
             while !isClosed {
                 var start = 0
                 while let pdu = try framer.frame(UnsafeRawBufferPointer(rebasing: receiveBuffer[start..<receiveEnd])) {
+                    // One receive holds thousands of commands: each waits for room, not just the next
+                    // receive.
+                    if !writer.hasRoom || !admits(pdu) {
+                        await writer.waitForRoom()
+                        if !admits(pdu) { await waitUntilAdmitted() }
+                        if isClosed { return }
+                        continue
+                    }
                     try handle(pdu)
                     start += pdu.length
                     if isClosed { return }
@@ -55,6 +72,8 @@ final class PDUConnection: @unchecked Sendable {  // confined to its reactor
                     if remaining > 0 { memmove(receiveBuffer.baseAddress!, receiveBuffer.baseAddress! + start, remaining) }
                     receiveEnd = remaining
                 }
+                await writer.waitForRoom()  // replies pile up unread: stop reading until they drain
+                if isClosed { return }
                 let count = try await socket.receive(into: UnsafeMutableRawBufferPointer(rebasing: receiveBuffer[receiveEnd...]))
                 if count == 0 { return }
                 receiveEnd += count

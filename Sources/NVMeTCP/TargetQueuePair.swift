@@ -61,7 +61,11 @@ final class TargetQueuePair: @unchecked Sendable {
     func run() async {
         let connection = self.connection
         do {
-            try await connection.receive { pdu throws(TransportError) in try handle(pdu) }
+            // A command waits for a free slot rather than being read ahead of one (backpressure).
+            try await connection.receive(
+                admits: { pdu in pdu.type != .capsuleCmd || slots.canTake },
+                waitUntilAdmitted: { await slots.waitUntilCanTake() }
+            ) { pdu throws(TransportError) in try handle(pdu) }
             await connection.drain()
         } catch {
             target.report("connection from \(peerAddress.address):\(peerAddress.serviceID) (queue \(queueID)) ended: \(error)")
