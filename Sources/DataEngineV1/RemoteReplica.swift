@@ -2,6 +2,11 @@
 // pipelined with ids and matched to responses in any order. A request that gets no answer within
 // the engine-replica timeout, or a dropped connection, fails the link: every request in flight
 // and every later one fail at once. Confined to the controller's reactor.
+//
+// Backpressure: a caller awaits `waitForRoom()` before it sends, so requests queued for a replica
+// that reads slowly stay under the writer's high-water mark (plus one request); the callers wait
+// instead, and through them the frontend stops reading its clients. Responses are always read at
+// once, so the replica is never left with replies the controller does not take.
 
 import BlockCore
 import BlockDevices
@@ -40,7 +45,7 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
         self.address = address
         self.reactor = reactor
         self.timeout = timeout
-        reader = BufferedReader(socket: socket, bufferBytes: 256 * 1024)
+        reader = BufferedReader(socket: socket, bufferBytes: ReplicaLimits.receiveBufferBytes)
         writer = BatchedWriter(socket: socket)
     }
 
@@ -107,6 +112,10 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
         onFailure?(reason)
         onFailure = nil
     }
+
+    /// Returns once the requests queued for the replica are under the high-water mark (or the link
+    /// ended); callers await it before `send` or `call`.
+    func waitForRoom() async { await writer.waitForRoom() }
 
     /// Sends a request (with `payload` for a write) and waits for its response; a read's data lands
     /// in `into`.

@@ -3,6 +3,11 @@
 // answered in completion order; the revision counter follows every write and is made durable
 // with the data by flush. A bad magic or an oversized payload ends the connection; bad requests
 // get an errno status and the connection goes on.
+//
+// Backpressure: a connection reads its next request only while its queued responses are under
+// the writer's high-water mark, a free slot exists and the payload in flight leaves room
+// (ReplicaLimits), so a peer that stops reading responses stops being read and what the
+// connection holds stays bounded.
 
 public import BlockCore
 public import BlockDevices
@@ -86,12 +91,14 @@ final class ReplicaConnection: @unchecked Sendable {  // confined to the server'
     /// Opened on the reactor when the connection starts: a channel belongs to the reactor that
     /// made it (made elsewhere, an aio channel would fall back to worker threads).
     private var channel: (any IOChannel)?
-    private let slots = RequestSlotPool(limit: 128, blank: ReplicaRequest(kind: .ping, id: 0))
+    private let slots = RequestSlotPool(
+        limit: ReplicaLimits.maxRequestsPerConnection, blank: ReplicaRequest(kind: .ping, id: 0),
+        inFlightBytesLimit: ReplicaLimits.maxInFlightPayloadBytes, retainedBufferBytesLimit: ReplicaLimits.maxRetainedSlotBufferBytes)
     private var closed = false
 
     init(server: ReplicaServer, socket: ReactorSocket) {
         self.server = server
-        reader = BufferedReader(socket: socket, bufferBytes: 256 * 1024)
+        reader = BufferedReader(socket: socket, bufferBytes: ReplicaLimits.receiveBufferBytes)
         writer = BatchedWriter(socket: socket)
     }
 
@@ -109,8 +116,8 @@ final class ReplicaConnection: @unchecked Sendable {  // confined to the server'
         slots.close()
     }
 
-    private func acquire() async throws -> Slot {
-        let slot = await slots.acquire { slot in
+    private func acquire(payloadBytes: Int) async throws -> Slot {
+        let slot = await slots.acquire(payloadBytes: payloadBytes) { slot in
             Task(executorPreference: server.reactor) { [self] in
                 while await slot.next() { await execute(slot) }
             }
@@ -123,15 +130,22 @@ final class ReplicaConnection: @unchecked Sendable {  // confined to the server'
 
     private func serve() async throws {
         while !closed {
+            await writer.waitForRoom()  // responses pile up unread: stop reading until they drain
+            guard !closed else { break }
             guard let request = ReplicaRequest(bytes: try await reader.take(ReplicaProtocol.requestBytes)) else {
                 throw ConnectionClosed()  // bad magic: the stream cannot be trusted any more
             }
             let length = Int(request.length)
-            if request.kind == ReplicaProtocol.Kind.write.rawValue && length > ReplicaProtocol.maxPayloadBytes { throw ConnectionClosed() }
-            let slot = try await acquire()
+            let isWrite = request.kind == ReplicaProtocol.Kind.write.rawValue
+            if isWrite && length > ReplicaProtocol.maxPayloadBytes { throw ConnectionClosed() }
+            // What the request moves: a write's payload, a read's data (an oversized read is
+            // refused without data).
+            let isRead = request.kind == ReplicaProtocol.Kind.read.rawValue
+            let payloadBytes = isWrite || (isRead && length <= ReplicaProtocol.maxPayloadBytes) ? length : 0
+            let slot = try await acquire(payloadBytes: payloadBytes)
             slot.request = request
-            if request.kind == ReplicaProtocol.Kind.write.rawValue {
-                slot.reserve(length)
+            if isWrite {
+                slots.reserve(slot, length)
                 try await reader.read(into: slot.buffer.bytes.baseAddress!, count: length)
             }
             slot.start()
@@ -167,7 +181,7 @@ final class ReplicaConnection: @unchecked Sendable {  // confined to the server'
         do {
             switch ReplicaProtocol.Kind(rawValue: request.kind) {
             case .read:
-                slot.reserve(Int(request.length))
+                slots.reserve(slot, Int(request.length))
                 try await channel.read(slot.buffer.vector(byteCount: Int(request.length)), offsetBlocks: request.offset / sector)
                 return respond(0, data: Int(request.length))
             case .write:

@@ -148,6 +148,7 @@ public final class V1Controller: BlockDevice, @unchecked Sendable {
     /// the others ERR. One continuation per request, however many replicas: each link's answer
     /// counts down, the last one resumes the caller.
     func fanOut(_ request: ReplicaRequest, payload: IOVector?) async throws {
+        await waitForRoomOnReplicas()
         let targets = readWrite
         guard !targets.isEmpty else { throw offline() }
         let failures: [String?] = await withUnsafeContinuation { continuation in
@@ -167,7 +168,15 @@ public final class V1Controller: BlockDevice, @unchecked Sendable {
         guard succeeded > 0 else { throw offline() }
     }
 
+    /// Returns once every RW replica's link has room: a replica whose queue is full holds new
+    /// requests back (backpressure) rather than letting the link's queue grow.
+    private func waitForRoomOnReplicas() async {
+        for replica in replicas where replica.mode == .readWrite { await replica.link?.waitForRoom() }
+    }
+
     func write(_ data: IOVector, offset: UInt64, forceUnitAccess: Bool) async throws {
+        // Before the revision is taken, so writes reach the replicas in revision order.
+        await waitForRoomOnReplicas()
         revision += 1
         let request = ReplicaRequest(
             kind: .write, flags: forceUnitAccess ? ReplicaProtocol.flagForceUnitAccess : 0, id: 0, offset: offset,
@@ -185,6 +194,7 @@ public final class V1Controller: BlockDevice, @unchecked Sendable {
             let replica = targets[nextRead]
             do {
                 guard let link = replica.link else { throw BlockError(.ioError, "not connected") }
+                await link.waitForRoom()
                 let response = try await link.call(
                     ReplicaRequest(kind: .read, id: 0, offset: offset, length: UInt32(length)), into: (destination, length))
                 guard response.status == 0 else { throw BlockError(.ioError, "status \(response.status)") }
