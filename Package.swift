@@ -151,7 +151,7 @@ let package = Package(
         .testTarget(
             name: "HornbillCLITests",
             dependencies: [
-                "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "NVMeTCP", "TestSupport", "JSONRPC",
+                "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "NVMeTCP", "NVMeWire", "TestSupport", "JSONRPC",
             ],
             swiftSettings: strictSettings
         ),

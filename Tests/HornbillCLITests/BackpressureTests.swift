@@ -1,0 +1,562 @@
+// Clients that send requests and never read the replies, against every listener of the data plane
+// run as real processes: NBD on `hornbill tgt` (in the handshake and in transmission), NVMe/TCP on
+// `hornbill tgt`, a `hornbill replica`, and the NBD frontend of a `hornbill controller` over
+// replica processes. Each flood asks for far more reply bytes than the 64 MiB a connection's
+// output could once grow to before the process trapped; the process must stop reading the
+// flooding connection instead (TCP backpressure), stay alive with its resident memory bounded,
+// serve a second client correct data while the first is stalled, and go on serving after the
+// flooding client leaves.
+
+import BlockCore
+import BlockDevices
+import Foundation
+import Glibc
+import JSONRPC
+import NVMeTCP
+import NVMeWire
+import StorageKit
+import TestSupport
+import Testing
+
+// MARK: - Bounds the tests hold the processes to
+
+/// What a flood must ask for to prove anything: the most a connection's output could hold before
+/// this bound existed (the process trapped past it).
+private let oldOutputLimitBytes = 64 << 20
+/// How much a process's resident memory may grow while a flooding client is connected. What one
+/// connection can hold: the writer's high-water mark (2 MiB) plus the replies of the requests
+/// started (16 MiB of payload), in each of the writer's two buffers, which grow in powers of two
+/// (2 × 32 MiB); the requests' buffers (16 MiB); and the smaller buffers the allocator keeps
+/// after the growth (about 32 MiB). Measured: 8-54 MiB.
+private let residentGrowthBoundBytes = 128 << 20
+/// How long each flood keeps sending: long enough for an unbounded queue to pass the old limit
+/// many times over on loopback, short enough to keep the test quick.
+private let floodSeconds = 3.0
+/// What a stalled client reads at the end to show its connection was held, not dropped, and is
+/// served again once it reads: more than the connection and the kernel's socket buffers can hold,
+/// so the process must have gone back to reading its requests.
+private let resumedReadBytes = 64 << 20
+
+// MARK: - Helpers
+
+/// A process's resident set size (VmRSS of /proc/PID/status), in bytes.
+private func residentBytes(_ pid: Int32) -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        let digits = line.filter(\.isNumber)
+        return (Int(digits) ?? 0) * 1024
+    }
+    return 0
+}
+
+/// Runs a program with a time bound (it is killed past it); returns its status and output.
+private func run(_ arguments: [String], timeoutSeconds: Double = 60) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeoutSeconds, execute: watchdog)
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    watchdog.cancel()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// qemu-io writes `pattern` at `offset` through NBD and reads it back, verifying every byte.
+private func writeAndVerifyOverNBD(_ uri: String, pattern: UInt8, offset: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let range = "\(offset) 4M"
+    let result = try run(["qemu-io", "-f", "raw", "-c", "write -P \(pattern) \(range)", "-c", "read -P \(pattern) \(range)", uri])
+    #expect(
+        result.status == 0 && !result.output.contains("Pattern verification failed") && result.output.contains("read 4194304/4194304 bytes"),
+        "\(result.output)", sourceLocation: sourceLocation)
+}
+
+/// A background `hornbill` process, killed when released.
+private final class HornbillProcess: @unchecked Sendable {
+    let process = Process()
+
+    init(_ arguments: [String]) throws {
+        process.executableURL = builtProduct("hornbill")
+        process.arguments = arguments
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// A blocking loopback TCP client speaking raw protocol bytes.
+private final class RawClient: @unchecked Sendable {
+    let fd: Int32
+
+    init(port: UInt16) throws {
+        var connected: Int32 = -1
+        var fd: Int32 = -1
+        for _ in 0..<300 {
+            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if connected == 0 { break }
+            Glibc.close(fd)
+            usleep(20_000)
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        self.fd = fd
+        var seconds = timeval(tv_sec: 10, tv_usec: 0)  // every blocking receive is bounded
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &seconds, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    private var isClosed = false
+
+    deinit { close() }
+
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        Glibc.close(fd)
+    }
+
+    func send(_ bytes: [UInt8]) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard count > 0 else { throw POSIXError(.EPIPE) }
+            sent += count
+        }
+    }
+
+    /// Exactly `count` bytes (each wait bounded by the receive timeout).
+    func receive(_ count: Int) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let n = bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + got, count - got, 0) }
+            guard n > 0 else { throw POSIXError(.ECONNRESET) }
+            got += n
+        }
+        return bytes
+    }
+
+    /// Reads and drops `count` bytes (each wait bounded by the receive timeout); returns the first
+    /// eight.
+    func receiveAndDrop(_ count: Int) throws -> [UInt8] {
+        let first = try receive(8)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var got = 8
+        while got < count {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, min($0.count, count - got), 0) }
+            guard n > 0 else { throw POSIXError(.ECONNRESET) }
+            got += n
+        }
+        return first
+    }
+
+    /// Sends `chunk` over and over and never reads, until `seconds` passed (the peer stopped
+    /// reading and the kernel's buffers are full, or it went on reading) or the connection
+    /// failed; returns the bytes sent.
+    func flood(_ chunk: [UInt8], seconds: Double) -> Int {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        var total = 0
+        var offset = 0
+        chunk.withUnsafeBytes { raw in
+            while ContinuousClock.now < deadline {
+                var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                guard poll(&poller, 1, 50) == 1 else { continue }
+                let count = Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                if count < 0 {
+                    if errno == EAGAIN || errno == EINTR { continue }
+                    return
+                }
+                total += count
+                offset = (offset + count) % raw.count
+            }
+        }
+        return total
+    }
+}
+
+private func be<T: FixedWidthInteger>(_ value: T) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
+
+private func loadBE<T: FixedWidthInteger>(_ bytes: [UInt8], _ offset: Int, as: T.Type = T.self) -> T {
+    bytes.withUnsafeBytes { T(bigEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
+}
+
+// MARK: - NBD by hand
+
+private enum RawNBD {
+    static let optionMagic: UInt64 = 0x4948_4156_454F_5054  // "IHAVEOPT"
+    static let requestMagic: UInt32 = 0x2560_9513
+    static let requestBytes = 28
+
+    static func option(_ option: UInt32, _ data: [UInt8]) -> [UInt8] {
+        be(optionMagic) + be(option) + be(UInt32(data.count)) + data
+    }
+
+    /// NBD_OPT_INFO (6) or NBD_OPT_GO (7) for `name`, asking for the name and description too.
+    static func information(_ option: UInt32, name: String) -> [UInt8] {
+        let bytes = Array(name.utf8)
+        return Self.option(option, be(UInt32(bytes.count)) + bytes + be(UInt16(2)) + be(UInt16(1)) + be(UInt16(2)))
+    }
+
+    /// Connects, negotiates with NBD_OPT_GO (reading the handshake's replies) and returns the
+    /// client, ready for requests.
+    static func connect(port: UInt16, export: String) throws -> RawClient {
+        let client = try RawClient(port: port)
+        _ = try client.receive(18)
+        try client.send(be(UInt32(3)))  // fixed newstyle, no zeroes
+        try client.send(information(7, name: export))
+        while true {
+            let header = try client.receive(20)
+            let type = loadBE(header, 12, as: UInt32.self)
+            let length = Int(loadBE(header, 16, as: UInt32.self))
+            if length > 0 { _ = try client.receive(length) }
+            if type == 1 { return client }  // NBD_REP_ACK
+            guard type & 0x8000_0000 == 0 else { throw POSIXError(.EPROTO) }
+        }
+    }
+
+    /// `count` read requests of `length` bytes walking through the first `span` bytes.
+    static func reads(count: Int, length: Int, span: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(count * requestBytes)
+        for index in 0..<count {
+            let offset = UInt64(index * length % span)
+            out += be(requestMagic) + be(UInt16(0)) + be(UInt16(0)) + be(UInt64(index)) + be(offset) + be(UInt32(length))
+        }
+        return out
+    }
+}
+
+/// Floods `port` with pipelined NBD reads of `length` bytes on a connection that never reads;
+/// returns the connection (still open, stalled) and the reply bytes its requests asked for.
+private func floodNBDReads(port: UInt16, export: String, length: Int, span: Int) async throws -> (RawClient, Int) {
+    let client = try RawNBD.connect(port: port, export: export)
+    let chunk = RawNBD.reads(count: 1024, length: length, span: span)
+    let sent = try await offThread { client.flood(chunk, seconds: floodSeconds) }
+    return (client, sent / RawNBD.requestBytes * length)
+}
+
+// MARK: - tgt
+
+private func params(_ members: [(String, JSONValue)]) -> JSONValue { .object(members.map { (key: $0.0, value: $0.1) }) }
+private func text(_ value: String) -> JSONValue { .string(value) }
+
+@discardableResult
+private func rpc(_ client: JSONRPCClient, _ method: String, _ members: [(String, JSONValue)] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> JSONValue {
+    switch try client.call(method, params: members.isEmpty ? nil : params(members)) {
+    case .success(let value): return value
+    case .failure(let error):
+        Issue.record("\(method) failed: \(error.code) \(error.message)", sourceLocation: sourceLocation)
+        throw error
+    }
+}
+
+/// A daemon with a 64 MiB malloc bdev exported over NBD.
+private func tgtWithNBDExport() throws -> (Daemon, port: UInt16, uri: String) {
+    let daemon = try Daemon()
+    let client = try daemon.client()
+    try rpc(client, "bdev_malloc_create", [("name", text("m0")), ("num_blocks", .integer(16384)), ("block_size", .integer(4096))])
+    let port = freeTCPPort()
+    try rpc(client, "nbd_export_create", [
+        ("name", text("vol")), ("bdev_name", text("m0")),
+        ("listen_address", params([("traddr", text("127.0.0.1")), ("trsvcid", text(String(port)))])),
+    ])
+    return (daemon, port, "nbd://127.0.0.1:\(port)/vol")
+}
+
+/// The test's own NVMe/TCP host, the well-behaved client of the NVMe test.
+private let hostReactor: Reactor = {
+    do { return try Reactor(name: "bp-host") } catch { fatalError("\(error)") }
+}()
+
+/// Writes a random 4 MiB at `offsetBlocks` of `device` and reads it back; true when it matches.
+private func writeAndVerify(_ device: any BlockDevice, offsetBlocks: UInt64, seed: UInt64) async throws -> Bool {
+    var random = SeededRandom(seed: seed)
+    let written = IOBuffer(byteCount: 4 << 20)
+    random.fill(written.bytes)
+    let channel = try device.makeChannel()
+    try await channel.write(written.vector(), offsetBlocks: offsetBlocks)
+    let back = IOBuffer(byteCount: 4 << 20)
+    try await channel.read(back.vector(), offsetBlocks: offsetBlocks)
+    return withExtendedLifetime((written, back)) { memcmp(written.bytes.baseAddress!, back.bytes.baseAddress!, 4 << 20) == 0 }
+}
+
+// MARK: - NVMe/TCP by hand
+
+private enum RawNVMe {
+    static let hostNQN = "nqn.2023-01.io.hornbill:flood"
+
+    static func capsule(_ command: SubmissionEntry, data: [UInt8] = []) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 256)
+        let length = out.withUnsafeMutableBytes { PDUHeaderWriter.capsuleCommand(command, dataBytes: data.count, digests: [], into: $0) }
+        return Array(out[0..<length]) + data
+    }
+
+    /// ICReq/ICResp, then a Connect for `queueID`; returns the client and the controller ID.
+    static func connect(port: UInt16, nqn: String, queueID: UInt16, queueSize: Int, controllerID: UInt16) throws -> (RawClient, UInt16) {
+        let client = try RawClient(port: port)
+        try client.send(ICReq().encode())
+        _ = try client.receive(128)
+        var command = SubmissionEntry.connect(commandID: 1, queueID: queueID, queueSize: queueSize, keepAliveMilliseconds: 0)
+        command.setInCapsuleData(length: 1024)
+        let data = ConnectData(hostID: [UInt8](repeating: 9, count: 16), controllerID: controllerID, subsystemNQN: nqn, hostNQN: hostNQN)
+        try client.send(capsule(command, data: data.bytes))
+        let completion = try receiveCompletion(client)
+        guard completion.status.isSuccess else { throw POSIXError(.EACCES) }
+        return (client, UInt16(truncatingIfNeeded: completion.dw0))
+    }
+
+    static func receiveCompletion(_ client: RawClient) throws -> CompletionEntry {
+        let response = try client.receive(24)
+        guard response[0] == PDUType.capsuleResp.rawValue else { throw POSIXError(.EPROTO) }
+        return response.withUnsafeBytes { CompletionEntry(bytes: UnsafeRawBufferPointer(rebasing: $0[8..<24])) }
+    }
+
+    /// `count` Read commands of `blocks` 4 KiB blocks, data by C2HData.
+    static func reads(count: Int, blocks: Int, namespaceBlocks: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        for index in 0..<count {
+            var command = SubmissionEntry(opcode: IOOpcode.read, commandID: UInt16(index % 128), namespaceID: 1)
+            command.cdw10 = UInt32(index * blocks % namespaceBlocks)
+            command.cdw12 = UInt32(blocks - 1)
+            command.setTransportData(length: blocks * 4096)
+            out += capsule(command)
+        }
+        return out
+    }
+}
+
+// MARK: - The V1 engine's processes
+
+private func replicaRequest(kind: UInt8, id: UInt64, offset: UInt64, length: Int, revision: UInt64 = 0) -> [UInt8] {
+    be(UInt32(0x4842_5251)) + [kind, 0] + be(UInt16(0)) + be(id) + be(offset) + be(UInt32(length)) + be(UInt32(0)) + be(revision)
+}
+
+/// Writes a random 4 MiB at `offset` of a replica over its protocol and reads it back; true when it
+/// matches.
+private func writeAndVerifyReplica(port: UInt16, offset: UInt64, seed: UInt64) throws -> Bool {
+    let client = try RawClient(port: port)
+    var random = SeededRandom(seed: seed)
+    var data = [UInt8](repeating: 0, count: 4 << 20)
+    data.withUnsafeMutableBytes { random.fill($0) }
+    try client.send(replicaRequest(kind: 2, id: 1, offset: offset, length: data.count, revision: seed) + data)
+    let written = try client.receive(24)
+    guard loadBE(written, 6, as: UInt16.self) == 0 else { return false }
+    try client.send(replicaRequest(kind: 1, id: 2, offset: offset, length: data.count))
+    let header = try client.receive(24)
+    guard loadBE(header, 6, as: UInt16.self) == 0, Int(loadBE(header, 16, as: UInt32.self)) == data.count else { return false }
+    return try client.receive(data.count) == data
+}
+
+/// Replica processes on fresh directories.
+private final class ReplicaSet: @unchecked Sendable {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("hornbill-bp-\(UUID().uuidString.prefix(8))").path
+    let size = 64 << 20
+    var ports: [UInt16] = []
+    var processes: [HornbillProcess] = []
+
+    init(count: Int) throws {
+        for index in 0..<count {
+            let port = freeTCPPort()
+            ports.append(port)
+            processes.append(try HornbillProcess([
+                "replica", "\(root)/replicas/vol-\(String(format: "%08x", index))", "--size", String(size), "--listen", "127.0.0.1:\(port)",
+            ]))
+            _ = try RawClient(port: port)  // waits until it listens
+        }
+    }
+
+    deinit {
+        processes.removeAll()
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}
+
+// MARK: - Tests
+
+@Suite(.serialized) struct BackpressureTests {
+    @Test func nbdTransmissionClientThatNeverReadsIsStalledNotServedIntoMemory() async throws {
+        let (daemon, port, uri) = try tgtWithNBDExport()
+        let pid = daemon.process.processIdentifier
+        try writeAndVerifyOverNBD(uri, pattern: 0x11, offset: 0)
+        let baseline = residentBytes(pid)
+
+        let (slow, requested) = try await floodNBDReads(port: port, export: "vol", length: 64 << 10, span: 64 << 20)
+        try #require(requested > oldOutputLimitBytes, "the flood asked for only \(requested) bytes")
+        try writeAndVerifyOverNBD(uri, pattern: 0x22, offset: 8 << 20)
+        let grown = residentBytes(pid) - baseline
+        #expect(daemon.process.isRunning)
+        #expect(grown < residentGrowthBoundBytes, "resident memory grew by \(grown) bytes under a flood asking for \(requested)")
+        // Reading again, the slow client gets its replies: simple replies' magic first.
+        #expect(loadBE(try slow.receiveAndDrop(resumedReadBytes), 0, as: UInt32.self) == 0x6744_6698)
+
+        slow.close()
+        try writeAndVerifyOverNBD(uri, pattern: 0x33, offset: 16 << 20)
+        #expect(daemon.process.isRunning)
+    }
+
+    @Test func nbdHandshakeOptionFloodIsStalledNotAnsweredIntoMemory() async throws {
+        let (daemon, port, uri) = try tgtWithNBDExport()
+        let pid = daemon.process.processIdentifier
+        try writeAndVerifyOverNBD(uri, pattern: 0x44, offset: 0)
+        let baseline = residentBytes(pid)
+
+        // Sixteen more exports with long names on the listener: each NBD_OPT_LIST (16 bytes) is
+        // answered with 16 KiB of replies, none of them read.
+        let client = try daemon.client()
+        let nameBytes = 1000
+        for index in 0..<16 {
+            let name = "ro\(index)-" + String(repeating: "x", count: nameBytes - 4 - String(index).count)
+            try rpc(client, "nbd_export_create", [
+                ("name", text(name)), ("bdev_name", text("m0")), ("read_only", .bool(true)),
+                ("listen_address", params([("traddr", text("127.0.0.1")), ("trsvcid", text(String(port)))])),
+            ])
+        }
+        let list = RawNBD.option(3, [])
+        let chunk = Array(repeating: list, count: 4096).flatMap { $0 }
+        let slow = try RawClient(port: port)
+        try slow.send(be(UInt32(3)))
+        let sent = try await offThread { slow.flood(chunk, seconds: floodSeconds) }
+        let requested = sent / list.count * 16 * (20 + 4 + nameBytes)
+        try #require(requested > oldOutputLimitBytes, "the flood asked for only \(requested) bytes")
+        try writeAndVerifyOverNBD(uri, pattern: 0x55, offset: 4 << 20)
+        let grown = residentBytes(pid) - baseline
+        #expect(daemon.process.isRunning)
+        #expect(grown < residentGrowthBoundBytes, "resident memory grew by \(grown) bytes under a flood asking for \(requested)")
+        // Reading again, the slow client gets the greeting, then its option replies.
+        #expect(loadBE(try slow.receiveAndDrop(resumedReadBytes), 0, as: UInt64.self) == 0x4E42_444D_4147_4943)  // "NBDMAGIC"
+
+        slow.close()
+        try writeAndVerifyOverNBD(uri, pattern: 0x66, offset: 12 << 20)
+        #expect(daemon.process.isRunning)
+    }
+
+    @Test func nvmeTCPClientThatNeverReadsIsStalledNotServedIntoMemory() async throws {
+        let daemon = try Daemon()
+        let pid = daemon.process.processIdentifier
+        let client = try daemon.client()
+        let nqn = "nqn.2023-01.io.hornbill:bp"
+        let port = freeTCPPort()
+        try rpc(client, "bdev_malloc_create", [("name", text("m0")), ("num_blocks", .integer(16384)), ("block_size", .integer(4096))])
+        try rpc(client, "nvmf_create_transport", [("trtype", text("TCP"))])
+        try rpc(client, "nvmf_create_subsystem", [("nqn", text(nqn)), ("allow_any_host", .bool(true))])
+        try rpc(client, "nvmf_subsystem_add_ns", [("nqn", text(nqn)), ("namespace", params([("bdev_name", text("m0"))]))])
+        try rpc(client, "nvmf_subsystem_add_listener", [
+            ("nqn", text(nqn)),
+            ("listen_address", params([("trtype", text("tcp")), ("adrfam", text("ipv4")), ("traddr", text("127.0.0.1")), ("trsvcid", text(String(port)))])),
+        ])
+        let host = try await NVMeHostController.attach(
+            name: "bp\(port)", options: .init(address: "127.0.0.1", serviceID: String(port), subsystemNQN: nqn), reactor: hostReactor)
+        let device = host.namespaces[0]
+        #expect(try await writeAndVerify(device, offsetBlocks: 0, seed: 1))
+        let baseline = residentBytes(pid)
+
+        // A host of its own: an admin queue enabled by hand, then an I/O queue flooded with 128 KiB
+        // reads far past its queue depth, none of whose data it reads.
+        let (admin, controllerID) = try RawNVMe.connect(port: port, nqn: nqn, queueID: 0, queueSize: 32, controllerID: 0xFFFF)
+        let enable = SubmissionEntry.propertySet(commandID: 2, offset: 0x14, value: 1 | 6 << 16 | 4 << 20, wide: false)
+        try admin.send(RawNVMe.capsule(enable))
+        #expect(try RawNVMe.receiveCompletion(admin).status.isSuccess)
+        let (slow, _) = try RawNVMe.connect(port: port, nqn: nqn, queueID: 1, queueSize: 128, controllerID: controllerID)
+        let chunk = RawNVMe.reads(count: 512, blocks: 32, namespaceBlocks: 16384)
+        let sent = try await offThread { slow.flood(chunk, seconds: floodSeconds) }
+        let requested = sent / 72 * (128 << 10)
+        try #require(requested > oldOutputLimitBytes, "the flood asked for only \(requested) bytes")
+        #expect(try await writeAndVerify(device, offsetBlocks: 2048, seed: 2))
+        let grown = residentBytes(pid) - baseline
+        #expect(daemon.process.isRunning)
+        #expect(grown < residentGrowthBoundBytes, "resident memory grew by \(grown) bytes under a flood asking for \(requested)")
+        // Held, not ended with a C2HTermReq: reading again, the host gets its read data.
+        #expect(try slow.receiveAndDrop(resumedReadBytes)[0] == PDUType.c2hData.rawValue)
+
+        slow.close()
+        admin.close()
+        #expect(try await writeAndVerify(device, offsetBlocks: 4096, seed: 3))
+        #expect(daemon.process.isRunning)
+        await host.detach()
+    }
+
+    @Test func replicaClientThatNeverReadsIsStalledNotServedIntoMemory() async throws {
+        let replicas = try ReplicaSet(count: 1)
+        let (port, process) = (replicas.ports[0], replicas.processes[0])
+        #expect(try writeAndVerifyReplica(port: port, offset: 0, seed: 1))
+        let baseline = residentBytes(process.pid)
+
+        let slow = try RawClient(port: port)
+        let length = 256 << 10
+        let chunk = (0..<1024).flatMap { replicaRequest(kind: 1, id: UInt64($0), offset: UInt64($0 * length % replicas.size), length: length) }
+        let sent = try await offThread { slow.flood(chunk, seconds: floodSeconds) }
+        let requested = sent / 40 * length
+        try #require(requested > oldOutputLimitBytes, "the flood asked for only \(requested) bytes")
+        #expect(try writeAndVerifyReplica(port: port, offset: 8 << 20, seed: 2))
+        let grown = residentBytes(process.pid) - baseline
+        #expect(process.isRunning)
+        #expect(grown < residentGrowthBoundBytes, "resident memory grew by \(grown) bytes under a flood asking for \(requested)")
+        // Reading again, the slow client gets its responses.
+        #expect(loadBE(try slow.receiveAndDrop(resumedReadBytes), 0, as: UInt32.self) == 0x4842_5253)  // "HBRS"
+
+        slow.close()
+        #expect(try writeAndVerifyReplica(port: port, offset: 16 << 20, seed: 3))
+        #expect(process.isRunning)
+    }
+
+    @Test func v1ControllerPassesASlowNBDClientOnAsBackpressureNotACrash() async throws {
+        let replicas = try ReplicaSet(count: 2)
+        let frontendPort = freeTCPPort()
+        let statusSocket = "\(replicas.root)/status.sock"
+        var arguments = [
+            "controller", "vol", "--size", String(replicas.size), "--frontend", "nbd", "--listen", "127.0.0.1:\(frontendPort)",
+            "--status-socket", statusSocket,
+        ]
+        for port in replicas.ports { arguments += ["--replica", "tcp://127.0.0.1:\(port)"] }
+        let controller = try HornbillProcess(arguments)
+        _ = try RawClient(port: frontendPort)
+        for _ in 0..<300 where (try? JSONRPCClient(path: statusSocket)) == nil { usleep(20_000) }
+        let uri = "nbd://127.0.0.1:\(frontendPort)/vol"
+        func modes() throws -> [String] {
+            guard case .success(let status) = try JSONRPCClient(path: statusSocket).call("controller_status"),
+                case .array(let list)? = status["replicas"]
+            else { return [] }
+            return list.map { if case .string(let mode)? = $0["mode"] { mode } else { "" } }
+        }
+        try writeAndVerifyOverNBD(uri, pattern: 0x77, offset: 0)
+        let pids = [controller.pid] + replicas.processes.map(\.pid)
+        let baselines = pids.map(residentBytes)
+
+        // 1 MiB reads: each becomes a read on a replica, whose replies the controller must take.
+        let (slow, requested) = try await floodNBDReads(port: frontendPort, export: "vol", length: 1 << 20, span: replicas.size)
+        try #require(requested > oldOutputLimitBytes, "the flood asked for only \(requested) bytes")
+        try writeAndVerifyOverNBD(uri, pattern: 0x88, offset: 8 << 20)
+        #expect(controller.isRunning && replicas.processes.allSatisfy(\.isRunning))
+        #expect(try modes() == ["RW", "RW"])
+        for (pid, baseline) in zip(pids, baselines) {
+            let grown = residentBytes(pid) - baseline
+            #expect(grown < residentGrowthBoundBytes, "process \(pid): resident memory grew by \(grown) bytes under a flood asking for \(requested)")
+        }
+        // Reading again, the slow client gets its replies.
+        #expect(loadBE(try slow.receiveAndDrop(resumedReadBytes), 0, as: UInt32.self) == 0x6744_6698)
+
+        slow.close()
+        try writeAndVerifyOverNBD(uri, pattern: 0x99, offset: 16 << 20)
+        #expect(controller.isRunning && replicas.processes.allSatisfy(\.isRunning))
+        #expect(try modes() == ["RW", "RW"])
+    }
+}
