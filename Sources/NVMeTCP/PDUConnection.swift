@@ -6,9 +6,9 @@
 // at the end to the front. Sends go through a `BatchedWriter`: PDUs produced in one reactor round go
 // out in one system call; appending never waits.
 //
-// Backpressure: the loop receives more bytes, and hands each framed PDU to the queue pair, only
-// while the writer's queue is under its high-water mark and the queue pair admits the PDU (a
-// command needs a free slot); otherwise it waits and frames the PDU again. A peer that sends and
+// Backpressure (the target's side): the loop receives more bytes, and hands each framed PDU to the
+// queue pair, only while the writer's queue is under its high-water mark and the queue pair admits
+// the PDU (a command needs a free slot); otherwise it waits and frames the PDU again. A peer that sends and
 // never reads is then no longer read: what the connection queues stays under the high-water mark
 // plus the replies of the commands already started (queue depth × largest transfer).
 
@@ -46,10 +46,15 @@ final class PDUConnection: @unchecked Sendable {  // confined to its reactor
 
     /// Reads and frames PDUs until the peer closes, `close()` is called or a fatal error: a
     /// `TransportError` (sent to the peer as a TermReq before this returns) or a socket error.
-    /// A PDU that `admits` refuses waits for `waitUntilAdmitted` and is framed again.
+    ///
+    /// With `pausingWhileOutputIsFull` (the target: its output answers what it reads) the loop
+    /// takes nothing more while the writer is at its high-water mark. A host must not pause: its
+    /// output (commands and write data) drains only as the target reads, and a target may itself
+    /// wait for the host to read, so both would wait forever. A PDU that `admits` refuses waits for
+    /// `waitUntilAdmitted` and is framed again.
     func receive(
-        admits: (PDUView) -> Bool = { _ in true }, waitUntilAdmitted: () async -> Void = {},
-        _ handle: (PDUView) throws(TransportError) -> Void
+        pausingWhileOutputIsFull: Bool = false, admits: (PDUView) -> Bool = { _ in true },
+        waitUntilAdmitted: () async -> Void = {}, _ handle: (PDUView) throws(TransportError) -> Void
     ) async throws {
         do {
             while !isClosed {
@@ -57,8 +62,8 @@ final class PDUConnection: @unchecked Sendable {  // confined to its reactor
                 while let pdu = try framer.frame(UnsafeRawBufferPointer(rebasing: receiveBuffer[start..<receiveEnd])) {
                     // One receive holds thousands of commands: each waits for room, not just the next
                     // receive.
-                    if !writer.hasRoom || !admits(pdu) {
-                        await writer.waitForRoom()
+                    if (pausingWhileOutputIsFull && !writer.hasRoom) || !admits(pdu) {
+                        if pausingWhileOutputIsFull { await writer.waitForRoom() }
                         if !admits(pdu) { await waitUntilAdmitted() }
                         if isClosed { return }
                         continue
@@ -72,7 +77,7 @@ final class PDUConnection: @unchecked Sendable {  // confined to its reactor
                     if remaining > 0 { memmove(receiveBuffer.baseAddress!, receiveBuffer.baseAddress! + start, remaining) }
                     receiveEnd = remaining
                 }
-                await writer.waitForRoom()  // replies pile up unread: stop reading until they drain
+                if pausingWhileOutputIsFull { await writer.waitForRoom() }  // replies pile up unread: stop reading
                 if isClosed { return }
                 let count = try await socket.receive(into: UnsafeMutableRawBufferPointer(rebasing: receiveBuffer[receiveEnd...]))
                 if count == 0 { return }

@@ -63,6 +63,7 @@ final class TargetQueuePair: @unchecked Sendable {
         do {
             // A command waits for a free slot rather than being read ahead of one (backpressure).
             try await connection.receive(
+                pausingWhileOutputIsFull: true,
                 admits: { pdu in pdu.type != .capsuleCmd || slots.canTake },
                 waitUntilAdmitted: { await slots.waitUntilCanTake() }
             ) { pdu throws(TransportError) in try handle(pdu) }
