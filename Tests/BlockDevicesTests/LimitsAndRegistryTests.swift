@@ -17,6 +17,7 @@ import Testing
         #expect(DeviceLimits.fallbackWorkerThreads >= 1)
         #expect((0...DeviceLimits.maxPollMicroseconds).contains(DeviceLimits.defaultPollMicroseconds))
         #expect(DeviceLimits.zeroChunkBytes % BlockLimits.bufferAlignment == 0)
+        #expect(DeviceLimits.slotInitialBufferBytes % BlockLimits.bufferAlignment == 0)
     }
 }
 

@@ -71,6 +71,16 @@ private final class RawReplicaClient: @unchecked Sendable {
     }
 }
 
+@Suite struct ReplicaLimitsTests {
+    @Test func limitsHangTogether() {
+        // The largest request fits the payload budget with others beside it, and the buffers kept
+        // between requests cover what may be in flight.
+        #expect(ReplicaLimits.maxInFlightPayloadBytes >= 2 * ReplicaProtocol.maxPayloadBytes)
+        #expect(ReplicaLimits.maxRetainedSlotBufferBytes >= ReplicaLimits.maxInFlightPayloadBytes)
+        #expect(ReplicaLimits.receiveBufferBytes >= 4 * ReplicaProtocol.requestBytes)
+    }
+}
+
 @Suite struct ReplicaDirectoryTests {
     @Test func layoutIsLonghornsAndTheHeadFileIsSparse() throws {
         let path = temporaryDirectory()

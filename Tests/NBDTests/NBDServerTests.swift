@@ -138,6 +138,17 @@ private final class Fixture: Sendable {
     }
 }
 
+@Suite struct NBDLimitsTests {
+    @Test func limitsHangTogether() {
+        // The largest request fits the payload budget with others beside it, and the buffers kept
+        // between requests cover what may be in flight.
+        #expect(NBDLimits.maxInFlightPayloadBytes >= 2 * NBDLimits.maxPayloadBytes)
+        #expect(NBDLimits.maxRetainedSlotBufferBytes >= NBDLimits.maxInFlightPayloadBytes)
+        #expect(NBDLimits.maxOptionBytes <= NBDLimits.receiveBufferBytes)
+        #expect(NBDLimits.maxExportNameBytes <= NBDLimits.maxOptionBytes)
+    }
+}
+
 @Suite struct NBDServerTests {
     @Test func handshakeListInfoAndGo() async throws {
         let fixture = try Fixture()
