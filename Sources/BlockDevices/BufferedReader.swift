@@ -1,7 +1,8 @@
 // The receive side of a request/response connection on a reactor: headers are taken from a
 // buffer the reader refills, small payloads too (one receive takes many messages), and large
 // payloads go straight from the socket into the caller's memory (only the part already buffered
-// is copied).
+// is copied). The buffer's size is fixed: a peer cannot grow it, and the lengths it sends reach
+// `take` only after the caller checked them against its limits (`skip` goes in chunks).
 
 import Glibc
 

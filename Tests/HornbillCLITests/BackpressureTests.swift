@@ -420,7 +420,8 @@ private final class ReplicaSet: @unchecked Sendable {
         let baseline = residentBytes(pid)
 
         // Sixteen more exports with long names on the listener: each NBD_OPT_LIST (16 bytes) is
-        // answered with 16 KiB of replies, none of them read.
+        // answered with 16 KiB of replies, none of them read; and NBD_OPT_INFO (37 bytes) for the
+        // default export, asking for its name and description, in between.
         let client = try daemon.client()
         let nameBytes = 1000
         for index in 0..<16 {
@@ -431,11 +432,12 @@ private final class ReplicaSet: @unchecked Sendable {
             ])
         }
         let list = RawNBD.option(3, [])
-        let chunk = Array(repeating: list, count: 4096).flatMap { $0 }
+        let info = RawNBD.information(6, name: "vol")
+        let chunk = Array(repeating: list + info, count: 2048).flatMap { $0 }
         let slow = try RawClient(port: port)
         try slow.send(be(UInt32(3)))
         let sent = try await offThread { slow.flood(chunk, seconds: floodSeconds) }
-        let requested = sent / list.count * 16 * (20 + 4 + nameBytes)
+        let requested = sent / (list.count + info.count) * 16 * (20 + 4 + nameBytes)
         try #require(requested > oldOutputLimitBytes, "the flood asked for only \(requested) bytes")
         try writeAndVerifyOverNBD(uri, pattern: 0x55, offset: 4 << 20)
         let grown = residentBytes(pid) - baseline
