@@ -12,7 +12,8 @@ public enum ReplicaLimits {
     /// request still runs, alone): the whole queue at 128 KiB, and what bounds the replies a
     /// connection whose peer stopped reading holds beyond the writer's high-water mark.
     public static let maxInFlightPayloadBytes = maxRequestsPerConnection * 128 * 1024
-    /// Request buffers one connection keeps between requests: as much as may be in flight; beyond
-    /// it, buffers grown for large requests are given back.
-    public static let maxRetainedSlotBufferBytes = maxInFlightPayloadBytes
+    /// Request buffers one connection keeps between requests; beyond it, buffers grown for large
+    /// requests are given back. Twice the payload in flight, since a buffer is the next power of
+    /// two above its request: the slots a steady load cycles through keep theirs.
+    public static let maxRetainedSlotBufferBytes = 2 * maxInFlightPayloadBytes
 }

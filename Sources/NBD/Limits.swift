@@ -13,9 +13,10 @@ public enum NBDLimits {
     /// replies a connection whose client stopped reading can hold beyond the writer's high-water
     /// mark.
     public static let maxInFlightPayloadBytes = maxRequestsPerConnection * preferredBlockBytes
-    /// Request buffers one connection keeps between requests: as much as may be in flight; beyond
-    /// it, buffers grown for large requests are given back.
-    public static let maxRetainedSlotBufferBytes = maxInFlightPayloadBytes
+    /// Request buffers one connection keeps between requests; beyond it, buffers grown for large
+    /// requests are given back. Twice the payload in flight, since a buffer is the next power of
+    /// two above its request: the slots a steady load cycles through keep theirs.
+    public static let maxRetainedSlotBufferBytes = 2 * maxInFlightPayloadBytes
     /// Longest option payload accepted during the handshake (names are at most 4 KiB).
     public static let maxOptionBytes = 64 * 1024
     /// Longest export name.

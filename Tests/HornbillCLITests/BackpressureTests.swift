@@ -26,8 +26,8 @@ private let oldOutputLimitBytes = 64 << 20
 /// How much a process's resident memory may grow while a flooding client is connected. What one
 /// connection can hold: the writer's high-water mark (2 MiB) plus the replies of the requests
 /// started (16 MiB of payload), in each of the writer's two buffers, which grow in powers of two
-/// (2 × 32 MiB); the requests' buffers (16 MiB); and the smaller buffers the allocator keeps
-/// after the growth (about 32 MiB). Measured: 8-54 MiB.
+/// (2 × 32 MiB); the requests' buffers (16 MiB for the fixed-size requests here); and the smaller
+/// buffers the allocator keeps after the growth (about 32 MiB). Measured: 8-54 MiB.
 private let residentGrowthBoundBytes = 128 << 20
 /// How long each flood keeps sending: long enough for an unbounded queue to pass the old limit
 /// many times over on loopback, short enough to keep the test quick.
