@@ -6,11 +6,14 @@
 // at the end to the front. Sends go through a `BatchedWriter`: PDUs produced in one reactor round go
 // out in one system call; appending never waits.
 //
-// Backpressure (the target's side): the loop receives more bytes, and hands each framed PDU to the
-// queue pair, only while the writer's queue is under its high-water mark and the queue pair admits
-// the PDU (a command needs a free slot); otherwise it waits and frames the PDU again. A peer that sends and
-// never reads is then no longer read: what the connection queues stays under the high-water mark
-// plus the replies of the commands already started (queue depth × largest transfer).
+// Backpressure (the target's side): the loop receives more bytes, and hands each framed PDU to
+// the queue pair, only while the writer's queue is under its high-water mark and the queue pair
+// admits the PDU (a command needs a free slot); otherwise it waits and frames the PDU again. A
+// peer that sends and never reads is then no longer read: what the connection queues stays under
+// the high-water mark plus the replies of the commands already started (queue depth × largest
+// transfer). A host that sends more commands than its queue has entries is served as slots free
+// up rather than cut off; should it hold every slot with writes whose data it sends only behind
+// the extra command, it stalls only its own connection.
 
 import BlockCore
 import BlockDevices

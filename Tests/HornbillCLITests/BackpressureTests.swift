@@ -70,9 +70,8 @@ private func run(_ arguments: [String], timeoutSeconds: Double = 60) throws -> (
 private func writeAndVerifyOverNBD(_ uri: String, pattern: UInt8, offset: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let range = "\(offset) 4M"
     let result = try run(["qemu-io", "-f", "raw", "-c", "write -P \(pattern) \(range)", "-c", "read -P \(pattern) \(range)", uri])
-    #expect(
-        result.status == 0 && !result.output.contains("Pattern verification failed") && result.output.contains("read 4194304/4194304 bytes"),
-        "\(result.output)", sourceLocation: sourceLocation)
+    let verified = !result.output.contains("Pattern verification failed") && result.output.contains("read 4194304/4194304 bytes")
+    #expect(result.status == 0 && verified, "\(result.output)", sourceLocation: sourceLocation)
 }
 
 /// A background `hornbill` process, killed when released.
@@ -260,7 +259,9 @@ private func params(_ members: [(String, JSONValue)]) -> JSONValue { .object(mem
 private func text(_ value: String) -> JSONValue { .string(value) }
 
 @discardableResult
-private func rpc(_ client: JSONRPCClient, _ method: String, _ members: [(String, JSONValue)] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> JSONValue {
+private func rpc(
+    _ client: JSONRPCClient, _ method: String, _ members: [(String, JSONValue)] = [], sourceLocation: SourceLocation = #_sourceLocation
+) throws -> JSONValue {
     switch try client.call(method, params: members.isEmpty ? nil : params(members)) {
     case .success(let value): return value
     case .failure(let error):
@@ -463,7 +464,9 @@ private final class ReplicaSet: @unchecked Sendable {
         try rpc(client, "nvmf_subsystem_add_ns", [("nqn", text(nqn)), ("namespace", params([("bdev_name", text("m0"))]))])
         try rpc(client, "nvmf_subsystem_add_listener", [
             ("nqn", text(nqn)),
-            ("listen_address", params([("trtype", text("tcp")), ("adrfam", text("ipv4")), ("traddr", text("127.0.0.1")), ("trsvcid", text(String(port)))])),
+            ("listen_address", params([
+                ("trtype", text("tcp")), ("adrfam", text("ipv4")), ("traddr", text("127.0.0.1")), ("trsvcid", text(String(port))),
+            ])),
         ])
         let host = try await NVMeHostController.attach(
             name: "bp\(port)", options: .init(address: "127.0.0.1", serviceID: String(port), subsystemNQN: nqn), reactor: hostReactor)
@@ -504,7 +507,9 @@ private final class ReplicaSet: @unchecked Sendable {
 
         let slow = try RawClient(port: port)
         let length = 256 << 10
-        let chunk = (0..<1024).flatMap { replicaRequest(kind: 1, id: UInt64($0), offset: UInt64($0 * length % replicas.size), length: length) }
+        let chunk = (0..<1024).flatMap {
+            replicaRequest(kind: 1, id: UInt64($0), offset: UInt64($0 * length % replicas.size), length: length)
+        }
         let sent = try await offThread { slow.flood(chunk, seconds: floodSeconds) }
         let requested = sent / 40 * length
         try #require(requested > oldOutputLimitBytes, "the flood asked for only \(requested) bytes")
@@ -551,7 +556,7 @@ private final class ReplicaSet: @unchecked Sendable {
         #expect(try modes() == ["RW", "RW"])
         for (pid, baseline) in zip(pids, baselines) {
             let grown = residentBytes(pid) - baseline
-            #expect(grown < residentGrowthBoundBytes, "process \(pid): resident memory grew by \(grown) bytes under a flood asking for \(requested)")
+            #expect(grown < residentGrowthBoundBytes, "process \(pid): resident memory grew by \(grown) bytes, flood asked for \(requested)")
         }
         // Reading again, the slow client gets its replies.
         #expect(loadBE(try slow.receiveAndDrop(resumedReadBytes), 0, as: UInt32.self) == 0x6744_6698)
