@@ -331,6 +331,16 @@ private enum RawNVMe {
         return response.withUnsafeBytes { CompletionEntry(bytes: UnsafeRawBufferPointer(rebasing: $0[8..<24])) }
     }
 
+    /// `count` Identify Controller commands (4 KiB of data each, by C2HData).
+    static func identifies(count: Int) -> [UInt8] {
+        (0..<count).flatMap { index in
+            var command = SubmissionEntry(opcode: AdminOpcode.identify, commandID: UInt16(16 + index % 16))
+            command.cdw10 = 1
+            command.setTransportData(length: 4096)
+            return capsule(command)
+        }
+    }
+
     /// `count` Read commands of `blocks` 4 KiB blocks, data by C2HData.
     static func reads(count: Int, blocks: Int, namespaceBlocks: Int) -> [UInt8] {
         var out: [UInt8] = []
@@ -475,7 +485,8 @@ private final class ReplicaSet: @unchecked Sendable {
         let baseline = residentBytes(pid)
 
         // A host of its own: an admin queue enabled by hand, then an I/O queue flooded with 128 KiB
-        // reads far past its queue depth, none of whose data it reads.
+        // reads and the admin queue with Identify commands, far past their queue depths, none of
+        // whose data it reads.
         let (admin, controllerID) = try RawNVMe.connect(port: port, nqn: nqn, queueID: 0, queueSize: 32, controllerID: 0xFFFF)
         let enable = SubmissionEntry.propertySet(commandID: 2, offset: 0x14, value: 1 | 6 << 16 | 4 << 20, wide: false)
         try admin.send(RawNVMe.capsule(enable))
@@ -485,12 +496,17 @@ private final class ReplicaSet: @unchecked Sendable {
         let sent = try await offThread { slow.flood(chunk, seconds: floodSeconds) }
         let requested = sent / 72 * (128 << 10)
         try #require(requested > oldOutputLimitBytes, "the flood asked for only \(requested) bytes")
+        let adminChunk = RawNVMe.identifies(count: 512)
+        let adminSent = try await offThread { admin.flood(adminChunk, seconds: floodSeconds) }
+        let adminRequested = adminSent / 72 * 4096
+        try #require(adminRequested > oldOutputLimitBytes, "the admin flood asked for only \(adminRequested) bytes")
         #expect(try await writeAndVerify(device, offsetBlocks: 2048, seed: 2))
         let grown = residentBytes(pid) - baseline
         #expect(daemon.process.isRunning)
         #expect(grown < residentGrowthBoundBytes, "resident memory grew by \(grown) bytes under a flood asking for \(requested)")
         // Held, not ended with a C2HTermReq: reading again, the host gets its read data.
         #expect(try slow.receiveAndDrop(resumedReadBytes)[0] == PDUType.c2hData.rawValue)
+        #expect(try admin.receiveAndDrop(resumedReadBytes)[0] == PDUType.c2hData.rawValue)
 
         slow.close()
         admin.close()
