@@ -1,7 +1,8 @@
 import Synchronization
 
-/// Claim bookkeeping of one device. A module (an lvstore, a RAID, an NVMe-oF namespace) takes an
-/// exclusive-write claim so that nobody else writes underneath it.
+/// Claim and removal bookkeeping of one device. A module (an lvstore, a RAID, an NVMe-oF
+/// namespace) takes an exclusive-write claim so that nobody else writes underneath it; modules
+/// that stack on the device leave a removal handler on their descriptor (DeviceRemoval.swift).
 public final class DeviceClaims: Sendable {
     public struct State: Sendable, Equatable {
         /// The module holding the exclusive-write claim, if any.
@@ -10,60 +11,96 @@ public final class DeviceClaims: Sendable {
         public var writers: Int
     }
 
-    private let state = Mutex(State(claimant: nil, writers: 0))
+    struct Inner {
+        var state = State(claimant: nil, writers: 0)
+        /// Set once the device is being removed: no descriptor opens any more.
+        var removing = false
+        /// What each open descriptor that asked for it does when the device goes away.
+        var removalHandlers: [ObjectIdentifier: BlockDescriptor.RemovalHandler] = [:]
+    }
+
+    let inner = Mutex(Inner())
 
     public init() {}
 
-    public var current: State { state.withLock { $0 } }
+    public var current: State { inner.withLock { $0.state } }
 
-    func openWriter(deviceName: String) throws {
-        try state.withLock { state in
-            if let claimant = state.claimant {
+    /// True once the device is being removed (hot remove): opens are refused from then on.
+    public var isRemoving: Bool { inner.withLock { $0.removing } }
+
+    func open(writable: Bool, deviceName: String) throws {
+        try inner.withLock { inner in
+            guard !inner.removing else { throw BlockError(.notFound, "\(deviceName) is being removed") }
+            guard writable else { return }
+            if let claimant = inner.state.claimant {
                 throw BlockError(.claimed, "\(deviceName) is claimed by \(claimant) for exclusive write")
             }
-            state.writers += 1
+            inner.state.writers += 1
         }
     }
 
-    func closeWriter() {
-        state.withLock { state in
-            precondition(state.writers > 0)
-            state.writers -= 1
+    func close(writable: Bool, descriptor: ObjectIdentifier) {
+        inner.withLock { inner in
+            inner.removalHandlers[descriptor] = nil
+            guard writable else { return }
+            precondition(inner.state.writers > 0)
+            inner.state.writers -= 1
         }
     }
 
     func claim(module: String, deviceName: String, holdsWriter: Bool) throws {
-        try state.withLock { state in
-            if let claimant = state.claimant {
+        try inner.withLock { inner in
+            if let claimant = inner.state.claimant {
                 throw BlockError(.claimed, "\(deviceName) is already claimed by \(claimant)")
             }
-            let otherWriters = state.writers - (holdsWriter ? 1 : 0)
+            let otherWriters = inner.state.writers - (holdsWriter ? 1 : 0)
             guard otherWriters == 0 else {
                 throw BlockError(.busy, "\(deviceName) has \(otherWriters) other writer(s) open; cannot claim it")
             }
-            state.claimant = module
+            inner.state.claimant = module
         }
     }
 
     func release(module: String) {
-        state.withLock { state in
-            if state.claimant == module { state.claimant = nil }
+        inner.withLock { inner in
+            if inner.state.claimant == module { inner.state.claimant = nil }
         }
     }
 }
 
 /// An open handle on a device (SPDK's bdev descriptor). A writable descriptor can take the
-/// device's exclusive-write claim; closing the descriptor releases it.
+/// device's exclusive-write claim; closing the descriptor releases it. A module stacked on the
+/// device gives a removal handler (SPDK's event callback), called when the device goes away.
 public final class BlockDescriptor: @unchecked Sendable {
+    /// What a descriptor's owner does when its device is removed (SPDK_BDEV_EVENT_REMOVE): stop
+    /// using the device and close the descriptor. It may run on any thread.
+    public typealias RemovalHandler = @Sendable () async -> Void
+
     public let device: any BlockDevice
     public let writable: Bool
     public private(set) var claimant: String?
     private var closed = false
 
-    public init(_ device: any BlockDevice, writable: Bool) throws {
-        if writable { try device.claims.openWriter(deviceName: device.name) }
+    /// Opens `device`. `onRemove` runs when the device is removed while this descriptor is open.
+    ///
+    /// - Throws: `.notFound` when the device is being removed; `.claimed` for a writable open of
+    ///   a claimed device.
+    public init(_ device: any BlockDevice, writable: Bool, onRemove: RemovalHandler? = nil) throws {
+        try device.claims.open(writable: writable, deviceName: device.name)
         self.device = device
         self.writable = writable
+        if let onRemove { device.claims.inner.withLock { $0.removalHandlers[ObjectIdentifier(self)] = onRemove } }
+    }
+
+    /// Sets the removal handler of a descriptor opened without one (for owners made after the
+    /// descriptor). When the device is being removed already, the handler runs at once.
+    public func onRemove(_ handler: @escaping RemovalHandler) {
+        let removing = device.claims.inner.withLock { inner in
+            guard !inner.removing else { return true }
+            inner.removalHandlers[ObjectIdentifier(self)] = handler
+            return false
+        }
+        if removing { Task { await handler() } }
     }
 
     /// Takes the exclusive-write claim for `module`.
@@ -84,7 +121,7 @@ public final class BlockDescriptor: @unchecked Sendable {
         guard !closed else { return }
         closed = true
         if let claimant { device.claims.release(module: claimant) }
-        if writable { device.claims.closeWriter() }
+        device.claims.close(writable: writable, descriptor: ObjectIdentifier(self))
     }
 
     deinit { close() }

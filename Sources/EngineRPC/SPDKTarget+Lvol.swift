@@ -50,7 +50,13 @@ extension SPDKTarget {
         }
     }
 
-    var allStores: [LogicalVolumeStore] { stores.withLock { Array($0.values) }.sorted { $0.name < $1.name } }
+    /// The loaded lvstores; one whose base went away (hot remove) is dropped here.
+    var allStores: [LogicalVolumeStore] {
+        stores.withLock { stores in
+            stores = stores.filter { $0.value.isLoaded }
+            return Array(stores.values)
+        }.sorted { $0.name < $1.name }
+    }
 
     /// The lvstore named by exactly one of `uuid` and `lvs_name`.
     func store(uuid: String?, name: String?) throws(JSONRPCError) -> LogicalVolumeStore {

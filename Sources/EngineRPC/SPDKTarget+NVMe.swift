@@ -175,6 +175,13 @@ extension SPDKTarget {
                 names.append(.string(namespace.name))
             } catch {
                 logSettings.log(.error, "bdev_nvme_attach_controller \(name): \(error)")
+                continue
+            }
+            // Examine, as for every new bdev: an lvstore on the namespace comes back.
+            do {
+                try await examine(namespace)
+            } catch {
+                logSettings.log(.error, "examine of \(namespace.name): \(error)")
             }
         }
         return .array(names)
@@ -188,8 +195,9 @@ extension SPDKTarget {
             return true
         }
         guard removed else { return }
-        for namespace in controller.namespaces { _ = try? registry.unregister(name: namespace.name) }
-        logSettings.log(.warning, "NVMe controller \(controller.name) lost; its bdevs were removed")
+        logSettings.log(.warning, "NVMe controller \(controller.name) lost; its bdevs are removed")
+        // Hot remove: what sits on the namespaces lets go; their I/O fails, the controller is gone.
+        Task { for namespace in controller.namespaces { await hotRemove(namespace) } }
     }
 
     func detachController(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
@@ -198,7 +206,9 @@ extension SPDKTarget {
         for key in ["trtype", "traddr", "adrfam", "trsvcid", "subnqn", "hostaddr", "hostsvcid"] { _ = try decoder.string(key) }
         try decoder.finish()
         guard let controller = nvmeControllers.withLock({ $0.removeValue(forKey: name) }) else { throw Self.noSuchDevice }
-        for namespace in controller.namespaces { _ = try? registry.unregister(name: namespace.name) }
+        // As SPDK: the namespaces' bdevs are removed first (an lvstore on one unloads while the
+        // controller still serves its writes), then the controller goes.
+        for namespace in controller.namespaces { await hotRemove(namespace) }
         await controller.detach()
         return .bool(true)
     }

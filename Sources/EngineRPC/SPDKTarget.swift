@@ -55,7 +55,7 @@ public final class SPDKTarget: JSONRPCMethodHandler {
         },
         "bdev_examine": { target, params in try await target.examine(params) },
         "bdev_malloc_create": { target, params in try target.mallocCreate(params) },
-        "bdev_malloc_delete": { target, params in try target.deleteBdev(params, as: MallocDevice.self) },
+        "bdev_malloc_delete": { target, params in try await target.deleteBdev(params, as: MallocDevice.self) },
         "bdev_aio_create": { target, params in try await target.aioCreate(params) },
         "bdev_aio_delete": { target, params in try await target.aioDelete(params) },
         "bdev_aio_rescan": { target, params in try target.aioRescan(params) },
@@ -187,7 +187,7 @@ public final class SPDKTarget: JSONRPCMethodHandler {
     /// The lvol module's examine: a device holding an lvstore that is not loaded yet gets it
     /// loaded, with its lvols registered. A claimed device (an lvstore is on it already) is skipped.
     func examine(_ device: any BlockDevice) async throws {
-        guard device.claims.current.claimant == nil, device.claims.current.writers == 0,
+        guard device.claims.current.claimant == nil, device.claims.current.writers == 0, !device.claims.isRemoving,
             device.supportedIOTypes.contains(.write)
         else { return }
         if let store = try await LogicalVolumeStore.load(from: device, executor: reactor, registry: registry) {
@@ -228,16 +228,21 @@ public final class SPDKTarget: JSONRPCMethodHandler {
         return .string(name)
     }
 
-    func deleteBdev<Device: BlockDevice>(_ params: JSONValue?, as type: Device.Type) throws(JSONRPCError) -> JSONValue {
+    /// Deletes a base bdev the way SPDK's delete methods do: a hot remove. What sits on it (an
+    /// lvstore and its lvols, exports, namespaces, RAID legs) lets go before the reply.
+    func deleteBdev<Device: BlockDevice>(_ params: JSONValue?, as type: Device.Type) async throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
         let name = try decoder.requiredString("name")
         try decoder.finish()
         guard let device = registry.lookup(name) as? Device else { throw Self.noSuchDevice }
-        guard device.claims.current.claimant == nil else {
-            throw JSONRPCError(code: -16, message: "Device or resource busy")
-        }
-        _ = try? registry.unregister(name: device.name)
+        await hotRemove(device)
         return .bool(true)
+    }
+
+    /// Hot-removes a registered device and logs what went (spdk_bdev_unregister).
+    func hotRemove(_ device: any BlockDevice) async {
+        guard (try? await registry.remove(name: device.name)) != nil else { return }
+        logSettings.log(.notice, "bdev \(device.name) removed")
     }
 
     func aioCreate(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
@@ -270,10 +275,9 @@ public final class SPDKTarget: JSONRPCMethodHandler {
         var decoder = try Params(params)
         let name = try decoder.requiredString("name")
         try decoder.finish()
-        guard registry.lookup(name) is AIODevice else { throw Self.noSuchDevice }
+        guard let device = registry.lookup(name) as? AIODevice else { throw Self.noSuchDevice }
         // Hot removal: the lvstore on it is unloaded and its lvols vanish; data stays.
-        if let store = stores.withLock({ $0.removeValue(forKey: name) }) { try? await store.close() }
-        _ = try? registry.unregister(name: name)
+        await hotRemove(device)
         return .bool(true)
     }
 

@@ -47,6 +47,7 @@ extension LogicalVolumeStore {
         let store = try LogicalVolumeStore(
             baseDevice: device, descriptor: descriptor, superblock: superblock, state: state, epoch: 0,
             nextSequence: 1, journalUsedBytes: 0, executor: executor, registry: registry, wasCleanlyClosed: true)
+        descriptor.onRemove { [weak store] in await store?.baseRemoved() }
         do {
             try await store.onExecutor {
                 let blocksPerCluster = UInt64(clusterSize / device.blockSize)
@@ -90,6 +91,7 @@ extension LogicalVolumeStore {
                 baseDevice: device, descriptor: descriptor, superblock: loaded.superblock, state: loaded.state,
                 epoch: loaded.epoch, nextSequence: loaded.nextSequence, journalUsedBytes: loaded.journalUsedBytes,
                 executor: executor, registry: registry, wasCleanlyClosed: loaded.clean)
+            descriptor.onRemove { [weak store] in await store?.baseRemoved() }
             try await store.onExecutor {
                 store.metadataChannel = loaded.channel
                 // Marks the store open: a stop before the next clean close is seen as unclean.
@@ -300,7 +302,7 @@ extension LogicalVolumeStore {
         descriptor.close()
     }
 
-    private func shutDown() {
+    func shutDown() {
         for volume in volumesByID.values {
             volume.markGone()
             volume.fence.thaw()  // waiting I/O proceeds and finds the lvol gone

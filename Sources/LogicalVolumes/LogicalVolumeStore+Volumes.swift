@@ -45,8 +45,13 @@ extension LogicalVolumeStore {
             guard clones.count <= 1 else {
                 throw BlockError(.busy, "snapshot \(lvol.header.name) has \(clones.count) clones; delete them first")
             }
+            // As SPDK's bdev_lvol_delete: the lvol's bdev goes away first, and what sits on it
+            // (an export, a namespace, a RAID leg) lets go. Only an opener that cannot be told
+            // keeps it busy.
+            await volume.claims.hotRemove()
             let claims = volume.claims.current
             guard claims.claimant == nil, claims.writers == 0 else {
+                volume.claims.cancelRemoval()
                 throw BlockError(.busy, "lvol \(lvol.header.name) is open (claimed by \(claims.claimant ?? "a writer"))")
             }
             await volume.fence.freezeAndDrain()

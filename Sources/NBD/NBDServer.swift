@@ -25,7 +25,7 @@ public final class NBDExport: Sendable {
     let descriptor: BlockDescriptor
     let connectionCount = Atomic<Int>(0)
 
-    init(name: String, device: any BlockDevice, address: NBDAddress, readOnly: Bool) throws {
+    init(name: String, device: any BlockDevice, address: NBDAddress, readOnly: Bool, server: NBDServer) throws {
         let writable = !readOnly && device.supportedIOTypes.contains(.write)
         descriptor = try BlockDescriptor(device, writable: writable)
         if writable {
@@ -38,6 +38,11 @@ public final class NBDExport: Sendable {
         self.device = device
         self.address = address
         self.readOnly = !writable
+        // Hot remove (SPDK's nbd_bdev_hot_remove): the device going away deletes the export.
+        descriptor.onRemove { [weak self, weak server] in
+            guard let self, let server else { return }
+            await server.remove { $0 === self }
+        }
     }
 
     /// Connections using the export now.
@@ -77,7 +82,7 @@ public final class NBDServer: Sendable {
             guard !state.exports.contains(where: { $0.name == name }) else {
                 throw BlockError(.alreadyExists, "an export named \(name) already exists")
             }
-            let export = try NBDExport(name: name, device: device, address: address, readOnly: readOnly)
+            let export = try NBDExport(name: name, device: device, address: address, readOnly: readOnly, server: self)
             if var listener = state.listeners[address] {
                 listener.users += 1
                 state.listeners[address] = listener
@@ -99,10 +104,15 @@ public final class NBDServer: Sendable {
 
     /// Removes an export: its connections are closed, its device released.
     public func deleteExport(name: String) async throws {
-        let (export, connections): (NBDExport, [NBDConnection]) = try state.withLock { state in
-            guard let index = state.exports.firstIndex(where: { $0.name == name }) else {
-                throw BlockError(.notFound, "no export named \(name)")
-            }
+        guard await remove(where: { $0.name == name }) else { throw BlockError(.notFound, "no export named \(name)") }
+    }
+
+    /// Removes the export `matching` picks, if there is one: its connections are closed (requests
+    /// in flight get no reply), its device released. Returns whether there was one.
+    @discardableResult
+    func remove(where matching: (NBDExport) -> Bool) async -> Bool {
+        let found: (NBDExport, [NBDConnection])? = state.withLock { state in
+            guard let index = state.exports.firstIndex(where: matching) else { return nil }
             let export = state.exports.remove(at: index)
             if var listener = state.listeners[export.address] {
                 listener.users -= 1
@@ -115,10 +125,12 @@ public final class NBDServer: Sendable {
             }
             return (export, Array(state.connections.values))
         }
+        guard let (export, connections) = found else { return false }
         await reactor.run {
             for connection in connections where connection.export === export { connection.close() }
         }
         export.descriptor.close()
+        return true
     }
 
     /// The port a listener is bound to (the kernel's choice when 0 was asked for).

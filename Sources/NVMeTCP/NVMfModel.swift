@@ -177,6 +177,12 @@ public final class NVMfSubsystem: @unchecked Sendable {
         let namespace = try NVMfNamespace(
             namespaceID: id, device: device, uuid: namespaceUUID,
             nguid: nguid ?? withUnsafeBytes(of: namespaceUUID.uuid) { Array($0) }, anaGroupID: anaGroupID ?? id)
+        // Hot remove (SPDK's nvmf_ns_hot_remove): the device going away removes the namespace,
+        // and hosts get the namespace-changed event as for nvmf_subsystem_remove_ns.
+        namespace.descriptor.onRemove { [weak self, weak namespace] in
+            guard let self, let namespace else { return }
+            try? self.removeNamespace(id, ifItIs: namespace)
+        }
         let controllers: [NVMfController] = try state.withLock { state in
             guard state.namespaces[id] == nil else {
                 namespace.close()
@@ -191,10 +197,16 @@ public final class NVMfSubsystem: @unchecked Sendable {
     }
 
     public func removeNamespace(_ id: UInt32) throws {
+        try removeNamespace(id, ifItIs: nil)
+    }
+
+    /// Removes namespace `id`, only if it is still `expected` when one is given.
+    func removeNamespace(_ id: UInt32, ifItIs expected: NVMfNamespace?) throws {
         let (namespace, controllers): (NVMfNamespace, [NVMfController]) = try state.withLock { state in
-            guard let namespace = state.namespaces.removeValue(forKey: id) else {
+            guard let namespace = state.namespaces[id], expected == nil || namespace === expected else {
                 throw BlockError(.notFound, "\(nqn) has no namespace \(id)")
             }
+            state.namespaces[id] = nil
             return (namespace, Array(state.controllers.values))
         }
         namespaceGeneration.add(1, ordering: .releasing)

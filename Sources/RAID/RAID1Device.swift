@@ -7,6 +7,7 @@
 // set and compares the generation (one relaxed atomic load) per I/O, taking the mutex only when it
 // changed. Each leg is opened through a writable descriptor that holds the "raid" claim, so nobody
 // else can write underneath the mirror; removing a leg closes the descriptor and frees the base.
+// A base that goes away (hot remove: its device deleted or lost) fails its leg the same way.
 //
 // Limitation: removal does not wait for I/O already in flight on the removed leg (SPDK quiesces
 // the array first). Such an I/O completes against the base it was sent to.
@@ -98,6 +99,7 @@ public final class RAID1Device: BlockDevice, Sendable {
         self.blockSize = first.blockSize
         self.blockCount = baseDevices.map(\.blockCount).min()!
         self.control = Mutex(state)
+        for (member, descriptor) in state.descriptors { watchRemoval(of: descriptor, memberID: member) }
     }
 
     deinit {
@@ -154,6 +156,16 @@ public final class RAID1Device: BlockDevice, Sendable {
         } catch {
             descriptor.close()
             throw error
+        }
+        watchRemoval(of: descriptor, memberID: member.id)
+    }
+
+    /// A base device going away fails its leg (SPDK's raid_bdev_remove_base_bdev on a hot remove):
+    /// the array runs on without it, or goes offline when it was the last.
+    private func watchRemoval(of descriptor: BlockDescriptor, memberID: UInt64) {
+        let baseName = descriptor.device.name
+        descriptor.onRemove { [weak self] in
+            self?.legFailed(memberID: memberID, error: BlockError(.notFound, "base device \(baseName) was removed"))
         }
     }
 
