@@ -55,6 +55,20 @@ private func rpcPy(_ socket: String, _ arguments: [String]) throws -> (status: I
         #expect(try rpcPy(socket, ["spdk_kill_instance", "SIGTERM"]).status == 0)
     }
 
+    @Test func spdkRpcDeletesAMallocBdevUnderAnLvstore() throws {
+        let daemon = try Daemon()
+        let socket = daemon.socket
+        try #require(try rpcPy(socket, ["spdk_get_version"]).status == 0, "spdk-rpc is missing; scripts/test.sh installs it")
+        #expect(try rpcPy(socket, ["bdev_malloc_create", "32", "4096", "-b", "Malloc0"]) == (0, "Malloc0\n"))
+        #expect(try rpcPy(socket, ["bdev_lvol_create_lvstore", "Malloc0", "lvs", "-c", "1048576"]).status == 0)
+        #expect(try rpcPy(socket, ["bdev_lvol_create", "-l", "lvs", "-t", "v", "4"]).status == 0)
+        // As on SPDK: the delete is a hot remove, not refused; the lvstore and its lvol go with it.
+        #expect(try rpcPy(socket, ["bdev_malloc_delete", "Malloc0"]).status == 0)
+        #expect(try rpcPy(socket, ["bdev_lvol_get_lvstores"]).output == "[]\n")
+        #expect(try rpcPy(socket, ["bdev_get_bdevs", "-b", "lvs/v"]).status != 0)
+        #expect(try rpcPy(socket, ["bdev_get_bdevs"]).output == "[]\n")
+    }
+
     @Test func spdkRpcDrivesNVMeOverTCPAndRAID1() throws {
         let daemon = try Daemon()
         let socket = daemon.socket

@@ -1,0 +1,356 @@
+// Hot remove against real `hornbill tgt` processes, as SPDK does it: the base bdev under an
+// lvstore is deleted (malloc, aio) or its NVMe controller goes away (detached, or lost after
+// ctrlr_loss_timeout_sec) while fio writes through an NBD export of one lvol and another lvol is an
+// NVMe-oF namespace. fio ends with errors, the lvols and exports vanish from every listing, the
+// daemon keeps serving another bdev's export, and loading the base again brings the lvstore back
+// with the data written before.
+
+import Foundation
+import JSONRPC
+import TestSupport
+import Testing
+
+private func params(_ members: [(String, JSONValue)]) -> JSONValue { .object(members.map { (key: $0.0, value: $0.1) }) }
+private func text(_ value: String) -> JSONValue { .string(value) }
+
+/// Calls a method and requires it to succeed.
+@discardableResult
+private func rpc(
+    _ client: JSONRPCClient, _ method: String, _ members: [(String, JSONValue)] = [], sourceLocation: SourceLocation = #_sourceLocation
+) throws -> JSONValue {
+    switch try client.call(method, params: members.isEmpty ? nil : params(members)) {
+    case .success(let value): return value
+    case .failure(let error):
+        Issue.record("\(method) failed: \(error.code) \(error.message)", sourceLocation: sourceLocation)
+        throw error
+    }
+}
+
+/// A program running in the background, its output going to a file.
+private final class Background {
+    let process = Process()
+    let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("hornbill-hotremove-\(UUID().uuidString).log").path
+
+    init(_ arguments: [String]) throws {
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+    }
+
+    /// Waits for the program to end, at most `seconds`, then stops it. Returns its status and
+    /// output, and whether it had to be stopped.
+    func finish(within seconds: Double) -> (status: Int32, output: String, timedOut: Bool) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { usleep(50_000) }
+        let timedOut = process.isRunning
+        if timedOut {
+            process.terminate()
+            usleep(500_000)
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(atPath: outputPath)
+        return (process.terminationStatus, output, timedOut)
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// Runs a program to its end, bounded by `seconds`.
+private func run(_ arguments: [String], seconds: Double = 60) throws -> (status: Int32, output: String) {
+    let program = try Background(arguments)
+    let result = program.finish(within: seconds)
+    return (result.timedOut ? -1 : result.status, result.output)
+}
+
+/// Writes `pattern` over the first MiB of an NBD export (qemu-io verifies nothing here).
+private func writePattern(_ uri: String, _ pattern: UInt8) throws -> Bool {
+    let result = try run(["qemu-io", "-f", "raw", "-c", "write -P \(pattern) 0 1M", uri])
+    return result.status == 0 && !result.output.contains("failed")
+}
+
+/// True when the first MiB of an NBD export holds `pattern` (qemu-io's read -P checks every byte).
+private func holdsPattern(_ uri: String, _ pattern: UInt8) throws -> Bool {
+    let result = try run(["qemu-io", "-f", "raw", "-c", "read -P \(pattern) 0 1M", uri])
+    return result.status == 0 && !result.output.contains("failed") && !result.output.contains("mismatch")
+}
+
+/// The layers stacked on a base bdev in one daemon: lvstore `hr` with lvols `a` (NBD export `a`,
+/// where fio runs) and `b` (a namespace of `nqn`), and a bystander malloc bdev exported as `other`.
+private struct Stack {
+    static let nqn = "nqn.2016-06.io.spdk:hotremove"
+    let client: JSONRPCClient
+    let nbdPort: UInt16
+    let nvmfPort: UInt16
+
+    var uri: String { "nbd://127.0.0.1:\(nbdPort)/a" }
+    var otherURI: String { "nbd://127.0.0.1:\(nbdPort)/other" }
+
+    /// Starts the NVMe-oF target and the bystander export.
+    static func prepare(_ client: JSONRPCClient) throws -> Stack {
+        let stack = Stack(client: client, nbdPort: freeTCPPort(), nvmfPort: freeTCPPort())
+        try rpc(client, "nvmf_create_transport", [("trtype", text("TCP"))])
+        try rpc(client, "nvmf_create_subsystem", [("nqn", text(nqn)), ("allow_any_host", .bool(true))])
+        try rpc(client, "nvmf_subsystem_add_listener", [
+            ("nqn", text(nqn)),
+            ("listen_address", params([("trtype", text("tcp")), ("adrfam", text("ipv4")), ("traddr", text("127.0.0.1")), ("trsvcid", text(String(stack.nvmfPort)))])),
+        ])
+        try rpc(client, "bdev_malloc_create", [("name", text("other")), ("num_blocks", .integer(4096)), ("block_size", .integer(4096))])
+        try stack.exportNBD("other", bdev: "other")
+        #expect(try writePattern(stack.otherURI, 0x33))
+        return stack
+    }
+
+    func exportNBD(_ name: String, bdev: String) throws {
+        try rpc(client, "nbd_export_create", [
+            ("name", text(name)), ("bdev_name", text(bdev)),
+            ("listen_address", params([("traddr", text("127.0.0.1")), ("trsvcid", text(String(nbdPort)))])),
+        ])
+    }
+
+    /// Creates the lvstore and its lvols on `base`, or (`create` false) uses the ones loaded.
+    func build(on base: String, create: Bool) throws {
+        if create {
+            try rpc(client, "bdev_lvol_create_lvstore", [("bdev_name", text(base)), ("lvs_name", text("hr")), ("cluster_sz", .integer(1 << 20))])
+            for lvol in ["a", "b"] {
+                try rpc(client, "bdev_lvol_create", [("lvs_name", text("hr")), ("lvol_name", text(lvol)), ("size_in_mib", .integer(24)), ("thin_provision", .bool(true))])
+            }
+        }
+        try exportNBD("a", bdev: "hr/a")
+        try rpc(client, "nvmf_subsystem_add_ns", [("nqn", text(Self.nqn)), ("namespace", params([("bdev_name", text("hr/b"))]))])
+    }
+
+    /// Starts fio writing to export `a` past the pattern, and returns once the lvol has seen writes.
+    func startFio() throws -> Background {
+        let fio = try Background([
+            "fio", "--name=hotremove", "--ioengine=nbd", "--uri=\(uri)", "--rw=randwrite", "--bs=4k", "--iodepth=8",
+            "--offset=8M", "--size=8M", "--time_based", "--runtime=120",
+        ])
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if case .success(let stat) = try client.call("bdev_get_iostat", params: params([("name", text("hr/a"))])),
+                case .number(let writes)? = stat["bdevs"]?[0]?["num_write_ops"], (Int(writes) ?? 0) > 0
+            {
+                return fio
+            }
+            usleep(50_000)
+        }
+        Issue.record("fio did not start writing within 30 s")
+        return fio
+    }
+
+    /// What the removal must leave: no lvstore, lvols, export `a` or namespace; fio ended with
+    /// errors; the bystander export still serving its data.
+    func expectGone(after fio: Background, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let result = fio.finish(within: 60)
+        #expect(!result.timedOut, "fio did not end after the removal", sourceLocation: sourceLocation)
+        #expect(result.status != 0, "fio ended without errors: \(result.output)", sourceLocation: sourceLocation)
+        for name in ["hr/a", "hr/b"] {
+            #expect(try client.call("bdev_get_bdevs", params: params([("name", text(name))])) == .failure(JSONRPCError(code: -19, message: "No such device")), sourceLocation: sourceLocation)
+        }
+        #expect(try rpc(client, "bdev_lvol_get_lvstores") == .array([]), sourceLocation: sourceLocation)
+        guard case .array(let exports) = try rpc(client, "nbd_export_list") else { return }
+        #expect(exports.map { $0["name"] } == [text("other")], sourceLocation: sourceLocation)
+        guard case .array(let subsystems) = try rpc(client, "nvmf_get_subsystems") else { return }
+        let ours = subsystems.first { $0["nqn"] == text(Self.nqn) }
+        #expect(ours?["namespaces"] == .array([]), sourceLocation: sourceLocation)
+        #expect(try holdsPattern(otherURI, 0x33), "the bystander export lost its data", sourceLocation: sourceLocation)
+        #expect(try run(["nbdinfo", uri]).status != 0, sourceLocation: sourceLocation)
+    }
+}
+
+private func requireClients() throws {
+    try #require(try run(["which", "fio", "qemu-io", "nbdinfo"]).status == 0, "scripts/test.sh installs fio, qemu-utils and libnbd-bin")
+}
+
+@Suite(.serialized) struct HotRemoveTests {
+    @Test func deletingAMallocBaseUnloadsTheLvstoreAndEverythingOnIt() throws {
+        try requireClients()
+        let daemon = try Daemon()
+        let client = try daemon.client()
+        let stack = try Stack.prepare(client)
+        try rpc(client, "bdev_malloc_create", [("name", text("base")), ("num_blocks", .integer(16384)), ("block_size", .integer(4096))])
+        try stack.build(on: "base", create: true)
+        #expect(try writePattern(stack.uri, 0x5a))
+        let fio = try stack.startFio()
+        #expect(try rpc(client, "bdev_malloc_delete", [("name", text("base"))]) == .bool(true))
+        try stack.expectGone(after: fio)
+        // RAM keeps nothing: a new malloc bdev of that name holds no lvstore, and takes a new one.
+        try rpc(client, "bdev_malloc_create", [("name", text("base")), ("num_blocks", .integer(16384)), ("block_size", .integer(4096))])
+        #expect(try rpc(client, "bdev_lvol_get_lvstores") == .array([]))
+        try stack.build(on: "base", create: true)
+        #expect(try holdsPattern(stack.uri, 0))
+    }
+
+    @Test func deletingAnAIOBaseUnloadsTheLvstoreAndRecreatingItBringsItBack() throws {
+        try requireClients()
+        let file = try TemporaryFile(size: 64 << 20)
+        let daemon = try Daemon()
+        let client = try daemon.client()
+        let stack = try Stack.prepare(client)
+        let aio: [(String, JSONValue)] = [("name", text("base")), ("filename", text(file.path)), ("block_size", .integer(4096))]
+        try rpc(client, "bdev_aio_create", aio)
+        try stack.build(on: "base", create: true)
+        #expect(try writePattern(stack.uri, 0x5a))
+        let fio = try stack.startFio()
+        #expect(try rpc(client, "bdev_aio_delete", [("name", text("base"))]) == .bool(true))
+        try stack.expectGone(after: fio)
+        // The same file again: examine loads the lvstore with both lvols and the data.
+        try rpc(client, "bdev_aio_create", aio)
+        guard case .array(let stores) = try rpc(client, "bdev_lvol_get_lvstores") else { return }
+        #expect(stores.map { $0["name"] } == [text("hr")])
+        try stack.build(on: "base", create: false)
+        #expect(try holdsPattern(stack.uri, 0x5a))
+        // And once more, with nothing stacked on the lvols: the lvstore unloads the same way.
+        try rpc(client, "nbd_export_delete", [("name", text("a"))])
+        #expect(try rpc(client, "bdev_aio_delete", [("name", text("base"))]) == .bool(true))
+        #expect(try rpc(client, "bdev_lvol_get_lvstores") == .array([]))
+        try rpc(client, "bdev_aio_create", aio)
+        #expect(try client.call("bdev_get_bdevs", params: params([("name", text("hr/a"))])).isSuccess)
+    }
+
+    @Test func anNVMeControllerGoingAwayUnloadsTheLvstoreOnItsNamespace() throws {
+        try requireClients()
+        // Node A serves a disk over NVMe/TCP; node B stacks everything on the attached namespace.
+        let remote = try Daemon()
+        let remoteClient = try remote.client()
+        let remoteNQN = "nqn.2016-06.io.spdk:disk"
+        let remotePort = freeTCPPort()
+        let file = try TemporaryFile(size: 64 << 20)
+        try rpc(remoteClient, "bdev_aio_create", [("name", text("disk")), ("filename", text(file.path)), ("block_size", .integer(4096))])
+        try rpc(remoteClient, "nvmf_create_transport", [("trtype", text("TCP"))])
+        func exportDisk() throws {
+            try rpc(remoteClient, "nvmf_create_subsystem", [("nqn", text(remoteNQN)), ("allow_any_host", .bool(true))])
+            try rpc(remoteClient, "nvmf_subsystem_add_ns", [("nqn", text(remoteNQN)), ("namespace", params([("bdev_name", text("disk"))]))])
+            try rpc(remoteClient, "nvmf_subsystem_add_listener", [
+                ("nqn", text(remoteNQN)),
+                ("listen_address", params([("trtype", text("tcp")), ("adrfam", text("ipv4")), ("traddr", text("127.0.0.1")), ("trsvcid", text(String(remotePort)))])),
+            ])
+        }
+        try exportDisk()
+
+        let daemon = try Daemon()
+        let client = try daemon.client()
+        let stack = try Stack.prepare(client)
+        func attach(lossTimeout: Int) throws {
+            try rpc(client, "bdev_nvme_attach_controller", [
+                ("name", text("nvme0")), ("trtype", text("tcp")), ("traddr", text("127.0.0.1")), ("adrfam", text("ipv4")),
+                ("trsvcid", text(String(remotePort))), ("subnqn", text(remoteNQN)),
+                ("reconnect_delay_sec", .integer(lossTimeout == 0 ? 0 : 1)), ("ctrlr_loss_timeout_sec", .integer(lossTimeout)),
+            ])
+        }
+        try attach(lossTimeout: 0)
+        try stack.build(on: "nvme0n1", create: true)
+        #expect(try writePattern(stack.uri, 0x5a))
+
+        // Detached: the lvstore unloads (cleanly: the controller still serves its writes).
+        var fio = try stack.startFio()
+        #expect(try rpc(client, "bdev_nvme_detach_controller", [("name", text("nvme0"))]) == .bool(true))
+        try stack.expectGone(after: fio)
+        #expect(try client.call("bdev_get_bdevs", params: params([("name", text("nvme0n1"))])).isSuccess == false)
+
+        // Attached again: examine brings the lvstore back with the data.
+        try attach(lossTimeout: 2)
+        try stack.build(on: "nvme0n1", create: false)
+        #expect(try holdsPattern(stack.uri, 0x5a))
+
+        // Lost: the remote subsystem goes away, so reconnects fail and after ctrlr_loss_timeout_sec
+        // the controller is given up; the lvstore cannot write any more and is dropped uncleanly.
+        fio = try stack.startFio()
+        try rpc(remoteClient, "nvmf_delete_subsystem", [("nqn", text(remoteNQN))])
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, try client.call("bdev_get_bdevs", params: params([("name", text("hr/a"))])).isSuccess { usleep(100_000) }
+        try stack.expectGone(after: fio)
+        #expect(try rpc(client, "bdev_nvme_get_controllers") == .array([]))
+
+        // The remote serves the disk again: attaching replays the lvstore's journal.
+        try exportDisk()
+        try attach(lossTimeout: 2)
+        try stack.build(on: "nvme0n1", create: false)
+        #expect(try holdsPattern(stack.uri, 0x5a))
+        withExtendedLifetime(remote) {}
+    }
+
+    @Test func aRAID1StaysOnlineWhenALegsLvstoreIsHotRemoved() throws {
+        try requireClients()
+        let daemon = try Daemon()
+        let client = try daemon.client()
+        for index in 0..<2 {
+            try rpc(client, "bdev_malloc_create", [("name", text("m\(index)")), ("num_blocks", .integer(16384)), ("block_size", .integer(4096))])
+            try rpc(client, "bdev_lvol_create_lvstore", [("bdev_name", text("m\(index)")), ("lvs_name", text("l\(index)")), ("cluster_sz", .integer(1 << 20))])
+            try rpc(client, "bdev_lvol_create", [("lvs_name", text("l\(index)")), ("lvol_name", text("v")), ("size_in_mib", .integer(32)), ("thin_provision", .bool(true))])
+        }
+        try rpc(client, "bdev_raid_create", [("name", text("r")), ("raid_level", text("raid1")), ("base_bdevs", .array([text("l0/v"), text("l1/v")]))])
+        let port = freeTCPPort()
+        let uri = "nbd://127.0.0.1:\(port)/r"
+        try rpc(client, "nbd_export_create", [
+            ("name", text("r")), ("bdev_name", text("r")), ("listen_address", params([("traddr", text("127.0.0.1")), ("trsvcid", text(String(port)))])),
+        ])
+        #expect(try writePattern(uri, 0x5a))
+        // fio verifies what it writes while the second leg's base goes away underneath.
+        let fio = try Background([
+            "fio", "--name=raid", "--ioengine=nbd", "--uri=\(uri)", "--rw=randwrite", "--bs=4k", "--iodepth=8", "--offset=8M",
+            "--size=16M", "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--verify_state_save=0", "--randrepeat=0",
+        ])
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if case .success(let stat) = try client.call("bdev_get_iostat", params: params([("name", text("r"))])),
+                case .number(let writes)? = stat["bdevs"]?[0]?["num_write_ops"], (Int(writes) ?? 0) > 0
+            { break }
+            usleep(50_000)
+        }
+        #expect(try rpc(client, "bdev_malloc_delete", [("name", text("m1"))]) == .bool(true))
+        let result = fio.finish(within: 120)
+        #expect(!result.timedOut && result.status == 0, "\(result.output)")
+        #expect(try client.call("bdev_get_bdevs", params: params([("name", text("l1/v"))])).isSuccess == false)
+        guard case .array(let raids) = try rpc(client, "bdev_raid_get_bdevs", [("category", text("online"))]) else { return }
+        #expect(raids.first?["name"] == text("r"))
+        #expect(raids.first?["num_base_bdevs_operational"] == .integer(1))
+        #expect(try holdsPattern(uri, 0x5a))
+
+        // The surviving leg's lvol deleted outright: the array loses its last leg and goes offline.
+        #expect(try rpc(client, "bdev_lvol_delete", [("name", text("l0/v"))]) == .bool(true))
+        guard case .array(let offline) = try rpc(client, "bdev_raid_get_bdevs", [("category", text("offline"))]) else { return }
+        #expect(offline.first?["num_base_bdevs_operational"] == .integer(0))
+    }
+
+    @Test func deletingAnLvolRemovesTheExportAndNamespaceOnIt() throws {
+        try requireClients()
+        let daemon = try Daemon()
+        let client = try daemon.client()
+        let stack = try Stack.prepare(client)
+        try rpc(client, "bdev_malloc_create", [("name", text("base")), ("num_blocks", .integer(16384)), ("block_size", .integer(4096))])
+        try stack.build(on: "base", create: true)
+        let fio = try stack.startFio()
+        #expect(try rpc(client, "bdev_lvol_delete", [("name", text("hr/a"))]) == .bool(true))
+        #expect(try rpc(client, "bdev_lvol_delete", [("name", text("hr/b"))]) == .bool(true))
+        let result = fio.finish(within: 60)
+        #expect(!result.timedOut && result.status != 0, "\(result.output)")
+        guard case .array(let exports) = try rpc(client, "nbd_export_list") else { return }
+        #expect(exports.map { $0["name"] } == [text("other")])
+        guard case .array(let subsystems) = try rpc(client, "nvmf_get_subsystems") else { return }
+        #expect(subsystems.first { $0["nqn"] == text(Stack.nqn) }?["namespaces"] == .array([]))
+        guard case .array(let lvols) = try rpc(client, "bdev_lvol_get_lvols") else { return }
+        #expect(lvols.isEmpty)
+        #expect(try holdsPattern(stack.otherURI, 0x33))
+        // The lvstore itself stays and serves new lvols.
+        try rpc(client, "bdev_lvol_create", [("lvs_name", text("hr")), ("lvol_name", text("a")), ("size_in_mib", .integer(8))])
+    }
+}
+
+extension Result {
+    fileprivate var isSuccess: Bool {
+        if case .success = self { return true }
+        return false
+    }
+}
