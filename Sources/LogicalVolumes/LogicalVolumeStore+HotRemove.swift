@@ -19,15 +19,7 @@ extension LogicalVolumeStore {
     /// the lvols and everything on them are gone and the base is released.
     func baseRemoved() async {
         _ = try? await control {
-            let volumes = Array(volumesByID.values)
-            for volume in volumes {
-                volume.markGone()
-                if let registry { _ = try? registry.unregister(name: volume.name) }
-            }
-            await withTaskGroup(of: Void.self) { group in
-                for volume in volumes { group.addTask { await volume.claims.hotRemove() } }
-            }
-            for volume in volumes { await volume.fence.freezeAndDrain() }
+            await removeVolumes()
             do {
                 try await writeCheckpoint(state, epoch: epoch + 1, clean: true)
                 epoch += 1
@@ -37,5 +29,20 @@ extension LogicalVolumeStore {
             }
             shutDown()
         }
+    }
+
+    /// Removes every lvol as a bdev (SPDK's spdk_bdev_unregister of each lvol bdev): marks it gone
+    /// so new I/O fails, unregisters it, waits for what sits on it to let go, then for the I/O in
+    /// flight to drain. The lvols stay frozen; `shutDown` thaws them. Runs under the control lock.
+    func removeVolumes() async {
+        let volumes = Array(volumesByID.values)
+        for volume in volumes {
+            volume.markGone()
+            if let registry { _ = try? registry.unregister(name: volume.name) }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for volume in volumes { group.addTask { await volume.claims.hotRemove() } }
+        }
+        for volume in volumes { await volume.fence.freezeAndDrain() }
     }
 }

@@ -275,11 +275,19 @@ extension LogicalVolumeStore {
         }
     }
 
-    /// Deletes every lvol and erases the store from its device.
+    /// Deletes every lvol and erases the store from its device. As SPDK's
+    /// bdev_lvol_delete_lvstore, lvols in use are not refused: what sits on them lets go first.
     public func destroy() async throws {
         try await control {
+            await removeVolumes()
             let page = [UInt8](repeating: 0, count: superblock.pageSize)
-            try await writeBytes(page, at: 0, options: .forceUnitAccess)
+            do {
+                try await writeBytes(page, at: 0, options: .forceUnitAccess)
+            } catch {
+                // Not erased: the store unloads as on a hot remove, and loads again later.
+                shutDown()
+                throw error
+            }
             let clusters = state.lvols.values.flatMap { $0.map.filter { $0 != unmappedCluster } }
             await releaseClusters(clusters, clear: superblock.clearMethod)
             shutDown()

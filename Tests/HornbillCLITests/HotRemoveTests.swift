@@ -343,8 +343,13 @@ private func requireClients() throws {
         guard case .array(let lvols) = try rpc(client, "bdev_lvol_get_lvols") else { return }
         #expect(lvols.isEmpty)
         #expect(try holdsPattern(stack.otherURI, 0x33))
-        // The lvstore itself stays and serves new lvols.
+        // The lvstore itself stays and serves new lvols; deleting it removes an export on one.
         try rpc(client, "bdev_lvol_create", [("lvs_name", text("hr")), ("lvol_name", text("a")), ("size_in_mib", .integer(8))])
+        try stack.exportNBD("a", bdev: "hr/a")
+        #expect(try rpc(client, "bdev_lvol_delete_lvstore", [("lvs_name", text("hr"))]) == .bool(true))
+        guard case .array(let remaining) = try rpc(client, "nbd_export_list") else { return }
+        #expect(remaining.map { $0["name"] } == [text("other")])
+        #expect(try rpc(client, "bdev_lvol_get_lvstores") == .array([]))
     }
 }
 

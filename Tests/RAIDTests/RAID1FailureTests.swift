@@ -124,6 +124,21 @@ import Testing
         }
     }
 
+    @Test func aHotRemovedBaseFailsItsLegAndTheArrayCarriesOn() async throws {
+        let mirror = try TestMirror(legs: 2)
+        let channel = try mirror.raid.makeChannel()
+        try await write(filled(6, blocks: 1, blockSize: 512), to: channel, at: 0)
+        await mirror.legs[1].claims.hotRemove()
+        #expect(mirror.raid.snapshot.state == .online && mirror.raid.snapshot.operationalCount == 1)
+        #expect(isFree(mirror.legs[1]))
+        #expect(mirror.events.all.map { if case .baseFailed(let slot, _, _) = $0 { slot } else { -1 } } == [1])
+        #expect(try await read(512, from: channel, at: 0) == filled(6, blocks: 1, blockSize: 512))
+        try await write(filled(7, blocks: 1, blockSize: 512), to: channel, at: 1)
+        #expect(mirror.writesTaken(by: 1) == 1)
+        await mirror.legs[0].claims.hotRemove()
+        #expect(mirror.raid.snapshot.state == .offline)
+    }
+
     @Test func deletingFailsChannelsAndReleasesBases() async throws {
         let mirror = try TestMirror(legs: 2)
         let channel = try mirror.raid.makeChannel()
