@@ -277,4 +277,15 @@ private final class Fixture: Sendable {
         #expect(fixture.device.claims.current.claimant == nil)
         await #expect(throws: BlockError.self) { try await fixture.server.deleteExport(name: "disk") }
     }
+
+    @Test func aHotRemovedDeviceDeletesItsExport() async throws {
+        let fixture = try Fixture()
+        let client = try RawNBDClient(port: fixture.port)
+        try await client.greet()
+        _ = try await client.go("disk")
+        await fixture.device.claims.hotRemove()
+        #expect(await client.closedWithin(.seconds(5)))
+        #expect(!fixture.server.exports.contains { $0.name == "disk" })
+        #expect(fixture.device.claims.current.claimant == nil && fixture.device.claims.current.writers == 0)
+    }
 }

@@ -110,6 +110,20 @@ import Testing
         await controller.detach()
     }
 
+    @Test func aHotRemovedDeviceTakesItsNamespaceAway() async throws {
+        let device = try MallocDevice(name: "Malloc-hotremove", blockCount: 64, blockSize: 512)
+        let subsystem = try fabric.export(device)
+        let controller = try await fabric.attach(subsystem)
+        let channel = try controller.namespaces[0].makeChannel()
+        let buffer = IOBuffer(byteCount: 512)
+        try await channel.read(buffer.vector(), offsetBlocks: 0)
+        await device.claims.hotRemove()
+        #expect(subsystem.namespaces.isEmpty)
+        #expect(device.claims.current.claimant == nil && device.claims.current.writers == 0)
+        await #expect(throws: BlockError.self) { try await channel.read(buffer.vector(), offsetBlocks: 0) }
+        await controller.detach()
+    }
+
     @Test func keepAliveExpiryTearsControllerDown() async throws {
         let device = try MallocDevice(name: "Malloc-kato", blockCount: 64, blockSize: 512)
         let subsystem = try fabric.export(device)
