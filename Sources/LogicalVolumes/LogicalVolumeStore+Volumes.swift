@@ -47,11 +47,12 @@ extension LogicalVolumeStore {
             }
             // As SPDK's bdev_lvol_delete: the lvol's bdev goes away first, and what sits on it
             // (an export, a namespace, a RAID leg) lets go. Only an opener that cannot be told
-            // keeps it busy.
+            // keeps it busy. A delete that fails from here lets the lvol be opened again.
             await volume.claims.hotRemove()
+            var deleted = false
+            defer { if !deleted { volume.claims.cancelRemoval() } }
             let claims = volume.claims.current
             guard claims.claimant == nil, claims.writers == 0 else {
-                volume.claims.cancelRemoval()
                 throw BlockError(.busy, "lvol \(lvol.header.name) is open (claimed by \(claims.claimant ?? "a writer"))")
             }
             await volume.fence.freezeAndDrain()
@@ -91,6 +92,7 @@ extension LogicalVolumeStore {
                 freed = lvol.map.filter { $0 != unmappedCluster }
                 try await commit([.deleteLvol(id: lvol.header.id)])
             }
+            deleted = true
             unregisterVolume(volume)
             await releaseClusters(freed, clear: lvol.header.clearMethod)
         }
