@@ -130,31 +130,46 @@ private struct Stack {
         try rpc(client, "nvmf_subsystem_add_ns", [("nqn", text(Self.nqn)), ("namespace", params([("bdev_name", text("hr/b"))]))])
     }
 
-    /// Starts fio writing to export `a` past the pattern, and returns once the lvol has seen writes.
-    func startFio() throws -> Background {
+    /// Starts fio writing to export `a` past the pattern, and the project's own NVMe/TCP client
+    /// (`hornbill perf`) writing to the namespace of `b`; returns once both lvols have seen writes.
+    func startClients() throws -> [Background] {
         let fio = try Background([
             "fio", "--name=hotremove", "--ioengine=nbd", "--uri=\(uri)", "--rw=randwrite", "--bs=4k", "--iodepth=8",
             "--offset=8M", "--size=8M", "--time_based", "--runtime=120",
         ])
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            if case .success(let stat) = try client.call("bdev_get_iostat", params: params([("name", text("hr/a"))])),
-                case .number(let writes)? = stat["bdevs"]?[0]?["num_write_ops"], (Int(writes) ?? 0) > 0
-            {
-                return fio
+        let perf = try Background([
+            builtProduct("hornbill").path, "perf", "-d", "nvmf://127.0.0.1:\(nvmfPort)/\(Self.nqn)", "-w", "randwrite",
+            "-o", "4096", "-q", "8", "-t", "120",
+        ])
+        for lvol in ["hr/a", "hr/b"] {
+            let deadline = Date().addingTimeInterval(30)
+            while !(try hasWrites(lvol)) {
+                guard Date() < deadline else {
+                    Issue.record("no client wrote to \(lvol) within 30 s")
+                    break
+                }
+                usleep(50_000)
             }
-            usleep(50_000)
         }
-        Issue.record("fio did not start writing within 30 s")
-        return fio
+        return [fio, perf]
+    }
+
+    func hasWrites(_ bdev: String) throws -> Bool {
+        guard case .success(let stat) = try client.call("bdev_get_iostat", params: params([("name", text(bdev))])),
+            case .number(let writes)? = stat["bdevs"]?[0]?["num_write_ops"]
+        else { return false }
+        return (Int(writes) ?? 0) > 0
     }
 
     /// What the removal must leave: no lvstore, lvols, export `a` or namespace; fio ended with
     /// errors; the bystander export still serving its data.
-    func expectGone(after fio: Background, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let result = fio.finish(within: 60)
-        #expect(!result.timedOut, "fio did not end after the removal", sourceLocation: sourceLocation)
-        #expect(result.status != 0, "fio ended without errors: \(result.output)", sourceLocation: sourceLocation)
+    func expectGone(after clients: [Background], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for client in clients {
+            let result = client.finish(within: 60)
+            let name = client.process.arguments?.first ?? "client"
+            #expect(!result.timedOut, "\(name) did not end after the removal", sourceLocation: sourceLocation)
+            #expect(result.status != 0, "\(name) ended without errors: \(result.output)", sourceLocation: sourceLocation)
+        }
         for name in ["hr/a", "hr/b"] {
             #expect(try client.call("bdev_get_bdevs", params: params([("name", text(name))])) == .failure(JSONRPCError(code: -19, message: "No such device")), sourceLocation: sourceLocation)
         }
@@ -182,9 +197,9 @@ private func requireClients() throws {
         try rpc(client, "bdev_malloc_create", [("name", text("base")), ("num_blocks", .integer(16384)), ("block_size", .integer(4096))])
         try stack.build(on: "base", create: true)
         #expect(try writePattern(stack.uri, 0x5a))
-        let fio = try stack.startFio()
+        let clients = try stack.startClients()
         #expect(try rpc(client, "bdev_malloc_delete", [("name", text("base"))]) == .bool(true))
-        try stack.expectGone(after: fio)
+        try stack.expectGone(after: clients)
         // RAM keeps nothing: a new malloc bdev of that name holds no lvstore, and takes a new one.
         try rpc(client, "bdev_malloc_create", [("name", text("base")), ("num_blocks", .integer(16384)), ("block_size", .integer(4096))])
         #expect(try rpc(client, "bdev_lvol_get_lvstores") == .array([]))
@@ -202,9 +217,9 @@ private func requireClients() throws {
         try rpc(client, "bdev_aio_create", aio)
         try stack.build(on: "base", create: true)
         #expect(try writePattern(stack.uri, 0x5a))
-        let fio = try stack.startFio()
+        let clients = try stack.startClients()
         #expect(try rpc(client, "bdev_aio_delete", [("name", text("base"))]) == .bool(true))
-        try stack.expectGone(after: fio)
+        try stack.expectGone(after: clients)
         // The same file again: examine loads the lvstore with both lvols and the data.
         try rpc(client, "bdev_aio_create", aio)
         guard case .array(let stores) = try rpc(client, "bdev_lvol_get_lvstores") else { return }
@@ -254,9 +269,9 @@ private func requireClients() throws {
         #expect(try writePattern(stack.uri, 0x5a))
 
         // Detached: the lvstore unloads (cleanly: the controller still serves its writes).
-        var fio = try stack.startFio()
+        var clients = try stack.startClients()
         #expect(try rpc(client, "bdev_nvme_detach_controller", [("name", text("nvme0"))]) == .bool(true))
-        try stack.expectGone(after: fio)
+        try stack.expectGone(after: clients)
         #expect(try client.call("bdev_get_bdevs", params: params([("name", text("nvme0n1"))])).isSuccess == false)
 
         // Attached again: examine brings the lvstore back with the data.
@@ -266,11 +281,11 @@ private func requireClients() throws {
 
         // Lost: the remote subsystem goes away, so reconnects fail and after ctrlr_loss_timeout_sec
         // the controller is given up; the lvstore cannot write any more and is dropped uncleanly.
-        fio = try stack.startFio()
+        clients = try stack.startClients()
         try rpc(remoteClient, "nvmf_delete_subsystem", [("nqn", text(remoteNQN))])
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline, try client.call("bdev_get_bdevs", params: params([("name", text("hr/a"))])).isSuccess { usleep(100_000) }
-        try stack.expectGone(after: fio)
+        try stack.expectGone(after: clients)
         #expect(try rpc(client, "bdev_nvme_get_controllers") == .array([]))
 
         // The remote serves the disk again: attaching replays the lvstore's journal.
@@ -331,11 +346,13 @@ private func requireClients() throws {
         let stack = try Stack.prepare(client)
         try rpc(client, "bdev_malloc_create", [("name", text("base")), ("num_blocks", .integer(16384)), ("block_size", .integer(4096))])
         try stack.build(on: "base", create: true)
-        let fio = try stack.startFio()
+        let clients = try stack.startClients()
         #expect(try rpc(client, "bdev_lvol_delete", [("name", text("hr/a"))]) == .bool(true))
         #expect(try rpc(client, "bdev_lvol_delete", [("name", text("hr/b"))]) == .bool(true))
-        let result = fio.finish(within: 60)
-        #expect(!result.timedOut && result.status != 0, "\(result.output)")
+        for program in clients {
+            let result = program.finish(within: 60)
+            #expect(!result.timedOut && result.status != 0, "\(result.output)")
+        }
         guard case .array(let exports) = try rpc(client, "nbd_export_list") else { return }
         #expect(exports.map { $0["name"] } == [text("other")])
         guard case .array(let subsystems) = try rpc(client, "nvmf_get_subsystems") else { return }
