@@ -1,9 +1,9 @@
 // Hot remove against real `hornbill tgt` processes, as SPDK does it: the base bdev under an
 // lvstore is deleted (malloc, aio) or its NVMe controller goes away (detached, or lost after
-// ctrlr_loss_timeout_sec) while fio writes through an NBD export of one lvol and another lvol is an
-// NVMe-oF namespace. fio ends with errors, the lvols and exports vanish from every listing, the
-// daemon keeps serving another bdev's export, and loading the base again brings the lvstore back
-// with the data written before.
+// ctrlr_loss_timeout_sec) while fio writes through an NBD export of one lvol and `hornbill perf`
+// through an NVMe-oF namespace of another. Both end with errors, the lvols and exports vanish
+// from every listing, the daemon keeps serving another bdev's export, and loading the base again
+// brings the lvstore back with the data written before.
 
 import Foundation
 import JSONRPC
@@ -86,7 +86,8 @@ private func holdsPattern(_ uri: String, _ pattern: UInt8) throws -> Bool {
 }
 
 /// The layers stacked on a base bdev in one daemon: lvstore `hr` with lvols `a` (NBD export `a`,
-/// where fio runs) and `b` (a namespace of `nqn`), and a bystander malloc bdev exported as `other`.
+/// where fio runs) and `b` (a namespace of `nqn`, where `hornbill perf` runs), and a bystander
+/// malloc bdev exported as `other`.
 private struct Stack {
     static let nqn = "nqn.2016-06.io.spdk:hotremove"
     let client: JSONRPCClient
