@@ -3,6 +3,8 @@ import Synchronization
 /// The set of registered devices, found by name or alias (spdk.md §2.0).
 public final class BlockDeviceRegistry: Sendable {
     private let devices = Mutex<[String: any BlockDevice]>([:])
+    /// Callers waiting for a name to appear (see BlockDeviceRegistry+Waiting.swift).
+    let waiters = DeviceWaiters()
 
     public init() {}
 
@@ -16,6 +18,7 @@ public final class BlockDeviceRegistry: Sendable {
             }
             devices[device.name] = device
         }
+        waiters.deviceArrived(device)
     }
 
     /// Removes a device by its name; returns it.

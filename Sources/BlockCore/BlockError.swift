@@ -9,6 +9,7 @@ public struct BlockError: Error, Sendable, Equatable, CustomStringConvertible {
         case readOnly = "read-only"
         case notSupported = "not supported"
         case noSpace = "no space left on device"
+        case noMemory = "cannot allocate memory"
         case ioError = "I/O error"
         case busy = "busy"
         case notFound = "not found"
@@ -39,6 +40,7 @@ public struct BlockError: Error, Sendable, Equatable, CustomStringConvertible {
         case .readOnly: return 1  // EPERM
         case .notSupported: return 95  // EOPNOTSUPP
         case .noSpace: return 28  // ENOSPC
+        case .noMemory: return 12  // ENOMEM
         case .ioError, .corrupted: return 5  // EIO
         case .busy, .claimed: return 16  // EBUSY
         case .notFound: return 19  // ENODEV

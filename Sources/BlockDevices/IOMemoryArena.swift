@@ -22,6 +22,10 @@ public final class IOMemoryArena: @unchecked Sendable {
     /// - Throws: `.invalidArgument` for a size of 0, `.noSpace` when not even ordinary memory can be had.
     public init(megabytes: Int, hugePages: Bool) throws {
         guard megabytes > 0 else { throw BlockError(.invalidArgument, "memory size must be at least 1 MiB") }
+        // Checked before the arithmetic: a size past what an address can count is refused, not a trap.
+        guard megabytes <= (Int.max - Self.hugePageSize) >> 20 else {
+            throw BlockError(.noMemory, "\(megabytes) MiB of I/O memory cannot be mapped")
+        }
         let bytes = (megabytes * 1024 * 1024 + Self.hugePageSize - 1) / Self.hugePageSize * Self.hugePageSize
         var reason: String? = hugePages ? nil : "hugepages disabled (--no-huge)"
         var mapping: UnsafeMutableRawPointer?

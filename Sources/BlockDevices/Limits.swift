@@ -26,4 +26,8 @@ public enum DeviceLimits {
     public static let outputHighWaterBytes = 2 * 1024 * 1024
     /// Buffer a request slot starts with: the common small request needs no growth.
     public static let slotInitialBufferBytes = 4096
+    /// Memory a client-sized allocation (a malloc device, an lvol's cluster map) must leave
+    /// available to the rest of this process and the machine: past it the kernel's OOM killer,
+    /// not an error reply, would answer.
+    public static let memoryReserveBytes: UInt64 = 256 * 1024 * 1024
 }

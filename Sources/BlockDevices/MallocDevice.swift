@@ -1,5 +1,6 @@
 public import BlockCore
 public import Foundation
+import Glibc
 import Synchronization
 
 /// A RAM-backed device (SPDK's malloc bdev): zero-filled at creation, lost at exit. Its I/O
@@ -17,8 +18,14 @@ public final class MallocDevice: BlockDevice, @unchecked Sendable {
 
     let memory: UnsafeMutableRawBufferPointer
 
+    /// Creations check what is available and take it one at a time, so two at once cannot both
+    /// count the same free memory.
+    private static let creation = Mutex(())
+
     /// - Throws: `.invalidArgument` for a block size that is not a multiple of 512 in
-    ///   `BlockLimits.minBlockSize...maxBlockSize`, or a zero block count.
+    ///   `BlockLimits.minBlockSize...maxBlockSize`, or a zero block count; `.noMemory` (ENOMEM, as
+    ///   SPDK's malloc bdev answers) when the size overflows or the memory cannot be had, checked
+    ///   before anything is allocated.
     public init(name: String, blockCount: UInt64, blockSize: Int, uuid: UUID = UUID()) throws {
         guard blockSize >= BlockLimits.minBlockSize, blockSize <= BlockLimits.maxBlockSize,
             blockSize % BlockLimits.minBlockSize == 0
@@ -30,18 +37,33 @@ public final class MallocDevice: BlockDevice, @unchecked Sendable {
         guard blockCount > 0 else { throw BlockError(.invalidArgument, "a malloc device needs at least one block") }
         let (bytes, overflow) = blockCount.multipliedReportingOverflow(by: UInt64(blockSize))
         guard !overflow, bytes <= UInt64(Int.max) else {
-            throw BlockError(.invalidArgument, "\(blockCount) blocks of \(blockSize) bytes do not fit in memory")
+            throw BlockError(.noMemory, "\(blockCount) blocks of \(blockSize) bytes do not fit in memory")
         }
-        let pointer = UnsafeMutableRawPointer.allocate(byteCount: Int(bytes), alignment: BlockLimits.bufferAlignment)
-        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: Int(bytes))
-        self.memory = UnsafeMutableRawBufferPointer(start: pointer, count: Int(bytes))
+        self.memory = try Self.creation.withLock { _ in
+            guard SystemMemory.canAllocate(bytes) else {
+                throw BlockError(
+                    .noMemory,
+                    "\(bytes) bytes for malloc device \(name) are more than the \(SystemMemory.availableBytes()) bytes available")
+            }
+            return try Self.mapZeroed(byteCount: Int(bytes))
+        }
         self.name = name
         self.uuid = uuid
         self.blockSize = blockSize
         self.blockCount = blockCount
     }
 
-    deinit { memory.deallocate() }
+    deinit { munmap(memory.baseAddress, memory.count) }
+
+    /// Anonymous memory, zero-filled by the kernel and populated now (the device's memory is
+    /// reserved at creation, as SPDK's zeroed allocation is); a refusal is an error, not a trap.
+    private static func mapZeroed(byteCount: Int) throws -> UnsafeMutableRawBufferPointer {
+        let pointer = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0)
+        guard pointer != MAP_FAILED, let pointer else {
+            throw BlockError(.noMemory, "cannot map \(byteCount) bytes: \(String(cString: strerror(errno)))")
+        }
+        return UnsafeMutableRawBufferPointer(start: pointer, count: byteCount)
+    }
 
     public func makeChannel() throws -> any IOChannel { MallocChannel(device: self) }
 }

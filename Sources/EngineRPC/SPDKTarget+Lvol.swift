@@ -205,6 +205,7 @@ extension SPDKTarget {
         guard store.volume(named: name) == nil else { throw JSONRPCError(code: -17, message: "File exists") }
         let (bytes, overflow) = sizeMiB.multipliedReportingOverflow(by: 1 << 20)
         guard !overflow else { throw JSONRPCError(code: -22, message: "Invalid argument") }
+        try Self.checkLvolMapFits(sizeBytes: bytes, clusterSizeBytes: store.clusterSize)
         do {
             let lvol = try await store.createVolume(name: name, sizeBytes: bytes, thinProvisioned: thin, clearMethod: clear)
             return .string(lvol.name)
@@ -260,6 +261,7 @@ extension SPDKTarget {
         let lvol = try lvol(name)
         let (bytes, overflow) = sizeMiB.multipliedReportingOverflow(by: 1 << 20)
         guard !overflow else { throw JSONRPCError(code: -22, message: "Invalid argument") }
+        try Self.checkLvolMapFits(sizeBytes: bytes, clusterSizeBytes: lvol.lvstore.clusterSize)
         try await perform { try await lvol.lvstore.resize(lvol, sizeBytes: bytes) }
         return .bool(true)
     }

@@ -69,6 +69,11 @@ public final class SPDKTarget: JSONRPCMethodHandler {
         nbd = NBDServer(reactor: reactor)
     }
 
+    /// Methods that wait for an event and stop waiting when their client disconnects (their task
+    /// is cancelled). Every other method finishes what it started whatever its client does, as in
+    /// SPDK, where a reply to a closed connection is dropped.
+    static let waitingMethods: Set<String> = ["bdev_get_bdevs"]
+
     public func handle(_ request: JSONRPCRequest) async -> Result<JSONValue, JSONRPCError> {
         guard let method = Self.methods[request.method] else {
             logSettings.log(.error, "unknown method \(request.method)")
@@ -76,10 +81,17 @@ public final class SPDKTarget: JSONRPCMethodHandler {
         }
         if logSettings.isEnabled("rpc") { logSettings.log(.debug, "rpc \(request.method)") }
         do {
-            return .success(try await method(self, request.params))
+            if Self.waitingMethods.contains(request.method) {
+                return .success(try await method(self, request.params))
+            }
+            // A task of its own: the connection's cancellation does not reach it.
+            let params = request.params
+            return .success(try await Task { try await method(self, params) }.value)
         } catch {
             let reply = Self.failure(error)
-            logSettings.log(.error, "\(request.method) failed: \(reply.code) \(reply.message)")
+            if reply != Self.clientDisconnected {
+                logSettings.log(.error, "\(request.method) failed: \(reply.code) \(reply.message)")
+            }
             return .failure(reply)
         }
     }
@@ -94,6 +106,8 @@ public final class SPDKTarget: JSONRPCMethodHandler {
     }
 
     static let noSuchDevice = JSONRPCError(code: -19, message: "No such device")
+    /// What a waiting request ends with when its client went away (the reply is never sent).
+    static let clientDisconnected = JSONRPCError(code: -125, message: "Operation canceled")
 
     /// -32602 with the method's own `message` when params are present (SPDK checks
     /// `params != NULL`; an explicit `null` is "no params" already).
@@ -156,13 +170,16 @@ public final class SPDKTarget: JSONRPCMethodHandler {
         let timeout = try decoder.uint64("timeout") ?? 0
         try decoder.finish()
         guard let name else { return .array(registry.all.map(BdevJSON.describe)) }
-        let deadline = ContinuousClock.now + .milliseconds(Int64(min(timeout, 86_400_000)))
-        while true {
-            if let device = registry.lookup(name) { return .array([BdevJSON.describe(device)]) }
-            guard timeout > 0 else { throw Self.noSuchDevice }
-            guard ContinuousClock.now < deadline else { throw JSONRPCError(code: -110, message: "Connection timed out") }
-            try? await Task.sleep(for: .milliseconds(10))
+        if let device = registry.lookup(name) { return .array([BdevJSON.describe(device)]) }
+        guard timeout > 0 else { throw Self.noSuchDevice }
+        // Woken by the registration itself; waiting costs one timer for the deadline.
+        let wait = Duration.milliseconds(Int64(min(timeout, EngineRPCLimits.maxWaitMilliseconds)))
+        if let device = await registry.device(named: name, waitingUpTo: wait) { return .array([BdevJSON.describe(device)]) }
+        if Task.isCancelled {
+            logSettings.log(.info, "bdev_get_bdevs: stopped waiting for \(name): the client disconnected")
+            throw Self.clientDisconnected
         }
+        throw JSONRPCError(code: -110, message: "Connection timed out")
     }
 
     func examine(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {

@@ -53,7 +53,8 @@ public final class JSONRPCClient {
     public func receive() throws -> JSONValue? {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            if let bytes = try splitter.next() { return try JSONParser.parse(bytes) }
+            // A reply may hold far more values than a request (a bdev list); its size bounds it.
+            if let bytes = try splitter.next() { return try JSONParser.parse(bytes, maxValues: JSONRPCLimits.maxResponseBytes) }
             let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count == 0 { return nil }
             guard count > 0 else { throw ClientError(description: "read: \(String(cString: strerror(errno)))") }

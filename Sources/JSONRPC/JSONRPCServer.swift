@@ -2,7 +2,8 @@
 // server off the same path; each connection feeds its bytes to a stream splitter; every complete
 // request runs as its own task and its reply is written when it finishes (completion order, not
 // request order); unparseable input gets -32700 and the connection is closed; at most 64
-// connections are served at once.
+// connections are served at once (the 65th is accepted and closed at once, as SPDK does).
+// What one connection may queue is bounded; see JSONRPCConnectionHandler.swift.
 
 import Glibc
 public import NIOCore
@@ -11,7 +12,9 @@ import Synchronization
 
 /// What serves the methods.
 public protocol JSONRPCMethodHandler: Sendable {
-    /// The result of a request, or its error. Runs concurrently with other requests.
+    /// The result of a request, or its error. Runs concurrently with other requests. When the
+    /// request's connection closes before it ends, its task is cancelled: a handler that waits
+    /// should stop waiting then; one that changes state should finish what it started.
     func handle(_ request: JSONRPCRequest) async -> Result<JSONValue, JSONRPCError>
 }
 
@@ -44,6 +47,16 @@ public final class JSONRPCServer: Sendable {
         do {
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.backlog, value: 512)
+                .childChannelOption(
+                    ChannelOptions.writeBufferWaterMark,
+                    value: .init(
+                        low: JSONRPCLimits.resumeQueuedReplyBytesPerConnection,
+                        high: JSONRPCLimits.maxQueuedReplyBytesPerConnection))
+                .childChannelOption(
+                    ChannelOptions.recvAllocator,
+                    value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: JSONRPCLimits.readChunkBytes))
+                // One read per read event, so what a paused connection holds is one chunk at most.
+                .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
@@ -80,84 +93,5 @@ public final class JSONRPCServer: Sendable {
     public struct ServerError: Error, CustomStringConvertible {
         public var description: String
         init(_ description: String) { self.description = description }
-    }
-}
-
-final class JSONRPCConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-
-    private let handler: any JSONRPCMethodHandler
-    private let connections: JSONRPCServer.Connections
-    private var splitter = JSONStreamSplitter()
-    private var counted = false
-    private var failed = false
-
-    init(handler: any JSONRPCMethodHandler, connections: JSONRPCServer.Connections) {
-        self.handler = handler
-        self.connections = connections
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        let now = connections.count.wrappingAdd(1, ordering: .relaxed).newValue
-        counted = true
-        if now > JSONRPCLimits.maxConnections { context.close(promise: nil) }
-        context.fireChannelActive()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if counted { connections.count.wrappingSubtract(1, ordering: .relaxed) }
-        counted = false
-        context.fireChannelInactive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !failed else { return }
-        let buffer = unwrapInboundIn(data)
-        splitter.append(buffer.readableBytesView)
-        do {
-            while let bytes = try splitter.next() {
-                let value = try JSONParser.parse(bytes)
-                dispatch(value, context: context)
-            }
-        } catch {
-            // No resynchronisation point in an unframed stream: answer and hang up.
-            failed = true
-            write(JSONRPCResponse.error(id: nil, .parseError), to: context.channel)
-            context.channel.close(promise: nil)
-        }
-    }
-
-    private func dispatch(_ value: JSONValue, context: ChannelHandlerContext) {
-        let channel = context.channel
-        let request: JSONRPCRequest
-        switch JSONRPCRequest.decode(value) {
-        case .failure(let failure):
-            write(JSONRPCResponse.error(id: failure.id, failure.error), to: channel)
-            return
-        case .success(let decoded):
-            request = decoded
-        }
-        Self.start(request, handler: handler, channel: channel)
-    }
-
-    private static func start(_ request: JSONRPCRequest, handler: any JSONRPCMethodHandler, channel: any Channel) {
-        Task { await respond(to: request, handler: handler, channel: channel) }
-    }
-
-    private static func respond(to request: JSONRPCRequest, handler: any JSONRPCMethodHandler, channel: any Channel) async {
-        switch await handler.handle(request) {
-        case .success(let value):
-            if !request.isNotification { send(JSONRPCResponse.result(id: request.id, value), on: channel) }
-        case .failure(let error):
-            send(JSONRPCResponse.error(id: request.isNotification ? nil : request.id, error), on: channel)
-        }
-    }
-
-    private func write(_ bytes: [UInt8], to channel: any Channel) { Self.send(bytes, on: channel) }
-
-    private static func send(_ bytes: [UInt8], on channel: any Channel) {
-        var buffer = channel.allocator.buffer(capacity: bytes.count)
-        buffer.writeBytes(bytes)
-        channel.writeAndFlush(buffer, promise: nil)
     }
 }

@@ -30,6 +30,18 @@ private func parse(_ text: String) throws -> JSONValue { try JSONParser.parse(Ar
         #expect(throws: JSONParseError.self) { try JSONParser.parse(Array("[1,2,3]".utf8), maxValues: 3) }
     }
 
+    @Test(arguments: [10, 64, 65, 1000, 100_000])
+    func nestingIsBoundedWithoutDeepRecursion(depth: Int) {
+        for (open, close) in [("[", "]"), ("{\"a\":", "}")] {
+            let text = String(repeating: open, count: depth) + "1" + String(repeating: close, count: depth)
+            if depth <= JSONRPCLimits.maxDepth {
+                #expect((try? parse(text)) != nil)
+            } else {
+                #expect(throws: JSONParseError.self) { try parse(text) }
+            }
+        }
+    }
+
     @Test func randomAndMutatedInputNeverCrashes() throws {
         var random = SeededRandom(seed: 5)
         let sample = Array(#"{"jsonrpc":"2.0","method":"bdev_get_bdevs","params":{"name":"Malloc0","x":[1,2.5e-3,"\u0041"]},"id":1}"#.utf8)
@@ -61,7 +73,44 @@ private func parse(_ text: String) throws -> JSONValue { try JSONParser.parse(Ar
         var values: [String] = []
         while let value = try splitter.next() { values.append(String(decoding: value, as: UTF8.self)) }
         #expect(values == [#"{"a":"}"}"#, "[1,[2]]", #"{"b":"\"{"}"#, "\"s\"", "12"])
-        #expect(splitter.bufferedByteCount == 1)  // the trailing space
+        #expect(splitter.bufferedByteCount == 0)  // the trailing space is dropped
+    }
+
+    @Test func blanksBetweenValuesHoldNoMemory() throws {
+        var splitter = JSONStreamSplitter(maxValueBytes: 64)
+        // Far more blanks than one value may have: none of them is kept.
+        for _ in 0..<1000 {
+            splitter.append([UInt8](repeating: 0x20, count: 1024) + [0x0A, 0x09, 0x0D])
+            #expect(try splitter.next() == nil)
+            #expect(splitter.bufferedByteCount == 0)
+        }
+        splitter.append(Array("{\"id\":1}".utf8))
+        #expect(try splitter.next().map { String(decoding: $0, as: UTF8.self) } == "{\"id\":1}")
+    }
+
+    @Test func manySmallValuesFromOneLargeReadLeaveNothingBehind() throws {
+        var splitter = JSONStreamSplitter()
+        let one = Array(#"{"jsonrpc":"2.0","method":"spdk_get_version","id":1}"#.utf8)
+        for _ in 0..<5000 { splitter.append(one) }
+        var count = 0
+        while let value = try splitter.next() {
+            #expect(value == one)
+            count += 1
+        }
+        #expect(count == 5000)
+        #expect(splitter.bufferedByteCount == 0)
+    }
+
+    @Test func aRequestThatNeverEndsIsRefusedAtTheLimit() {
+        var splitter = JSONStreamSplitter(maxValueBytes: 4096)
+        splitter.append(Array(#"{"method":"x","params":{"name":""#.utf8))
+        var refused = false
+        for _ in 0..<100 where !refused {
+            splitter.append([UInt8](repeating: UInt8(ascii: "a"), count: 1000))
+            do { _ = try splitter.next() } catch { refused = true }
+            #expect(splitter.bufferedByteCount <= 4096 + 1000)
+        }
+        #expect(refused)
     }
 
     @Test func dripFeedingByteByByteGivesTheSameValues() throws {
