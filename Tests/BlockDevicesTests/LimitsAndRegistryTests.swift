@@ -19,6 +19,23 @@ import Testing
         #expect(DeviceLimits.zeroChunkBytes % BlockLimits.bufferAlignment == 0)
         #expect(DeviceLimits.slotInitialBufferBytes % BlockLimits.bufferAlignment == 0)
     }
+
+    @Test func aMallocDeviceTheMachineCannotHoldIsRefusedBeforeAllocation() throws {
+        let tooMany = SystemMemory.availableBytes() / 4096 + 1
+        for (blocks, size) in [(tooMany, 4096), (UInt64(1) << 62, 4096), (UInt64.max, 512)] {
+            #expect(throws: BlockError(.noMemory, "")) {
+                do { _ = try MallocDevice(name: "huge", blockCount: blocks, blockSize: size) } catch let error as BlockError {
+                    throw BlockError(error.code, "")
+                }
+            }
+        }
+        #expect(BlockError(.noMemory, "x").errnoValue == 12)
+        #expect(SystemMemory.availableBytes() > 0)
+        #expect(SystemMemory.canAllocate(1 << 20) && !SystemMemory.canAllocate(UInt64.max))
+        // What fits is zero-filled.
+        let device = try MallocDevice(name: "small", blockCount: 64, blockSize: 512)
+        #expect(device.byteCount == 32768)
+    }
 }
 
 @Suite struct RegistryAndClaimTests {
@@ -52,6 +69,39 @@ import Testing
         try registry.unregister(name: "a")
         #expect(registry.lookup("lvs/a") == nil)
         #expect(throws: BlockError.self) { try registry.unregister(name: "a") }
+    }
+
+    @Test func aWaiterIsWokenByTheRegistrationOfItsNameOrAlias() async throws {
+        let registry = BlockDeviceRegistry()
+        async let byName = registry.device(named: "late", waitingUpTo: .seconds(600))
+        async let byAlias = registry.device(named: "lvs/later", waitingUpTo: .seconds(600))
+        for _ in 0..<10_000 where registry.waiterCount < 2 { try await Task.sleep(for: .milliseconds(1)) }
+        try registry.register(Named("late"))
+        try registry.register(Named("uuid-1", aliases: ["lvs/later"]))
+        #expect(await byName?.name == "late")
+        #expect(await byAlias?.name == "uuid-1")
+        #expect(registry.waiterCount == 0)
+        // Present already: no wait at all.
+        #expect(await registry.device(named: "late", waitingUpTo: .zero)?.name == "late")
+    }
+
+    @Test func aWaitEndsAtItsDeadlineOrWhenCancelled() async throws {
+        let registry = BlockDeviceRegistry()
+        #expect(await registry.device(named: "never", waitingUpTo: .milliseconds(20)) == nil)
+        let waiting = Task { await registry.device(named: "never", waitingUpTo: .seconds(600)) }
+        for _ in 0..<10_000 where registry.waiterCount < 1 { try await Task.sleep(for: .milliseconds(1)) }
+        waiting.cancel()
+        #expect(await waiting.value == nil)
+        #expect(registry.waiterCount == 0)
+        // Cancelled before it starts waiting: it does not wait.
+        let early = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return await registry.device(named: "never", waitingUpTo: .seconds(600))
+        }
+        #expect(await early.value == nil)
+        #expect(registry.waiterCount == 0)
+        // A registration after the waiters are gone wakes nothing.
+        try registry.register(Named("never"))
     }
 
     @Test func exclusiveWriteClaims() throws {
