@@ -117,6 +117,7 @@ extension SPDKTarget {
             throw JSONRPCError(code: -22, message: "Invalid argument")
         }
         guard !allStores.contains(where: { $0.name == name }) else { throw JSONRPCError(code: -17, message: "File exists") }
+        try Self.checkCopyBuffersFit(clusterSizeBytes: clusterSize)
         do {
             let store = try await LogicalVolumeStore.create(
                 on: device, name: name,

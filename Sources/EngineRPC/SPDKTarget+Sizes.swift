@@ -4,6 +4,7 @@
 
 import BlockDevices
 import JSONRPC
+import LogicalVolumes
 
 extension SPDKTarget {
     /// What SPDK's lvol handlers answer when a blob's cluster array cannot be allocated.
@@ -16,5 +17,14 @@ extension SPDKTarget {
         let clusters = sizeBytes / clusterSize + (sizeBytes % clusterSize == 0 ? 0 : 1)
         let (mapBytes, overflow) = clusters.multipliedReportingOverflow(by: EngineRPCLimits.lvolMapBytesPerCluster)
         guard !overflow, SystemMemory.canAllocate(mapBytes) else { throw lvolNoMemory }
+    }
+
+    /// Refuses a cluster size whose copy-on-write buffers (one cluster each, taken at the store's
+    /// first clone write) the process cannot hold: -12, as SPDK's lvstore create fails synchronously.
+    static func checkCopyBuffersFit(clusterSizeBytes: UInt64) throws(JSONRPCError) {
+        let (bytes, overflow) = clusterSizeBytes.multipliedReportingOverflow(by: UInt64(LvolLimits.copyOnWriteBuffers))
+        guard !overflow, SystemMemory.canAllocate(bytes) else {
+            throw JSONRPCError(code: -12, message: "Cannot allocate memory")
+        }
     }
 }
