@@ -274,6 +274,8 @@ public final class SPDKTarget: JSONRPCMethodHandler {
         try decoder.finish()
         // spdk_json_decode_uuid: a malformed UUID fails the decode.
         if let uuidText, UUID(uuidString: uuidText) == nil { throw Params.decodeFailed }
+        // block_size is a uint32 to SPDK's decoder; a larger number never reaches the device.
+        guard blockSize <= UInt64(UInt32.max) else { throw Params.decodeFailed }
         guard registry.lookup(name) == nil else { throw JSONRPCError(code: -17, message: "File exists") }
         do {
             let uuid = uuidText.flatMap { UUID(uuidString: $0) } ?? UUID()

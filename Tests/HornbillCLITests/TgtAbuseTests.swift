@@ -6,6 +6,7 @@ import BlockDevices
 import Foundation
 import Glibc
 import JSONRPC
+import TestSupport
 import Testing
 
 /// One request, newline-terminated, as rpc.py and go-spdk-helper send them.
@@ -173,6 +174,21 @@ private func rpcPyWithErrors(_ socket: String, _ arguments: [String]) throws -> 
         #expect(try client.call("bdev_malloc_create", params: .object([
             ("num_blocks", .integer(64)), ("block_size", .integer(512)), ("name", .string("huge0")),
         ])) == .success(.string("huge0")))
+    }
+
+    @Test func anAIOBlockSizePastItsTypeIsADecodeFailure() throws {
+        let daemon = try Daemon()
+        let client = try daemon.client()
+        let file = try TemporaryFile(size: 1 << 20)
+        for size in [UInt64(1) << 40, UInt64.max] {
+            #expect(try client.call("bdev_aio_create", params: .object([
+                ("name", .string("aio0")), ("filename", .string(file.path)), ("block_size", .integer(size)),
+            ])) == .failure(JSONRPCError(code: -32603, message: "spdk_json_decode_object failed")))
+        }
+        #expect(daemon.process.isRunning)
+        #expect(try client.call("bdev_aio_create", params: .object([
+            ("name", .string("aio0")), ("filename", .string(file.path)), ("block_size", .integer(4096)),
+        ])) == .success(.string("aio0")))
     }
 
     @Test func lvolSizesBeyondTheStoreOrTheMemoryGetSPDKsErrors() throws {
