@@ -20,6 +20,8 @@ final class HostSlot: @unchecked Sendable {  // confined to its reactor
     var byteCount = 0
     var isRead = false
     var received = 0
+    /// Write data the controller has asked for by R2T so far.
+    var requested = 0
     var dataDigestFailed = false
 
     init(commandID: UInt16) { self.commandID = commandID }
@@ -45,6 +47,7 @@ final class HostQueuePair: @unchecked Sendable {  // confined to its reactor
     var outstanding: Int { slots.count - freeSlots.count }
 
     private init(reactor: Reactor, socket: ReactorSocket, queueID: UInt16, queueSize: Int) {
+        precondition(queueSize >= 2, "a queue of \(queueSize) entries")  // callers check what a controller reports
         self.reactor = reactor
         connection = PDUConnection(socket: socket, role: .host)
         self.queueID = queueID
@@ -117,8 +120,15 @@ final class HostQueuePair: @unchecked Sendable {  // confined to its reactor
         switch pdu.type {
         case .icResp:
             let response = ICResp(header: pdu.header)
-            guard response.pduFormatVersion == 0, response.maxH2CDataBytes >= 4096 else {
-                throw TransportError(.invalidHeaderField, fieldInfo: 8, "ICResp: format \(response.pduFormatVersion), MAXH2CDATA \(response.maxH2CDataBytes)")
+            guard response.pduFormatVersion == 0 else {
+                throw TransportError(.invalidHeaderField, fieldInfo: 8, "ICResp: PDU format version \(response.pduFormatVersion)")
+            }
+            // CPDA is 0...31 (data at most 128 bytes in, so PDO fits its byte); MAXH2CDATA ≥ 4 KiB.
+            guard response.controllerDataAlignment <= NVMeWireLimits.maxDataAlignment else {
+                throw TransportError(.invalidHeaderField, fieldInfo: 10, "ICResp: CPDA \(response.controllerDataAlignment) above 31")
+            }
+            guard response.maxH2CDataBytes >= 4096 else {
+                throw TransportError(.invalidHeaderField, fieldInfo: 12, "ICResp: MAXH2CDATA \(response.maxH2CDataBytes) below 4096")
             }
             connection.framer.initialized = true
             connection.framer.digests = response.digests
@@ -142,10 +152,17 @@ final class HostQueuePair: @unchecked Sendable {  // confined to its reactor
             let fields = DataPDUHeader(header: pdu.header)
             let slot = try pending(fields.commandID)
             let offset = Int(fields.offset), length = Int(fields.length)
-            guard slot.isRead, offset == slot.received, length == pdu.data.count, offset + length <= slot.byteCount else {
-                throw TransportError(.dataTransferOutOfRange, fieldInfo: 12, "C2HData bytes \(offset)..<\(offset + length) unexpected")
+            // DATAL names the data this PDU carries: never empty, and exactly what PLEN leaves for it.
+            guard length > 0, length == pdu.data.count, let data = pdu.data.baseAddress else {
+                throw TransportError(
+                    .invalidHeaderField, fieldInfo: DataPDUHeader.lengthFieldOffset,
+                    "C2HData DATAL \(length) but the PDU carries \(pdu.data.count) bytes of data")
             }
-            slot.vector.copyIn(at: slot.vectorOffset + offset, count: length, from: pdu.data.baseAddress!)
+            guard slot.isRead, offset == slot.received, offset + length <= slot.byteCount else {
+                throw TransportError(
+                    .dataTransferOutOfRange, fieldInfo: DataPDUHeader.offsetFieldOffset, "C2HData bytes \(offset)..<\(offset + length) unexpected")
+            }
+            slot.vector.copyIn(at: slot.vectorOffset + offset, count: length, from: data)
             slot.received += length
             if !pdu.dataDigestMatches { slot.dataDigestFailed = true }
             if pdu.flags.contains(.success) {
@@ -158,9 +175,17 @@ final class HostQueuePair: @unchecked Sendable {  // confined to its reactor
             let fields = DataPDUHeader(header: pdu.header)
             let slot = try pending(fields.commandID)
             let offset = Int(fields.offset), length = Int(fields.length)
-            guard !slot.isRead, length > 0, offset + length <= slot.byteCount else {
-                throw TransportError(.dataTransferOutOfRange, fieldInfo: 12, "R2T for bytes \(offset)..<\(offset + length) out of range")
+            guard length > 0 else {
+                throw TransportError(.invalidHeaderField, fieldInfo: DataPDUHeader.lengthFieldOffset, "R2T with R2TL 0")
             }
+            // Each R2T asks for the bytes after those already asked for: the command's data goes out
+            // at most once, however many R2Ts a controller sends.
+            guard !slot.isRead, offset == slot.requested, offset + length <= slot.byteCount else {
+                throw TransportError(
+                    .dataTransferOutOfRange, fieldInfo: DataPDUHeader.offsetFieldOffset,
+                    "R2T for bytes \(offset)..<\(offset + length), expected from \(slot.requested) within \(slot.byteCount)")
+            }
+            slot.requested += length
             sendData(slot, transferTag: fields.transferTag, offset: offset, length: length)
         default:
             throw TransportError(.invalidHeaderField, fieldInfo: 0, "unexpected \(pdu.type)")
@@ -232,6 +257,7 @@ final class HostQueuePair: @unchecked Sendable {  // confined to its reactor
         var entry = command
         entry.commandID = slot.commandID
         slot.received = 0
+        slot.requested = 0
         slot.dataDigestFailed = false
         var inCapsule = 0
         if let transfer {

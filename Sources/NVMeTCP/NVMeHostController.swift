@@ -174,15 +174,25 @@ public final class NVMeHostController: @unchecked Sendable {
                     guard namespace.blockSize >= BlockLimits.minBlockSize, namespace.blockSize <= BlockLimits.maxBlockSize else {
                         throw BlockError(.notSupported, "namespace \(id) has an unsupported block size \(namespace.blockSize)")
                     }
+                    // The size in bytes must be a file offset: byte counts and offsets are computed from it.
+                    let (namespaceBytes, overflow) = namespace.blockCount.multipliedReportingOverflow(by: UInt64(namespace.blockSize))
+                    guard !overflow, namespaceBytes <= UInt64(Int64.max) else {
+                        throw BlockError(.notSupported, "namespace \(id) reports \(namespace.blockCount) blocks, too many to address")
+                    }
                     devices.append((id, namespace))
                 }
             }
+            // MAXCMD 0 means not reported; a queue needs two entries (one always stays empty).
+            guard identity.queueDepth == 0 || identity.queueDepth >= 2 else {
+                throw BlockError(.notSupported, "controller reports MAXCMD \(identity.queueDepth)")
+            }
+            let ioQueueSize = identity.queueDepth == 0 ? options.queueSize : min(options.queueSize, identity.queueDepth)
             var ioQueues: [HostQueuePair] = []
             do {
                 for index in 0..<(identity.isDiscovery ? 0 : options.ioQueues) {
                     let queue = try await HostQueuePair.open(
                         reactor: reactor, host: options.address, port: port, queueID: UInt16(index + 1),
-                        queueSize: min(options.queueSize, identity.queueDepth), digests: digests, timeout: options.connectTimeout)
+                        queueSize: ioQueueSize, digests: digests, timeout: options.connectTimeout)
                     ioQueues.append(queue)
                     queue.inCapsuleLimit = identity.inCapsuleDataBytes
                     let data = ConnectData(hostID: hostID, controllerID: controllerID, subsystemNQN: options.subsystemNQN, hostNQN: options.hostNQN)

@@ -108,7 +108,7 @@ final class TargetQueuePair: @unchecked Sendable {
         guard request.pduFormatVersion == 0 else {
             throw TransportError(.invalidHeaderField, fieldInfo: 8, "PDU format version \(request.pduFormatVersion) unsupported")
         }
-        guard request.hostDataAlignment <= 31 else {
+        guard request.hostDataAlignment <= NVMeWireLimits.maxDataAlignment else {
             throw TransportError(.invalidHeaderField, fieldInfo: 10, "HPDA \(request.hostDataAlignment) above 31")
         }
         let response = ICResp(digests: request.digests, maxH2CDataBytes: UInt32(transport.maxIOSize))
@@ -179,16 +179,24 @@ final class TargetQueuePair: @unchecked Sendable {
         guard index >= 0, index < slots.slots.count, slots.slots[index].request.awaitingData,
             slots.slots[index].request.command.commandID == fields.commandID
         else {
-            throw TransportError(.invalidHeaderField, fieldInfo: 10, "H2CData for no pending transfer (tag \(fields.transferTag))")
+            throw TransportError(
+                .invalidHeaderField, fieldInfo: DataPDUHeader.transferTagFieldOffset, "H2CData for no pending transfer (tag \(fields.transferTag))")
         }
         let slot = slots.slots[index]
         let offset = Int(fields.offset), length = Int(fields.length)
-        guard offset == slot.request.received, length == pdu.data.count, offset + length <= slot.request.transferLength else {
+        // DATAL names the data this PDU carries: never empty (an H2CData without data is a
+        // malformed header, as Linux's nvmet-tcp treats it), and exactly what PLEN leaves for it.
+        guard length > 0, length == pdu.data.count else {
             throw TransportError(
-                .dataTransferOutOfRange, fieldInfo: 12,
+                .invalidHeaderField, fieldInfo: DataPDUHeader.lengthFieldOffset,
+                "H2CData DATAL \(length) but the PDU carries \(pdu.data.count) bytes of data")
+        }
+        guard offset == slot.request.received, offset + length <= slot.request.transferLength else {
+            throw TransportError(
+                .dataTransferOutOfRange, fieldInfo: DataPDUHeader.offsetFieldOffset,
                 "H2CData bytes \(offset)..<\(offset + length) outside the expected \(slot.request.received)..<\(slot.request.transferLength)")
         }
-        (slot.buffer.bytes.baseAddress! + offset).copyMemory(from: pdu.data.baseAddress!, byteCount: length)
+        UnsafeMutableRawBufferPointer(rebasing: slot.buffer.bytes[offset..<(offset + length)]).copyMemory(from: pdu.data)
         slot.request.received += length
         if !pdu.dataDigestMatches { slot.request.dataDigestFailed = true }
         if slot.request.received == slot.request.transferLength {

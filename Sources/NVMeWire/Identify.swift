@@ -106,7 +106,8 @@ public struct ControllerIdentity: Sendable, Equatable {
         maxNamespaces = d.le(516)
         isDiscovery = d[111] == 2
         queueDepth = Int(d.le(514, as: UInt16.self))
-        maxIOBytes = d[77] == 0 ? Int.max : 4096 << Int(d[77])
+        // MDTS 0 is "no limit"; beyond 2^20 pages the shift would leave Int: as good as none.
+        maxIOBytes = d[77] == 0 || d[77] > 20 ? Int.max : 4096 << Int(d[77])
         inCapsuleDataBytes = max(Int(d.le(1792, as: UInt32.self)) * 16 - 64, 0)
         volatileWriteCache = d[525] & 1 != 0
         let oncs: UInt16 = d.le(520)

@@ -14,6 +14,9 @@ public enum NVMeWireLimits {
     /// Largest PDU either side accepts: a header, its digest, padding to 128-byte alignment, the
     /// largest data and its digest. Anything longer is a protocol error, never an allocation.
     public static let maxPDUBytes = maxHeaderLength + 4 + 128 + maxIOBytes + 4
+    /// Largest PDU data alignment (HPDA, CPDA): 0-based dwords, so data starts at most 128 bytes
+    /// into a PDU and PDO fits its byte.
+    public static let maxDataAlignment: UInt8 = 31
     /// Queue entries per queue (SPDK's `max_queue_depth`); CAP.MQES is this minus one.
     public static let maxQueueDepth = 128
     /// Most I/O queues one controller grants (SPDK's `max_io_qpairs_per_ctrlr`).

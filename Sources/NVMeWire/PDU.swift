@@ -211,6 +211,12 @@ public struct DataPDUHeader: Sendable, Equatable {
         self.length = length
     }
 
+    /// Byte offsets of the fields in the PDU header: a TermReq's field error information names them.
+    public static let commandIDFieldOffset: UInt32 = 8
+    public static let transferTagFieldOffset: UInt32 = 10
+    public static let offsetFieldOffset: UInt32 = 12
+    public static let lengthFieldOffset: UInt32 = 16
+
     public init(header: UnsafeRawBufferPointer) {
         commandID = header.le(8)
         transferTag = header.le(10)

@@ -108,6 +108,11 @@ final class RawNVMeClient: @unchecked Sendable {
     /// Connects an admin queue; returns the controller ID.
     func connectAdmin(subsystemNQN: String, hostNQN: String = "nqn.2023-01.io.hornbill:raw", keepAliveMilliseconds: UInt32 = 0) async throws -> UInt16 {
         try await initialize()
+        return try await connectAdminAgain(subsystemNQN: subsystemNQN, hostNQN: hostNQN, keepAliveMilliseconds: keepAliveMilliseconds)
+    }
+
+    /// Connect on a queue that is already initialized (ICReq/ICResp done).
+    func connectAdminAgain(subsystemNQN: String, hostNQN: String = "nqn.2023-01.io.hornbill:raw", keepAliveMilliseconds: UInt32 = 0) async throws -> UInt16 {
         var command = SubmissionEntry.connect(commandID: 1, queueID: 0, queueSize: 32, keepAliveMilliseconds: keepAliveMilliseconds)
         command.setInCapsuleData(length: 1024)
         let data = ConnectData(hostID: [UInt8](repeating: 7, count: 16), controllerID: 0xFFFF, subsystemNQN: subsystemNQN, hostNQN: hostNQN)

@@ -21,11 +21,96 @@ import Testing
         await controller.detach()
     }
 
-    func expectTermination(_ client: RawNVMeClient, _ status: FatalErrorStatus, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    func expectTermination(
+        _ client: RawNVMeClient, _ status: FatalErrorStatus, field: UInt32? = nil, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
         let pdu = try await client.receivePDU()
         #expect(pdu?.type == .c2hTermReq, sourceLocation: sourceLocation)
-        if let pdu { #expect(pdu.header.withUnsafeBytes { TermReq(header: $0, data: UnsafeRawBufferPointer(start: nil, count: 0)).status } == status.rawValue, sourceLocation: sourceLocation) }
+        if let pdu {
+            let term = pdu.header.withUnsafeBytes { TermReq(header: $0, data: UnsafeRawBufferPointer(start: nil, count: 0)) }
+            #expect(term.status == status.rawValue, sourceLocation: sourceLocation)
+            if let field { #expect(term.fieldInfo == field, sourceLocation: sourceLocation) }
+        }
         #expect(await client.waitForClose(timeout: .seconds(5)), sourceLocation: sourceLocation)
+    }
+
+    /// An admin queue with Set Features (512 bytes by R2T) outstanding; returns the R2T's tag.
+    func awaitingData(_ nqn: String, commandID: UInt16 = 3) async throws -> (RawNVMeClient, UInt16) {
+        let client = try await RawNVMeClient.connect(port: port)
+        _ = try await client.connectAdmin(subsystemNQN: nqn)
+        var command = SubmissionEntry(opcode: AdminOpcode.setFeatures, commandID: commandID)
+        command.cdw10 = UInt32(FeatureID.hostBehaviorSupport)
+        command.setTransportData(length: 512)
+        client.sendCommand(command)
+        let r2t = try #require(try await client.receivePDU())
+        #expect(r2t.type == .r2t)
+        return (client, r2t.header.withUnsafeBytes { DataPDUHeader(header: $0) }.transferTag)
+    }
+
+    /// An H2CData PDU for command 3 declaring `declared` bytes and carrying `data`.
+    func h2cData(tag: UInt16, offset: UInt32 = 0, declared: UInt32, data: [UInt8], last: Bool = true) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 64)
+        let fields = DataPDUHeader(commandID: 3, transferTag: tag, offset: offset, length: declared)
+        let length = out.withUnsafeMutableBytes {
+            PDUHeaderWriter.data(.h2cData, fields, flags: last ? [.lastPDU] : [], dataBytes: data.count, digests: [], into: $0)
+        }
+        return Array(out[0..<length]) + data
+    }
+
+    @Test func zeroLengthDataPDUsAreFatalTransportErrors() async throws {
+        let device = try MallocDevice(name: "Malloc-zero", blockCount: 64, blockSize: 512)
+        let subsystem = try fabric.export(device)
+
+        // H2CData with DATAL 0 and no data (PLEN = HLEN): an invalid header field, DATAL's offset.
+        let (first, tag) = try await awaitingData(subsystem.nqn)
+        first.send(h2cData(tag: tag, declared: 0, data: []))
+        try await expectTermination(first, .invalidHeaderField, field: DataPDUHeader.lengthFieldOffset)
+
+        // DATAL 0 but data in the PDU, and DATAL above the data carried: the same.
+        let (second, secondTag) = try await awaitingData(subsystem.nqn)
+        second.send(h2cData(tag: secondTag, declared: 0, data: [UInt8](repeating: 1, count: 512)))
+        try await expectTermination(second, .invalidHeaderField, field: DataPDUHeader.lengthFieldOffset)
+        let (third, thirdTag) = try await awaitingData(subsystem.nqn)
+        third.send(h2cData(tag: thirdTag, declared: 512, data: [UInt8](repeating: 1, count: 256)))
+        try await expectTermination(third, .invalidHeaderField, field: DataPDUHeader.lengthFieldOffset)
+
+        // Data past the transfer: out of range at DATAO.
+        let (fourth, fourthTag) = try await awaitingData(subsystem.nqn)
+        fourth.send(h2cData(tag: fourthTag, offset: 256, declared: 512, data: [UInt8](repeating: 1, count: 512)))
+        try await expectTermination(fourth, .dataTransferOutOfRange, field: DataPDUHeader.offsetFieldOffset)
+
+        // Two halves in order complete the command.
+        let (fifth, fifthTag) = try await awaitingData(subsystem.nqn)
+        fifth.send(h2cData(tag: fifthTag, declared: 256, data: [UInt8](repeating: 1, count: 256), last: false))
+        fifth.send(h2cData(tag: fifthTag, offset: 256, declared: 256, data: [UInt8](repeating: 1, count: 256)))
+        #expect(try await fifth.receiveCompletion()?.status == .success)
+
+        // Commands whose data section is empty where data was expected get an error status; the
+        // queue lives on.
+        var connect = SubmissionEntry.connect(commandID: 1, queueID: 0, queueSize: 32, keepAliveMilliseconds: 0)
+        connect.setInCapsuleData(length: 0)
+        let sixth = try await RawNVMeClient.connect(port: port)
+        try await sixth.initialize()
+        sixth.sendCommand(connect)
+        #expect(try await sixth.receiveCompletion()?.status == .dataSGLLengthInvalid)
+        _ = try await sixth.connectAdminAgain(subsystemNQN: subsystem.nqn)
+        var identify = SubmissionEntry(opcode: AdminOpcode.identify, commandID: 9)
+        identify.cdw10 = 1
+        identify.setTransportData(length: 0)
+        sixth.sendCommand(identify)
+        #expect(try await sixth.receiveCompletion()?.status == .dataSGLLengthInvalid)
+        var features = SubmissionEntry(opcode: AdminOpcode.setFeatures, commandID: 10)
+        features.cdw10 = UInt32(FeatureID.hostBehaviorSupport)
+        features.setTransportData(length: 0)
+        sixth.sendCommand(features)
+        #expect(try await sixth.receiveCompletion()?.status == .success)
+        sixth.sendCommand(SubmissionEntry(opcode: AdminOpcode.keepAlive, commandID: 11))
+        #expect(try await sixth.receiveCompletion()?.status == .success)
+
+        // An H2CTermReq without data (PLEN 24) ends the connection quietly.
+        sixth.send(TermReq(status: 1, fieldInfo: 0, offendingHeader: []).encode(fromController: false))
+        #expect(await sixth.waitForClose(timeout: .seconds(5)))
+        try await expectStillServing()
     }
 
     @Test func commandBeforeInitializationIsASequenceError() async throws {
