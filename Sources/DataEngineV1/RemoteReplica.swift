@@ -36,7 +36,7 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
             }
         }
     }
-    private var pending: [UInt64: (waiter: Waiter, read: (UnsafeMutableRawPointer, Int)?, sent: ContinuousClock.Instant)] = [:]
+    private var pending: [UInt64: (waiter: Waiter, kind: UInt8, read: (UnsafeMutableRawPointer, Int)?, sent: ContinuousClock.Instant)] = [:]
     private(set) var failure: String?
     /// Called once when the link fails, with why.
     var onFailure: ((String) -> Void)?
@@ -73,14 +73,19 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
                     return fail("response for request \(response.id), which is not outstanding, from \(address)")
                 }
                 let length = Int(response.length)
-                if let (destination, capacity) = entry.read, response.status == 0, length > 0 {
-                    // A read fills its buffer exactly; info fits in it.
-                    let isInfo = response.kind == ReplicaProtocol.Kind.info.rawValue
+                // A reply answers its request's kind and carries at most the largest payload.
+                guard response.kind == entry.kind, length <= ReplicaProtocol.maxPayloadBytes else {
+                    entry.waiter.finish(.failure(BlockError(.ioError, "malformed reply from \(address)")))
+                    return fail("reply of kind \(response.kind) and \(length) bytes to a request of kind \(entry.kind), from \(address)")
+                }
+                if let (destination, capacity) = entry.read, response.status == 0 {
+                    // A successful read fills its buffer exactly; info fits in it.
+                    let isInfo = entry.kind == ReplicaProtocol.Kind.info.rawValue
                     guard isInfo ? length <= capacity : length == capacity else {
                         entry.waiter.finish(.failure(BlockError(.ioError, "reply of \(length) bytes for \(capacity) from \(address)")))
                         return fail("reply of \(length) bytes where \(capacity) were expected, from \(address)")
                     }
-                    try await reader.read(into: destination, count: length)
+                    if length > 0 { try await reader.read(into: destination, count: length) }
                 } else if length > 0 {
                     try await reader.skip(length)
                 }
@@ -132,7 +137,7 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
         var request = request
         request.id = nextID
         nextID += 1
-        pending[request.id] = (waiter, into, .now)
+        pending[request.id] = (waiter, request.kind, into, .now)
         let length = payload?.byteCount ?? 0
         writer.append(count: ReplicaProtocol.requestBytes + length) { out in
             request.write(into: UnsafeMutableRawBufferPointer(rebasing: out[0..<ReplicaProtocol.requestBytes]))

@@ -158,7 +158,7 @@ final class ReplicaConnection: @unchecked Sendable {  // confined to the server'
         let size = UInt64(server.directory.meta.size)
         let (end, overflow) = request.offset.addingReportingOverflow(UInt64(request.length))
         func respond(_ status: Int32, data: Int = 0, payload: [UInt8] = []) {
-            let response = ReplicaResponse(kind: request.kind, status: UInt16(status), id: request.id, length: UInt32(data + payload.count))
+            let response = ReplicaResponse(kind: request.kind, status: UInt16(clamping: status), id: request.id, length: UInt32(data + payload.count))
             writer.append(count: ReplicaProtocol.responseBytes + data + payload.count) { out in
                 response.write(into: out)
                 if data > 0 {

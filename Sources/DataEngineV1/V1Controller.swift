@@ -70,25 +70,35 @@ public final class V1Controller: BlockDevice, @unchecked Sendable {
 
     private func settle(_ addresses: [String], size: Int64, timeout: Duration) async throws {
         for address in addresses {
+            var connected: ReplicaLink?
             do {
                 let link = try await ReplicaLink.connect(address, reactor: reactor, timeout: timeout)
-                let buffer = IOBuffer(byteCount: 4096)
-                let response = try await link.call(ReplicaRequest(kind: .info, id: 0), into: (buffer.bytes.baseAddress!, 4096))
-                let data = Data(buffer.bytes[0..<Int(response.length)])
-                guard let info = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-                    let replicaSize = (info["size"] as? NSNumber)?.int64Value, let counter = (info["revision"] as? NSNumber)?.int64Value
-                else { throw ReplicaError("\(address) sent malformed info") }
+                connected = link
+                let buffer = IOBuffer(byteCount: ReplicaInfo.maxBytes)
+                let response = try await link.call(
+                    ReplicaRequest(kind: .info, id: 0), into: (buffer.bytes.baseAddress!, ReplicaInfo.maxBytes))
+                // The link took at most the buffer's bytes; a failed status carries no info.
+                guard response.status == 0, Int(response.length) <= ReplicaInfo.maxBytes else {
+                    throw ReplicaError("\(address) answered info with status \(response.status) and \(response.length) bytes")
+                }
+                let info: ReplicaInfo
+                do {
+                    info = try ReplicaInfo(json: Array(buffer.bytes[0..<Int(response.length)]))
+                } catch {
+                    throw ReplicaError("\(address) sent malformed info: \(error)")
+                }
                 let replica = Replica(address: address, link: link, mode: .readWrite, reason: nil)
-                replica.revision = counter
-                if replicaSize != size {
+                replica.revision = info.revision
+                if info.size != size {
                     replica.mode = .error
-                    replica.reason = "size \(replicaSize), volume \(size)"
-                } else if let error = info["error"] as? String, !error.isEmpty {
+                    replica.reason = "size \(info.size), volume \(size)"
+                } else if !info.error.isEmpty {
                     replica.mode = .error
-                    replica.reason = "replica error: \(error)"
+                    replica.reason = "replica error: \(info.error)"
                 }
                 replicas.append(replica)
             } catch {
+                connected?.close()  // a replica that answered wrongly is not kept connected
                 replicas.append(Replica(address: address, link: nil, mode: .error, reason: "\(error)"))
             }
         }
