@@ -201,17 +201,11 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
 
     /// NBD_OPT_INFO and NBD_OPT_GO: name length, name, request count, requested info types.
     private func informationRequest(_ option: UInt32, _ data: [UInt8]) throws -> Bool {
-        func invalid() -> Bool {
+        guard let request = NBDInfoRequest(data: data) else {
             reply(option, NBDWire.replyErrorInvalid, message: "malformed NBD_OPT_INFO/GO data")
             return false
         }
-        guard data.count >= 6 else { return invalid() }
-        let nameLength = data.withUnsafeBytes { Int($0.be(0, as: UInt32.self)) }
-        guard nameLength <= data.count - 6 else { return invalid() }
-        let name = String(decoding: data[4..<(4 + nameLength)], as: UTF8.self)
-        let count = data.withUnsafeBytes { Int($0.be(4 + nameLength, as: UInt16.self)) }
-        guard data.count == 6 + nameLength + 2 * count else { return invalid() }
-        let requested = data.withUnsafeBytes { raw in (0..<count).map { raw.be(6 + nameLength + 2 * $0, as: UInt16.self) } }
+        let name = request.name, requested = request.requested
         guard let export = lookup(name) else {
             reply(option, NBDWire.replyErrorUnknown, message: "no export named \(name)")
             return false

@@ -110,10 +110,9 @@ public struct NBDRequest: Sendable, Equatable {
         self.length = length
     }
 
-    /// Decodes a 28-byte request header; nil when the magic is wrong.
+    /// Decodes a 28-byte request header; nil when it is short or the magic is wrong.
     public init?(bytes b: UnsafeRawBufferPointer) {
-        precondition(b.count >= NBDWire.requestBytes)
-        guard b.be(0, as: UInt32.self) == NBDWire.requestMagic else { return nil }
+        guard b.count >= NBDWire.requestBytes, b.be(0, as: UInt32.self) == NBDWire.requestMagic else { return nil }
         flags = b.be(4)
         type = b.be(6)
         cookie = b.be(8)
@@ -131,6 +130,41 @@ public struct NBDRequest: Sendable, Equatable {
             b.putBE(offset, at: 16)
             b.putBE(length, at: 24)
         }
+        return out
+    }
+}
+
+/// The data of NBD_OPT_INFO and NBD_OPT_GO: the export name's length (u32) and the name, then
+/// how many information types follow (u16) and the types (u16 each).
+public struct NBDInfoRequest: Sendable, Equatable {
+    public var name: String
+    public var requested: [UInt16]
+
+    public init(name: String, requested: [UInt16] = []) {
+        self.name = name
+        self.requested = requested
+    }
+
+    /// Decodes option data; nil when the lengths inside do not add up to the data's length.
+    public init?(data: [UInt8]) {
+        let decoded: (String, [UInt16])? = data.withUnsafeBytes { raw in
+            guard raw.count >= 6 else { return nil }
+            let nameLength = Int(raw.be(0, as: UInt32.self))
+            guard nameLength <= raw.count - 6 else { return nil }
+            let count = Int(raw.be(4 + nameLength, as: UInt16.self))
+            guard raw.count == 6 + nameLength + 2 * count else { return nil }
+            let name = String(decoding: UnsafeRawBufferPointer(rebasing: raw[4..<(4 + nameLength)]), as: UTF8.self)
+            return (name, (0..<count).map { raw.be(6 + nameLength + 2 * $0, as: UInt16.self) })
+        }
+        guard let decoded else { return nil }
+        (name, requested) = decoded
+    }
+
+    public var bytes: [UInt8] {
+        let nameBytes = Array(name.utf8)
+        var out = withUnsafeBytes(of: UInt32(nameBytes.count).bigEndian) { Array($0) } + nameBytes
+        out += withUnsafeBytes(of: UInt16(requested.count).bigEndian) { Array($0) }
+        for type in requested { out += withUnsafeBytes(of: type.bigEndian) { Array($0) } }
         return out
     }
 }
