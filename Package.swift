@@ -145,7 +145,7 @@ let package = Package(
         ),
         .testTarget(
             name: "JSONRPCTests",
-            dependencies: ["JSONRPC", "StorageKit"],
+            dependencies: ["JSONRPC", "StorageKit", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -143,7 +143,8 @@ public struct JSONParser {
                     } else if (0xDC00..<0xE000).contains(scalar) {
                         throw error("unpaired surrogate")
                     }
-                    out.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
+                    guard let unicode = Unicode.Scalar(scalar) else { throw error("invalid \\u escape") }
+                    out.append(contentsOf: String(Character(unicode)).utf8)
                 default: throw error("invalid escape")
                 }
             case 0x00..<0x20:
