@@ -152,6 +152,7 @@ let package = Package(
             name: "HornbillCLITests",
             dependencies: [
                 "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "NVMeTCP", "NVMeWire", "TestSupport", "JSONRPC",
+                "NBD", "DataEngineV1",
             ],
             swiftSettings: strictSettings
         ),

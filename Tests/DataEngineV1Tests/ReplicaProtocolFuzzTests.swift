@@ -96,7 +96,7 @@ private func hostileReplica(_ listener: RawListener, response: ReplicaResponse, 
     ])
     func aLyingReplicaIsNotUsedAndTheControllerLives(response: ReplicaResponse, payloadBytes: Int) async throws {
         let listener = try RawListener()
-        let replica = Task { try await offThread { hostileReplica(listener, response: response, payload: [UInt8](repeating: 0x7B, count: payloadBytes)) } }
+        let replica = BackgroundThread { hostileReplica(listener, response: response, payload: [UInt8](repeating: 0x7B, count: payloadBytes)) }
         do {
             let controller = try await V1Controller.start(
                 volume: "hostile", size: 1 << 20, replicas: ["tcp://127.0.0.1:\(listener.port)"], reactor: hostileReactor, timeout: .seconds(2))
@@ -105,6 +105,6 @@ private func hostileReplica(_ listener: RawListener, response: ReplicaResponse, 
         } catch {
             #expect("\(error)".contains("no usable replica"), "\(error)")
         }
-        #expect(try await replica.value, "the controller did not close the lying replica's connection")
+        #expect(try await replica.value(), "the controller did not close the lying replica's connection")
     }
 }

@@ -147,11 +147,9 @@ private func playController(_ socket: RawSocket, lie: Lie) -> ScriptOutcome {
     /// what the controller saw.
     func attach(lying lie: Lie) async throws -> (error: String?, outcome: ScriptOutcome) {
         let listener = try RawListener()
-        let script = Task {
-            try await offThread { () -> ScriptOutcome in
-                guard let socket = listener.accept(timeout: .seconds(10)) else { return ScriptOutcome() }
-                return playController(socket, lie: lie)
-            }
+        let script = BackgroundThread { () -> ScriptOutcome in
+            guard let socket = listener.accept(timeout: .seconds(10)) else { return ScriptOutcome() }
+            return playController(socket, lie: lie)
         }
         var options = NVMeHostController.Options(address: "127.0.0.1", serviceID: String(listener.port), subsystemNQN: "nqn.2023-01.io.hornbill:lie")
         options.connectTimeout = .seconds(5)
@@ -162,7 +160,7 @@ private func playController(_ socket: RawSocket, lie: Lie) -> ScriptOutcome {
         } catch {
             failure = "\(error)"
         }
-        return (failure, try await script.value)
+        return (failure, try await script.value())
     }
 
     @Test(arguments: [
