@@ -22,6 +22,7 @@ enum Lie: Sendable {
     case r2tTwiceForTheSameData
     case queueDepthOne
     case namespaceTooLarge
+    case terminationWithoutData
 }
 
 /// What the scripted controller saw: the host's H2CTermReq, if it sent one.
@@ -113,6 +114,8 @@ private func playController(_ socket: RawSocket, lie: Lie) -> ScriptOutcome {
                     serialNumber: "lie", modelNumber: "lie", firmwareRevision: "1", controllerID: 1, subsystemNQN: "nqn.2023-01.io.hornbill:lie",
                     maxNamespaces: 1, queueDepth: lie == .queueDepthOne ? 1 : 128)
                 switch lie {
+                case .terminationWithoutData:
+                    socket.send(TermReq(status: FatalErrorStatus.invalidHeaderField.rawValue, fieldInfo: 0, offendingHeader: []).encode(fromController: true))
                 case .zeroLengthC2HDataWithSuccess:
                     reply(command, [])
                 case .zeroLengthC2HDataThenResponse:
@@ -190,7 +193,10 @@ private func playController(_ socket: RawSocket, lie: Lie) -> ScriptOutcome {
         #expect(outcome.termination?.fieldInfo == field)
     }
 
-    @Test(arguments: [(Lie.queueDepthOne, "MAXCMD 1"), (Lie.namespaceTooLarge, "too many to address")])
+    @Test(arguments: [
+        (Lie.queueDepthOne, "MAXCMD 1"), (Lie.namespaceTooLarge, "too many to address"),
+        (Lie.terminationWithoutData, "the controller ended queue 0: fatal error status 1"),
+    ])
     func identifyDataTheHostCannotUseFailsTheAttach(lie: Lie, said: String) async throws {
         let (error, _) = try await attach(lying: lie)
         #expect(error?.contains(said) == true, "\(error ?? "attached")")
