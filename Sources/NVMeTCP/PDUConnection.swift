@@ -59,9 +59,10 @@ final class PDUConnection: @unchecked Sendable {  // confined to its reactor
         pausingWhileOutputIsFull: Bool = false, admits: (PDUView) -> Bool = { _ in true },
         waitUntilAdmitted: () async -> Void = {}, _ handle: (PDUView) throws(TransportError) -> Void
     ) async throws {
+        var start = 0  // where the PDU being framed begins in the buffer
         do {
             while !isClosed {
-                var start = 0
+                start = 0
                 while let pdu = try framer.frame(UnsafeRawBufferPointer(rebasing: receiveBuffer[start..<receiveEnd])) {
                     // One receive holds thousands of commands: each waits for room, not just the next
                     // receive.
@@ -87,7 +88,8 @@ final class PDUConnection: @unchecked Sendable {  // confined to its reactor
                 receiveEnd += count
             }
         } catch let error as TransportError {
-            let offending = Array(receiveBuffer[0..<min(receiveEnd, NVMeWireLimits.maxHeaderLength)])
+            // The TermReq carries the header of the PDU in error, not of one handled before it.
+            let offending = Array(receiveBuffer[start..<min(receiveEnd, start + NVMeWireLimits.maxHeaderLength)])
             let term = TermReq(status: error.status.rawValue, fieldInfo: error.fieldInfo, offendingHeader: offending)
             append(term.encode(fromController: framer.role == .controller))
             await drain()

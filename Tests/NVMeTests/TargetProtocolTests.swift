@@ -57,6 +57,27 @@ import Testing
         return Array(out[0..<length]) + data
     }
 
+    @Test func theTermReqCarriesTheHeaderOfThePDUInError() async throws {
+        let device = try MallocDevice(name: "Malloc-offending", blockCount: 64, blockSize: 512)
+        let subsystem = try fabric.export(device)
+        let client = try await RawNVMeClient.connect(port: port)
+        _ = try await client.connectAdmin(subsystemNQN: subsystem.nqn)
+        // A good command and a bad PDU in one send: the bad one is framed after the good one.
+        var out = [UInt8](repeating: 0, count: 128)
+        let length = out.withUnsafeMutableBytes {
+            PDUHeaderWriter.capsuleCommand(SubmissionEntry(opcode: AdminOpcode.keepAlive, commandID: 5), dataBytes: 0, digests: [], into: $0)
+        }
+        let bad: [UInt8] = [0x0B, 0, 24, 0, 24, 0, 0, 0] + [UInt8](repeating: 0xEE, count: 16)
+        client.send(Array(out[0..<length]) + bad)
+        var termination: RawNVMeClient.PDU?
+        while let pdu = try await client.receivePDU(), termination == nil {
+            if pdu.type == .c2hTermReq { termination = pdu }
+        }
+        let term = try #require(termination)
+        #expect(term.data == bad, "offending header \(term.data)")
+        #expect(await client.waitForClose(timeout: .seconds(5)))
+    }
+
     @Test func zeroLengthDataPDUsAreFatalTransportErrors() async throws {
         let device = try MallocDevice(name: "Malloc-zero", blockCount: 64, blockSize: 512)
         let subsystem = try fabric.export(device)
