@@ -98,6 +98,59 @@ enum NVMeFrames {
         }
     }
 
+    /// An I/O queue: an admin queue connected and enabled on a connection of its own (kept open
+    /// by `keeper` until the test ends), then this connection initialized and connected as I/O
+    /// queue 1 of that controller.
+    static func ioQueue(_ nqn: String, port: UInt16, keeper: SocketKeeper) -> AbusePrefix {
+        AbusePrefix(name: "I/O queue") { socket in
+            guard let admin = try? RawSocket.connect(port: port), connected(nqn).exchange(admin) else { return false }
+            keeper.keep(admin)
+            admin.send(command(.propertySet(commandID: 2, offset: PropertyOffset.configuration, value: 1 | 6 << 16 | 4 << 20, wide: false)))
+            guard admin.receive(exactly: 24, timeout: .seconds(10)) != nil else { return false }
+            // The controller's ID: the admin Connect's answer is not kept, so ask Identify.
+            var identify = SubmissionEntry(opcode: AdminOpcode.identify, commandID: 3)
+            identify.cdw10 = 1
+            identify.setTransportData(length: 4096)
+            admin.send(command(identify))
+            guard let data = admin.receive(exactly: 24 + 4096, timeout: .seconds(10)) else { return false }
+            let controllerID = data.withUnsafeBytes { ControllerIdentity(bytes: UnsafeRawBufferPointer(rebasing: $0[24...])) }.controllerID
+            guard initialized.exchange(socket) else { return false }
+            var entry = SubmissionEntry.connect(commandID: 1, queueID: 1, queueSize: 32, keepAliveMilliseconds: 0)
+            let connectData = ConnectData(hostID: [UInt8](repeating: 7, count: 16), controllerID: controllerID, subsystemNQN: nqn, hostNQN: hostNQN).bytes
+            entry.setInCapsuleData(length: connectData.count)
+            socket.send(command(entry, data: connectData))
+            guard let response = socket.receive(exactly: 24, timeout: .seconds(10)) else { return false }
+            return response.withUnsafeBytes { CompletionEntry(bytes: UnsafeRawBufferPointer(rebasing: $0[8..<24])) }.status.isSuccess
+        }
+    }
+
+    /// I/O commands on namespace 1 (4 KiB blocks), pipelined: writes in the capsule, a read,
+    /// flush, write zeroes and a deallocate.
+    static func ioSession() -> [UInt8] {
+        func io(_ opcode: UInt8, _ commandID: UInt16, lba: UInt64, blocks: UInt32) -> SubmissionEntry {
+            var entry = SubmissionEntry(opcode: opcode, commandID: commandID, namespaceID: 1)
+            entry.cdw10 = UInt32(truncatingIfNeeded: lba)
+            entry.cdw11 = UInt32(truncatingIfNeeded: lba >> 32)
+            entry.cdw12 = blocks - 1
+            return entry
+        }
+        var write = io(IOOpcode.write, 1, lba: 200, blocks: 1)
+        write.setInCapsuleData(length: 4096)
+        var read = io(IOOpcode.read, 2, lba: 200, blocks: 2)
+        read.setTransportData(length: 8192)
+        var deallocate = SubmissionEntry(opcode: IOOpcode.datasetManagement, commandID: 5, namespaceID: 1)
+        deallocate.cdw11 = 1 << 2
+        deallocate.setInCapsuleData(length: 16)
+        var range = [UInt8](repeating: 0, count: 16)
+        range.withUnsafeMutableBytes {
+            $0.storeBytes(of: UInt32(8).littleEndian, toByteOffset: 4, as: UInt32.self)
+            $0.storeBytes(of: UInt64(300).littleEndian, toByteOffset: 8, as: UInt64.self)
+        }
+        return command(write, data: [UInt8](repeating: 0x5C, count: 4096)) + command(read)
+            + command(SubmissionEntry(opcode: IOOpcode.flush, commandID: 3, namespaceID: 1))
+            + command(io(IOOpcode.writeZeroes, 4, lba: 400, blocks: 8)) + command(deallocate, data: range)
+    }
+
     static func lengthLies(_ nqn: String) -> [HostileStream] {
         let keepAlive = command(SubmissionEntry(opcode: AdminOpcode.keepAlive, commandID: 7))
         func withPLEN(_ bytes: [UInt8], _ plen: UInt32) -> [UInt8] {
@@ -174,6 +227,14 @@ enum NVMeFrames {
             HostileStream(prefix: connected, bytes: []),
         ]
     }
+}
+
+/// Keeps sockets open until released (the admin queues behind abused I/O queues).
+final class SocketKeeper: @unchecked Sendable {
+    private let lock = NSLock()
+    private var sockets: [RawSocket] = []
+
+    func keep(_ socket: RawSocket) { lock.withLock { sockets.append(socket) } }
 }
 
 // MARK: - NBD

@@ -282,6 +282,41 @@ private let abuseHostReactor: Reactor = {
         var random = SeededRandom(seed: 1402)
         let whole = ICReq().encode() + NVMeFrames.connect(nqn)
         try await run.hostile("mutated initialization", (0..<20).map { _ in HostileStream(bytes: ByteMutator.mutate(whole, using: &random)) })
+        // An I/O queue of a live controller: mutated and cut-short I/O commands, and commands
+        // whose lengths lie (NLB against the SGL, ranges past the namespace, DSM ranges count).
+        let keeper = SocketKeeper()
+        let ioQueue = NVMeFrames.ioQueue(nqn, port: port, keeper: keeper)
+        let ioSession = NVMeFrames.ioSession()
+        try await run.hostile(
+            "I/O queue, mutated and truncated",
+            (0..<30).map { index in
+                HostileStream(prefix: ioQueue, bytes: index % 3 == 2 ? ByteMutator.truncate(ioSession, using: &random) : ByteMutator.mutate(ioSession, maxEdits: 6, using: &random))
+            })
+        func io(_ opcode: UInt8, lba: UInt64, blocks: UInt32, cdw11: UInt32 = 0, transport: Int? = nil, data: [UInt8] = []) -> [UInt8] {
+            var entry = SubmissionEntry(opcode: opcode, commandID: 9, namespaceID: 1)
+            entry.cdw10 = UInt32(truncatingIfNeeded: lba)
+            entry.cdw11 = opcode == IOOpcode.datasetManagement ? cdw11 : UInt32(truncatingIfNeeded: lba >> 32)
+            entry.cdw12 = opcode == IOOpcode.datasetManagement ? 0 : blocks
+            if let transport { entry.setTransportData(length: transport) } else if !data.isEmpty { entry.setInCapsuleData(length: data.count) }
+            return NVMeFrames.command(entry, data: data)
+        }
+        let block = [UInt8](repeating: 0x66, count: 4096)
+        try await run.hostile(
+            "I/O queue, lengths that lie and zero lengths",
+            [
+                io(IOOpcode.write, lba: 0, blocks: 7, data: block),  // 8 blocks declared, 1 sent
+                io(IOOpcode.read, lba: 0, blocks: 0xFFFF, transport: 4096),
+                io(IOOpcode.read, lba: UInt64.max - 1, blocks: 3, transport: 16384),
+                io(IOOpcode.write, lba: 4095, blocks: 1, transport: 8192),
+                io(IOOpcode.writeZeroes, lba: UInt64.max, blocks: 0xFFFF),
+                io(IOOpcode.datasetManagement, lba: 0xFF, blocks: 0, cdw11: 1 << 2, data: [UInt8](repeating: 0xFF, count: 16)),
+                io(IOOpcode.datasetManagement, lba: 0, blocks: 0, cdw11: 1 << 2, transport: 0),
+                io(IOOpcode.write, lba: 0, blocks: 0, transport: 0),
+                io(IOOpcode.read, lba: 0, blocks: 0, transport: 0),
+                io(IOOpcode.write, lba: 0, blocks: 0, data: []),
+                io(0x7E, lba: 0, blocks: 0, data: block),
+            ].map { HostileStream(prefix: ioQueue, bytes: $0) })
+        withExtendedLifetime(keeper) {}
     }
 
     @Test func nbdExportOfTgt() async throws {
