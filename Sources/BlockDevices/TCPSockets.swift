@@ -2,7 +2,7 @@
 // plane), and a connect with a timeout. Connected sockets get TCP_NODELAY: requests and replies are
 // latency-bound and already batched by the sender.
 
-public import BlockCore
+import BlockCore
 import Foundation
 import Glibc
 

@@ -11,7 +11,7 @@
 // made durable with the data on flush. Dirty is set before the first write is accepted and
 // cleared on a clean close, so a replica that died mid-write says so when it is opened again.
 
-public import Foundation
+import Foundation
 import Glibc
 
 /// volume.meta.

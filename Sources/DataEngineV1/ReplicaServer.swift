@@ -9,7 +9,7 @@
 // (ReplicaLimits), so a peer that stops reading responses stops being read and what the
 // connection holds stays bounded.
 
-public import BlockCore
+import BlockCore
 public import BlockDevices
 import Foundation
 import Glibc

@@ -3,8 +3,8 @@
 
 public import BlockCore
 public import BlockDevices
-public import Foundation
-public import Synchronization
+import Foundation
+import Synchronization
 
 /// Where an export listens.
 public struct NBDAddress: Sendable, Hashable {

@@ -32,7 +32,7 @@ private final class Background {
     let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("hornbill-hotremove-\(UUID().uuidString).log").path
 
     init(_ arguments: [String]) throws {
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
