@@ -7,7 +7,12 @@
 //                                                                      └──► RAID1 leg failed
 //
 // Model: `hotRemove()` marks the device removing (no descriptor opens any more), then runs the
-// removal handler of every descriptor open on it and returns when all have finished; a handler
+// removal handler of every descriptor open on it and returns when all have finished. A descriptor
+// lists its route to the handler in the same step as it opens, so no open slips between the two;
+// a module that opens before it exists (an lvstore loading, a RAID or namespace being made) opens
+// with `.handlerFollows`, and a removal that starts before the module set its handler waits for
+// it (or for the descriptor to close) and then runs it. So a removal racing a module's open
+// either fails the open or reaches the module's handler, and returns after it; a handler
 // closes its descriptor, and may remove devices of its own (an lvstore removes its lvols), so
 // removal runs down the stack depth first and the caller of the bottom removal sees the whole
 // stack gone. The device keeps serving I/O already sent to it until its owner tears it down, so
@@ -25,14 +30,14 @@ extension DeviceClaims {
     /// Marks the device removing and runs the removal handler of every open descriptor, at once;
     /// returns when all have finished. Removing twice runs the handlers once.
     public func hotRemove() async {
-        let handlers = inner.withLock { inner -> [BlockDescriptor.RemovalHandler] in
+        let routes = inner.withLock { inner -> [RemovalRoute] in
             guard !inner.removing else { return [] }
             inner.removing = true
-            defer { inner.removalHandlers.removeAll() }
-            return Array(inner.removalHandlers.values)
+            defer { inner.removalRoutes.removeAll() }
+            return Array(inner.removalRoutes.values)
         }
         await withTaskGroup(of: Void.self) { group in
-            for handler in handlers { group.addTask { await handler() } }
+            for route in routes { group.addTask { await route.deliver() } }
         }
     }
 
@@ -53,5 +58,65 @@ extension BlockDeviceRegistry {
         let device = try unregister(name: name)
         await device.claims.hotRemove()
         return device
+    }
+}
+
+/// How one open descriptor hears of its device's removal: its owner's handler, possibly set after
+/// the open (`BlockDescriptor.Removal.handlerFollows`). The removal is delivered once: to the
+/// handler when there is one, else when it is set; a descriptor closed first ends the wait.
+final class RemovalRoute: Sendable {
+    private enum State {
+        case waitingForHandler
+        case ready(BlockDescriptor.RemovalHandler)
+        /// A removal waits for the handler.
+        case removalWaiting(CheckedContinuation<BlockDescriptor.RemovalHandler?, Never>)
+        /// Delivered, or the descriptor closed.
+        case finished
+    }
+
+    private let state: Mutex<State>
+
+    init(_ handler: BlockDescriptor.RemovalHandler?) {
+        state = Mutex(handler.map { .ready($0) } ?? .waitingForHandler)
+    }
+
+    /// Runs the handler, waiting for it to be set if need be.
+    func deliver() async {
+        let handler = await withCheckedContinuation { (continuation: CheckedContinuation<BlockDescriptor.RemovalHandler?, Never>) in
+            state.withLock { state in
+                switch state {
+                case .ready(let handler):
+                    state = .finished
+                    continuation.resume(returning: handler)
+                case .waitingForHandler:
+                    state = .removalWaiting(continuation)
+                case .removalWaiting, .finished:
+                    continuation.resume(returning: nil)
+                }
+            }
+        }
+        await handler?()
+    }
+
+    func setHandler(_ handler: @escaping BlockDescriptor.RemovalHandler) {
+        state.withLock { state in
+            switch state {
+            case .waitingForHandler, .ready:
+                state = .ready(handler)
+            case .removalWaiting(let continuation):
+                state = .finished
+                continuation.resume(returning: handler)
+            case .finished:
+                break
+            }
+        }
+    }
+
+    /// The descriptor closed: a removal waiting for the handler goes on without it.
+    func descriptorClosed() {
+        state.withLock { state in
+            if case .removalWaiting(let continuation) = state { continuation.resume(returning: nil) }
+            state = .finished
+        }
     }
 }

@@ -23,7 +23,7 @@ extension SPDKTarget {
         "nvmf_delete_subsystem": nvmfMethod { target, params in try await target.deleteSubsystem(params) },
         "nvmf_get_subsystems": nvmfMethod { target, params in try target.getSubsystems(params) },
         "nvmf_subsystem_add_ns": nvmfMethod { target, params in try target.addNamespace(params) },
-        "nvmf_subsystem_remove_ns": nvmfMethod { target, params in try target.removeNamespace(params) },
+        "nvmf_subsystem_remove_ns": nvmfMethod { target, params in try await target.removeNamespace(params) },
         "nvmf_subsystem_add_listener": nvmfMethod { target, params in try target.changeListener(params, add: true) },
         "nvmf_subsystem_remove_listener": nvmfMethod { target, params in try target.changeListener(params, add: false) },
         "nvmf_subsystem_get_listeners": nvmfMethod { target, params in try target.getListeners(params) },
@@ -354,7 +354,9 @@ extension SPDKTarget {
         return bytes
     }
 
-    func removeNamespace(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+    /// `nvmf_subsystem_remove_ns`: as SPDK pauses the subsystem around it, commands executing on
+    /// the namespace are answered before it goes.
+    func removeNamespace(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
         var decoder = try Params(params)
         let reference = try Self.subsystemReference(&decoder)
         let id = try decoder.requiredUInt64("nsid")
@@ -362,7 +364,7 @@ extension SPDKTarget {
         guard id <= UInt64(UInt32.max) else { throw Params.decodeFailed }
         let subsystem = try subsystem(reference)
         do {
-            try subsystem.removeNamespace(UInt32(id))
+            try await subsystem.removeNamespace(UInt32(id))
         } catch {
             throw Self.invalidParameters
         }

@@ -14,10 +14,10 @@ import RAID
 
 extension SPDKTarget {
     static let raidMethods: [String: Method] = [
-        "bdev_raid_create": { target, params in try target.raidCreate(params) },
-        "bdev_raid_delete": { target, params in try target.raidDelete(params) },
+        "bdev_raid_create": { target, params in try await target.raidCreate(params) },
+        "bdev_raid_delete": { target, params in try await target.raidDelete(params) },
         "bdev_raid_get_bdevs": { target, params in try target.raidGetBdevs(params) },
-        "bdev_raid_remove_base_bdev": { target, params in try target.raidRemoveBase(params) },
+        "bdev_raid_remove_base_bdev": { target, params in try await target.raidRemoveBase(params) },
         "bdev_raid_grow_base_bdev": { target, params in try target.raidGrowBase(params) },
     ]
 
@@ -61,7 +61,7 @@ extension SPDKTarget {
     /// `bdev_raid_create`. SPDK registers an array whose bases are not all present yet and leaves it
     /// `configuring` until they appear; here a missing base fails the create with -19 "No such
     /// device" instead (Longhorn creates its arrays over bdevs it has just attached).
-    func raidCreate(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+    func raidCreate(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
         struct Request {
             var name: String
             var level: String
@@ -122,7 +122,7 @@ extension SPDKTarget {
         }
         let raid: RAID1Device
         do {
-            raid = try RAID1Device(name: request.name, baseDevices: bases, uuid: request.uuid)
+            raid = try RAID1Device(name: request.name, baseDevices: bases, uuid: request.uuid, registry: registry)
         } catch {
             throw Self.raidFailure(error, failed)
         }
@@ -131,6 +131,13 @@ extension SPDKTarget {
         } catch {
             raid.delete()
             throw Self.raidFailure(error, failed)
+        }
+        // Every base went away while the array was made: it would be offline and unregister
+        // itself, so it is not kept (the legs' removal reached it; see RAID1Device).
+        if raid.snapshot.operationalCount == 0 {
+            _ = try? await registry.remove(name: raid.name)
+            raid.delete()
+            throw Self.raidFailure(errno: 19, failed, detail: "every base bdev was removed")
         }
         return .bool(true)
     }
@@ -141,9 +148,10 @@ extension SPDKTarget {
         "concat": "concat",
     ]
 
-    /// `bdev_raid_delete`: releases the bases and unregisters the array. An array something holds
-    /// (an lvstore, an NVMe-oF namespace) is refused with -16 rather than pulled from under it.
-    func raidDelete(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+    /// `bdev_raid_delete` (SPDK's raid_bdev_delete): unregisters the array as a hot remove, so
+    /// what sits on it lets go first (an NBD export is deleted, a namespace removed, an lvstore
+    /// unloaded), then releases the bases, whose data stays as it is.
+    func raidDelete(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
         let name = try Self.decodeRaidParams(params) { (decoder: inout Params) throws(JSONRPCError) -> String in
             let name = try decoder.requiredString("name")
             // Upstream (and its rpc.py) sends whether to wipe the superblock; there is none to wipe.
@@ -153,11 +161,8 @@ extension SPDKTarget {
         guard let raid = registry.lookup(name) as? RAID1Device, raid.name == name else {
             throw JSONRPCError(code: -19, message: "raid bdev \(name) not found")
         }
-        guard raid.claims.current.claimant == nil else {
-            throw JSONRPCError(code: -16, message: "Device or resource busy")
-        }
+        await hotRemove(raid)
         raid.delete()
-        _ = try? registry.unregister(name: raid.name)
         return .bool(true)
     }
 
@@ -175,7 +180,7 @@ extension SPDKTarget {
     }
 
     /// `bdev_raid_remove_base_bdev`: takes a base (by bdev name or alias) out of the array holding it.
-    func raidRemoveBase(_ params: JSONValue?) throws(JSONRPCError) -> JSONValue {
+    func raidRemoveBase(_ params: JSONValue?) async throws(JSONRPCError) -> JSONValue {
         let name = try Self.decodeRaidParams(params) { (decoder: inout Params) throws(JSONRPCError) in
             try decoder.requiredString("name")
         }
@@ -184,7 +189,7 @@ extension SPDKTarget {
             throw failure
         }
         do {
-            try raid.removeBase(named: base.name)
+            try await raid.removeBase(named: base.name)
         } catch {
             throw JSONRPCError(code: -((error as? BlockError)?.errnoValue ?? 19), message: failure.message)
         }

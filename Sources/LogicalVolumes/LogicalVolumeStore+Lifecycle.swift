@@ -42,12 +42,13 @@ extension LogicalVolumeStore {
             storeName: name, totalClusters: totalClusters, firstDataCluster: superblock.firstDataCluster,
             nextLvolID: 1, lvols: [:])
 
-        let descriptor = try BlockDescriptor(device, writable: true)
+        // The removal handler follows once the store is written: a removal of the device that
+        // starts meanwhile waits for it (DeviceRemoval.swift).
+        let descriptor = try BlockDescriptor(device, writable: true, removal: .handlerFollows)
         try descriptor.claim(module: claimModule)
         let store = try LogicalVolumeStore(
             baseDevice: device, descriptor: descriptor, superblock: superblock, state: state, epoch: 0,
             nextSequence: 1, journalUsedBytes: 0, executor: executor, registry: registry, wasCleanlyClosed: true)
-        descriptor.onRemove { [weak store] in await store?.baseRemoved() }
         do {
             try await store.onExecutor {
                 let blocksPerCluster = UInt64(clusterSize / device.blockSize)
@@ -67,6 +68,7 @@ extension LogicalVolumeStore {
             descriptor.close()
             throw error
         }
+        descriptor.onRemove { [weak store] in await store?.baseRemoved() }
         return store
     }
 
@@ -77,7 +79,9 @@ extension LogicalVolumeStore {
     public static func load(
         from device: any BlockDevice, executor: any IOExecutor, registry: BlockDeviceRegistry? = nil
     ) async throws -> LogicalVolumeStore? {
-        let descriptor = try BlockDescriptor(device, writable: true)
+        // The removal handler follows once the lvols are registered: a removal of the device that
+        // starts while the store loads waits for it and then unloads the store whole.
+        let descriptor = try BlockDescriptor(device, writable: true, removal: .handlerFollows)
         do {
             let loaded = try await withTaskExecutorPreference(executor) { () async throws -> LoadedMetadata? in
                 try await readMetadata(device: device, descriptor: descriptor)
@@ -91,13 +95,13 @@ extension LogicalVolumeStore {
                 baseDevice: device, descriptor: descriptor, superblock: loaded.superblock, state: loaded.state,
                 epoch: loaded.epoch, nextSequence: loaded.nextSequence, journalUsedBytes: loaded.journalUsedBytes,
                 executor: executor, registry: registry, wasCleanlyClosed: loaded.clean)
-            descriptor.onRemove { [weak store] in await store?.baseRemoved() }
             try await store.onExecutor {
                 store.metadataChannel = loaded.channel
                 // Marks the store open: a stop before the next clean close is seen as unclean.
                 try await store.commit([.opened])
                 for id in store.state.lvols.keys.sorted() { try store.registerVolume(id: id) }
             }
+            descriptor.onRemove { [weak store] in await store?.baseRemoved() }
             return store
         } catch {
             descriptor.close()

@@ -24,6 +24,10 @@ public enum NBDLimits {
     /// Receive buffer of a connection: headers and small writes; larger payloads go straight into
     /// the request's buffer.
     public static let receiveBufferBytes = 256 * 1024
+    /// How long a connection whose export is removed keeps sending the answers to its requests
+    /// in flight before it closes anyway: long enough for a reading client on a loaded machine,
+    /// short enough that a client that stops reading cannot hold up the removal.
+    public static let removalDrainSeconds = 5
     /// Most connections one listener serves.
     public static let maxConnections = 1024
 }

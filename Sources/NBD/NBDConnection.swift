@@ -13,6 +13,12 @@
 // socket buffers and what this connection holds stays bounded (high-water mark + payload in
 // flight), while other connections on the reactor go on at full speed.
 //
+// Export removed (hot remove or delete): no request reaches the device any more (one read after
+// that is answered NBD_EIO at once); requests in flight finish and are answered, a failure as
+// NBD_EIO as SPDK's nbd does; then the answers are sent, for at most
+// `NBDLimits.removalDrainSeconds` (a client that does not read cannot hold the removal), and the
+// connection closes.
+//
 // Malformed input: a bad magic, an unknown client flag or an oversized write ends the connection;
 // an invalid request (out of range, misaligned, unknown command, write to a read-only export)
 // gets the protocol's error reply and the connection goes on.
@@ -39,6 +45,8 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
     private var channel: (any IOChannel)?
     private var structuredReplies = false
     private var closed = false
+    /// Set when the export is being removed (`exportRemoved`).
+    private var removing = false
 
     private let reader: BufferedReader
 
@@ -46,7 +54,8 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
         limit: NBDLimits.maxRequestsPerConnection, blank: NBDRequest(type: 0, cookie: 0, offset: 0, length: 0),
         inFlightBytesLimit: NBDLimits.maxInFlightPayloadBytes, retainedBufferBytesLimit: NBDLimits.maxRetainedSlotBufferBytes)
     private var inFlight = 0
-    private var idleWaiter: UnsafeContinuation<Void, Never>?
+    /// Tasks waiting for every request in flight to be answered (or the connection to close).
+    private var idleWaiters: [UnsafeContinuation<Void, Never>] = []
 
     init(server: NBDServer, socket: ReactorSocket, address: NBDAddress) {
         self.server = server
@@ -65,8 +74,34 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
                 try await transmit(export)
             }
         } catch {}
+        // Requests already read are answered before the connection closes.
+        await waitUntilIdle()
         await writer.drain()
         close()
+    }
+
+    /// The export is being removed: see the file's comment. Returns once every request read has
+    /// been answered and the connection is closed.
+    func exportRemoved() async {
+        guard !closed else { return }
+        stopTakingRequests()
+        await waitUntilIdle()
+        let deadline = Task(executorPreference: server.reactor) { [self] in
+            guard (try? await Task.sleep(for: .seconds(NBDLimits.removalDrainSeconds))) != nil else { return }
+            close()  // the client does not take its answers: stop waiting for it
+        }
+        await writer.drain()
+        deadline.cancel()
+        close()
+    }
+
+    /// The export is going: requests read from now on are answered NBD_EIO without reaching the
+    /// device, and the reader stops.
+    func stopTakingRequests() { removing = true }
+
+    private func waitUntilIdle() async {
+        guard inFlight > 0, !closed else { return }
+        await withUnsafeContinuation { idleWaiters.append($0) }
     }
 
     func close() {
@@ -74,10 +109,13 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
         closed = true
         writer.close()
         slots.close()
-        if let idleWaiter {
-            self.idleWaiter = nil
-            idleWaiter.resume()
-        }
+        resumeIdleWaiters()
+    }
+
+    private func resumeIdleWaiters() {
+        let waiters = idleWaiters
+        idleWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
     }
 
     // MARK: - Reading
@@ -246,16 +284,13 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
     private func release(_ slot: NBDSlot) {
         slots.giveBack(slot)
         inFlight -= 1
-        if inFlight == 0, let idleWaiter {
-            self.idleWaiter = nil
-            idleWaiter.resume()
-        }
+        if inFlight == 0 { resumeIdleWaiters() }
     }
 
     private func transmit(_ export: NBDExport) async throws {
         let device = export.device
         let blockSize = UInt64(device.blockSize)
-        while !closed {
+        while !closed && !removing {
             await writer.waitForRoom()  // replies pile up unread: stop reading until they drain
             guard !closed else { break }
             guard let request = NBDRequest(bytes: try await take(NBDWire.requestBytes)) else {
@@ -267,7 +302,7 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
                 throw NBDConnectionEnded(reason: "write of \(length) bytes above the advertised maximum")
             }
             if command == .disconnect {
-                if inFlight > 0 { await withUnsafeContinuation { idleWaiter = $0 } }
+                await waitUntilIdle()
                 throw NBDConnectionEnded(reason: "client disconnected")
             }
             var error: UInt32?
@@ -292,6 +327,7 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
             default:
                 error = NBDWire.errorInvalid
             }
+            if removing { error = NBDWire.errorIO }  // read after the export began to go away
             // The payload this request moves (a write's is read even when it is refused): what it
             // adds to the buffers and replies in flight.
             let payloadBytes = command == .write || (command == .read && error == nil) ? length : 0
@@ -300,7 +336,12 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
             slot.request = request
             if command == .write {
                 slots.reserve(slot, length)
-                try await read(into: slot.buffer.bytes.baseAddress!, count: length)
+                do {
+                    try await read(into: slot.buffer.bytes.baseAddress!, count: length)
+                } catch {
+                    release(slot)  // never started: it must not keep the connection busy
+                    throw error
+                }
             }
             if let error {
                 replyError(slot, error, "request \(request.type) at \(request.offset)+\(length) refused")
@@ -313,6 +354,7 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
     private func execute(_ slot: NBDSlot) async {
         guard let channel, let export else { return release(slot) }
         let request = slot.request
+        guard !removing else { return replyError(slot, NBDWire.errorIO, "the export is being removed") }
         let blockSize = UInt64(export.device.blockSize)
         let offsetBlocks = request.offset / blockSize
         let blocks = UInt64(request.length) / blockSize
@@ -345,7 +387,7 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
             }
             replyDone(slot)
         } catch {
-            replyError(slot, Self.errorValue(error), "\(error)")
+            replyError(slot, removing ? NBDWire.errorIO : Self.errorValue(error), "\(error)")
         }
     }
 

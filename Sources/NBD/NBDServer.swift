@@ -27,7 +27,8 @@ public final class NBDExport: Sendable {
 
     init(name: String, device: any BlockDevice, address: NBDAddress, readOnly: Bool, server: NBDServer) throws {
         let writable = !readOnly && device.supportedIOTypes.contains(.write)
-        descriptor = try BlockDescriptor(device, writable: writable)
+        // The removal handler follows once the export is listed (`listenForRemoval`).
+        descriptor = try BlockDescriptor(device, writable: writable, removal: .handlerFollows)
         if writable {
             do { try descriptor.claim(module: "nbd") } catch {
                 descriptor.close()
@@ -38,7 +39,11 @@ public final class NBDExport: Sendable {
         self.device = device
         self.address = address
         self.readOnly = !writable
-        // Hot remove (SPDK's nbd_bdev_hot_remove): the device going away deletes the export.
+    }
+
+    /// Hot remove (SPDK's nbd_bdev_hot_remove): the device going away deletes the export. Set once
+    /// the export is listed, so that a removal racing its creation finds it.
+    func listenForRemoval(_ server: NBDServer) {
         descriptor.onRemove { [weak self, weak server] in
             guard let self, let server else { return }
             await server.remove { $0 === self }
@@ -78,7 +83,7 @@ public final class NBDServer: Sendable {
         guard !name.isEmpty, name.utf8.count <= NBDLimits.maxExportNameBytes else {
             throw BlockError(.invalidArgument, "export name must be 1 to \(NBDLimits.maxExportNameBytes) bytes")
         }
-        return try state.withLock { state in
+        let export = try state.withLock { state in
             guard !state.exports.contains(where: { $0.name == name }) else {
                 throw BlockError(.alreadyExists, "an export named \(name) already exists")
             }
@@ -100,6 +105,8 @@ public final class NBDServer: Sendable {
             state.exports.append(export)
             return export
         }
+        export.listenForRemoval(self)
+        return export
     }
 
     /// Removes an export: its connections are closed, its device released.
@@ -107,13 +114,19 @@ public final class NBDServer: Sendable {
         guard await remove(where: { $0.name == name }) else { throw BlockError(.notFound, "no export named \(name)") }
     }
 
-    /// Removes the export `matching` picks, if there is one: its connections are closed (requests
-    /// in flight get no reply), its device released. Returns whether there was one.
+    /// Removes the export `matching` picks, if there is one: its connections stop taking requests,
+    /// answer every request in flight (NBD_EIO for those that fail or had not reached the device,
+    /// as SPDK's nbd does on a hot remove) and close; then its device is released. Returns whether
+    /// there was one.
     @discardableResult
     func remove(where matching: (NBDExport) -> Bool) async -> Bool {
-        let found: (NBDExport, [NBDConnection])? = state.withLock { state in
-            guard let index = state.exports.firstIndex(where: matching) else { return nil }
-            let export = state.exports.remove(at: index)
+        guard let export = state.withLock({ $0.exports.first(where: matching) }) else { return false }
+        // Its connections stop taking requests before the export leaves the list, so a request
+        // read once it is unlisted is refused.
+        await stopTakingRequests(for: export)
+        let removed = state.withLock { state in
+            guard let index = state.exports.firstIndex(where: { $0 === export }) else { return false }
+            state.exports.remove(at: index)
             if var listener = state.listeners[export.address] {
                 listener.users -= 1
                 if listener.users == 0 {
@@ -123,14 +136,27 @@ public final class NBDServer: Sendable {
                     state.listeners[export.address] = listener
                 }
             }
-            return (export, Array(state.connections.values))
+            return true
         }
-        guard let (export, connections) = found else { return false }
+        guard removed else { return false }  // another removal took it
+        // Every connection on it now, including one that reached it while it was still listed.
+        let connections = state.withLock { Array($0.connections.values) }
         await reactor.run {
-            for connection in connections where connection.export === export { connection.close() }
+            await withTaskGroup(of: Void.self) { group in
+                for connection in connections where connection.export === export {
+                    group.addTask(executorPreference: self.reactor) { await connection.exportRemoved() }
+                }
+            }
         }
         export.descriptor.close()
         return true
+    }
+
+    private func stopTakingRequests(for export: NBDExport) async {
+        let connections = state.withLock { Array($0.connections.values) }
+        await reactor.run {
+            for connection in connections where connection.export === export { connection.stopTakingRequests() }
+        }
     }
 
     /// The port a listener is bound to (the kernel's choice when 0 was asked for).

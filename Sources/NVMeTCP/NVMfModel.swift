@@ -3,6 +3,7 @@
 // queue pair's own cached copy and notices changes through a generation counter.
 
 public import BlockCore
+import BlockDevices
 public import Foundation
 public import NVMeWire
 import Synchronization
@@ -42,6 +43,12 @@ public struct ListenAddress: Sendable, Hashable {
 }
 
 /// A namespace of a subsystem: a block device exported under an NSID.
+///
+/// Removal quiesces it first (SPDK pauses the subsystem around a namespace removal): from then on
+/// new commands for it are refused with Invalid Namespace, as they would be once it is gone, and
+/// the removal waits until the commands executing on it have completed and been answered; only
+/// then does the namespace leave the subsystem and release its device. Counting costs a command
+/// two integer updates on the target's reactor, where all queue pairs run.
 public final class NVMfNamespace: @unchecked Sendable {
     public let namespaceID: UInt32
     public let device: any BlockDevice
@@ -50,8 +57,16 @@ public final class NVMfNamespace: @unchecked Sendable {
     public let anaGroupID: UInt32
     let descriptor: BlockDescriptor
 
+    // On the target's reactor only.
+    /// Commands executing on the namespace.
+    private var commandsInFlight = 0
+    /// Set when the namespace is being removed: new commands are refused.
+    private var quiesced = false
+    private var idleWaiters: [UnsafeContinuation<Void, Never>] = []
+
     init(namespaceID: UInt32, device: any BlockDevice, uuid: UUID, nguid: [UInt8], anaGroupID: UInt32) throws {
-        descriptor = try BlockDescriptor(device, writable: device.supportedIOTypes.contains(.write))
+        // The removal handler follows once the namespace is listed in its subsystem.
+        descriptor = try BlockDescriptor(device, writable: device.supportedIOTypes.contains(.write), removal: .handlerFollows)
         if descriptor.writable { try descriptor.claim(module: "nvmf") }
         self.namespaceID = namespaceID
         self.device = device
@@ -69,6 +84,30 @@ public final class NVMfNamespace: @unchecked Sendable {
     }
 
     func close() { descriptor.close() }
+
+    /// A command begins on the namespace; false once it is being removed. On the reactor.
+    func commandStarted() -> Bool {
+        guard !quiesced else { return false }
+        commandsInFlight += 1
+        return true
+    }
+
+    /// A command begun with `commandStarted` was answered. On the reactor.
+    func commandEnded() {
+        commandsInFlight -= 1
+        if commandsInFlight == 0, !idleWaiters.isEmpty {
+            let waiters = idleWaiters
+            idleWaiters.removeAll()
+            for waiter in waiters { waiter.resume() }
+        }
+    }
+
+    /// Refuses new commands and returns once those executing have been answered. On the reactor.
+    func quiesce() async {
+        quiesced = true
+        guard commandsInFlight > 0 else { return }
+        await withUnsafeContinuation { idleWaiters.append($0) }
+    }
 }
 
 /// One NVM subsystem (or the discovery subsystem).
@@ -102,10 +141,13 @@ public final class NVMfSubsystem: @unchecked Sendable {
     let state: Mutex<State>
     /// Bumped whenever the namespaces change; queue pairs re-read them when it moves.
     let namespaceGeneration = Atomic<UInt64>(0)
+    /// The target's reactor, where the queue pairs run commands.
+    let reactor: Reactor
 
-    init(nqn: String, options: Options) {
+    init(nqn: String, options: Options, reactor: Reactor) {
         self.nqn = nqn
         self.options = options
+        self.reactor = reactor
         state = Mutex(State(allowAnyHost: options.allowAnyHost, nextControllerID: options.minControllerID))
     }
 
@@ -177,12 +219,6 @@ public final class NVMfSubsystem: @unchecked Sendable {
         let namespace = try NVMfNamespace(
             namespaceID: id, device: device, uuid: namespaceUUID,
             nguid: nguid ?? withUnsafeBytes(of: namespaceUUID.uuid) { Array($0) }, anaGroupID: anaGroupID ?? id)
-        // Hot remove (SPDK's nvmf_ns_hot_remove): the device going away removes the namespace,
-        // and hosts get the namespace-changed event as for nvmf_subsystem_remove_ns.
-        namespace.descriptor.onRemove { [weak self, weak namespace] in
-            guard let self, let namespace else { return }
-            try? self.removeNamespace(id, ifItIs: namespace)
-        }
         let controllers: [NVMfController] = try state.withLock { state in
             guard state.namespaces[id] == nil else {
                 namespace.close()
@@ -193,17 +229,31 @@ public final class NVMfSubsystem: @unchecked Sendable {
         }
         namespaceGeneration.add(1, ordering: .releasing)
         for controller in controllers { controller.namespacesChanged([id]) }
+        // Hot remove (SPDK's nvmf_ns_hot_remove): the device going away removes the namespace,
+        // and hosts get the namespace-changed event as for nvmf_subsystem_remove_ns. Set once the
+        // namespace is listed: a removal that began meanwhile has waited for it and runs it now.
+        namespace.descriptor.onRemove { [weak self, weak namespace] in
+            guard let self, let namespace else { return }
+            try? await self.removeNamespace(id, ifItIs: namespace)
+        }
         return id
     }
 
-    public func removeNamespace(_ id: UInt32) throws {
-        try removeNamespace(id, ifItIs: nil)
+    /// Removes namespace `id` once the commands executing on it are answered (see
+    /// `NVMfNamespace`), and tells the hosts.
+    public func removeNamespace(_ id: UInt32) async throws {
+        try await removeNamespace(id, ifItIs: nil)
     }
 
     /// Removes namespace `id`, only if it is still `expected` when one is given.
-    func removeNamespace(_ id: UInt32, ifItIs expected: NVMfNamespace?) throws {
+    func removeNamespace(_ id: UInt32, ifItIs expected: NVMfNamespace?) async throws {
+        let found = state.withLock { state in
+            state.namespaces[id].flatMap { expected == nil || $0 === expected ? $0 : nil }
+        }
+        guard let found else { throw BlockError(.notFound, "\(nqn) has no namespace \(id)") }
+        await reactor.run { await found.quiesce() }
         let (namespace, controllers): (NVMfNamespace, [NVMfController]) = try state.withLock { state in
-            guard let namespace = state.namespaces[id], expected == nil || namespace === expected else {
+            guard let namespace = state.namespaces[id], namespace === found else {
                 throw BlockError(.notFound, "\(nqn) has no namespace \(id)")
             }
             state.namespaces[id] = nil

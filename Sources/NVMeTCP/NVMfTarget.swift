@@ -48,7 +48,7 @@ public final class NVMfTarget: @unchecked Sendable {
         var options = NVMfSubsystem.Options()
         options.allowAnyHost = true
         options.maxNamespaces = 0
-        discovery = NVMfSubsystem(nqn: NVMfSubsystem.discoveryNQN, options: options)
+        discovery = NVMfSubsystem(nqn: NVMfSubsystem.discoveryNQN, options: options, reactor: reactor)
         state = Mutex(State(subsystems: [discovery]))
     }
 
@@ -78,7 +78,7 @@ public final class NVMfTarget: @unchecked Sendable {
             guard state.subsystems.count <= NVMeTCPLimits.maxSubsystems else {
                 throw BlockError(.noSpace, "the target holds \(NVMeTCPLimits.maxSubsystems) subsystems already")
             }
-            let subsystem = NVMfSubsystem(nqn: nqn, options: options)
+            let subsystem = NVMfSubsystem(nqn: nqn, options: options, reactor: reactor)
             state.subsystems.append(subsystem)
             return subsystem
         }
@@ -102,7 +102,7 @@ public final class NVMfTarget: @unchecked Sendable {
         for listener in subsystem.listeners { try? removeListener(subsystem, listener.address) }
         let controllers = subsystem.controllers
         await reactor.run { for controller in controllers { controller.tearDown(reason: "subsystem deleted") } }
-        for namespace in subsystem.namespaces { try? subsystem.removeNamespace(namespace.namespaceID) }
+        for namespace in subsystem.namespaces { try? await subsystem.removeNamespace(namespace.namespaceID) }
         discoveryChanged()
     }
 

@@ -288,9 +288,11 @@ final class TargetQueuePair: @unchecked Sendable {
     private nonisolated(nonsending) func executeIO(_ slot: TargetSlot, _ controller: NVMfController) async {
         guard controller.registers.isEnabled else { return respond(slot, .commandSequenceError) }
         let command = slot.request.command
-        guard let (namespace, channel) = channel(controller, command.namespaceID) else {
+        // A namespace being removed refuses new commands; its removal waits for those begun.
+        guard let (namespace, channel) = channel(controller, command.namespaceID), namespace.commandStarted() else {
             return respond(slot, .invalidNamespace)
         }
+        defer { namespace.commandEnded() }
         let device = namespace.device
         let blockSize = device.blockSize
         do {

@@ -9,6 +9,11 @@
 // else can write underneath the mirror; removing a leg closes the descriptor and frees the base.
 // A base that goes away (hot remove: its device deleted or lost) fails its leg the same way.
 //
+// The last leg gone (failed, removed or hot-removed), the array is deconfigured as SPDK's
+// raid_bdev_deconfigure does for raid1: given a registry, it unregisters itself (a hot remove, so
+// what sits on it — an export, a namespace, an lvstore — lets go) and leaves every listing, as
+// SPDK frees a raid bdev with no base bdev left.
+//
 // Limitation: removal does not wait for I/O already in flight on the removed leg (SPDK quiesces
 // the array first). Such an I/O completes against the base it was sent to.
 
@@ -52,15 +57,19 @@ public final class RAID1Device: BlockDevice, Sendable {
     private let control: Mutex<ControlState>
     /// Bumped under `control` on every membership change. Channels read it relaxed, once per I/O.
     let generation = Atomic<UInt64>(0)
+    /// Where the array is registered; it unregisters itself there when its last leg goes.
+    private let registry: BlockDeviceRegistry?
 
     /// Creates a mirror over `baseDevices`, in slot order, claiming each.
     ///
     /// - Parameters:
     ///   - uuid: the array's UUID; a random one when nil.
+    ///   - registry: where the caller registers the array; it unregisters itself there (a hot
+    ///     remove) when its last leg goes.
     /// - Throws: `.invalidArgument` for an empty or too long name, no bases, too many, a base
     ///   listed twice, a read-only base or block sizes that differ; `.claimed`/`.busy` when a base
     ///   is claimed by someone else or open for writing elsewhere. Nothing stays claimed on failure.
-    public init(name: String, baseDevices: [any BlockDevice], uuid: UUID? = nil) throws {
+    public init(name: String, baseDevices: [any BlockDevice], uuid: UUID? = nil, registry: BlockDeviceRegistry? = nil) throws {
         guard !name.isEmpty, name.utf8.count <= RAIDLimits.maxNameBytes else {
             throw BlockError(.invalidArgument, "a raid name must have 1 to \(RAIDLimits.maxNameBytes) bytes; got \"\(name)\"")
         }
@@ -99,6 +108,7 @@ public final class RAID1Device: BlockDevice, Sendable {
         self.blockSize = first.blockSize
         self.blockCount = baseDevices.map(\.blockCount).min()!
         self.control = Mutex(state)
+        self.registry = registry
         for (member, descriptor) in state.descriptors { watchRemoval(of: descriptor, memberID: member) }
     }
 
@@ -122,11 +132,12 @@ public final class RAID1Device: BlockDevice, Sendable {
     }
 
     /// Removes the base named `baseName` (SPDK's bdev_raid_remove_base_bdev): its slot stays, empty,
-    /// and the base is released. Removing the last base takes the array offline.
+    /// and the base is released. Removing the last base takes the array offline and unregisters
+    /// it (see the file's comment) before this returns.
     ///
     /// - Throws: `.notFound` when no slot holds a base of that name, or the array was deleted.
-    public func removeBase(named baseName: String) throws {
-        try change(.remove(name: baseName))
+    public func removeBase(named baseName: String) async throws {
+        if try change(.remove(name: baseName)) { await withdraw() }
     }
 
     /// Adds `device` as a new leg (SPDK fork's bdev_raid_grow_base_bdev): into the first empty slot,
@@ -161,12 +172,22 @@ public final class RAID1Device: BlockDevice, Sendable {
     }
 
     /// A base device going away fails its leg (SPDK's raid_bdev_remove_base_bdev on a hot remove):
-    /// the array runs on without it, or goes offline when it was the last.
+    /// the array runs on without it, or goes offline and unregisters when it was the last. The
+    /// leg's descriptor was opened with `.handlerFollows`: a removal that began while the array
+    /// was being made or grown has waited for this.
     private func watchRemoval(of descriptor: BlockDescriptor, memberID: UInt64) {
         let baseName = descriptor.device.name
         descriptor.onRemove { [weak self] in
-            self?.legFailed(memberID: memberID, error: BlockError(.notFound, "base device \(baseName) was removed"))
+            guard let self else { return }
+            let error = BlockError(.notFound, "base device \(baseName) was removed")
+            if (try? change(.fail(memberID: memberID, reason: "\(error)"))) == true { await withdraw() }
         }
+    }
+
+    /// The last leg went: unregisters the array, and what sits on it lets go (hot remove).
+    private func withdraw() async {
+        guard let registry, registry.lookup(name) === self else { return }
+        _ = try? await registry.remove(name: name)
     }
 
     /// Deletes the array (SPDK's bdev_raid_delete): releases every base. Channels fail their I/O
@@ -235,14 +256,17 @@ public final class RAID1Device: BlockDevice, Sendable {
     /// A channel saw the leg `memberID` fail: remove it from the array (SPDK's
     /// raid_bdev_fail_base_bdev). Reported twice, or after the leg left, it changes nothing.
     func legFailed(memberID: UInt64, error: any Error) {
-        try? change(.fail(memberID: memberID, reason: "\(error)"))
+        guard (try? change(.fail(memberID: memberID, reason: "\(error)"))) == true else { return }
+        Task { await self.withdraw() }  // the caller is a reactor's I/O path: unregister off it
     }
 
     // MARK: - Helpers
 
     /// Applies a membership event: records the new descriptor or closes released ones, bumps the
-    /// generation, then (outside the lock) tells the owner.
-    private func change(_ event: RAID1Membership.Event, opening descriptor: BlockDescriptor? = nil) throws {
+    /// generation, then (outside the lock) tells the owner. Returns whether the array lost its
+    /// last leg with this event.
+    @discardableResult
+    private func change(_ event: RAID1Membership.Event, opening descriptor: BlockDescriptor? = nil) throws -> Bool {
         let (released, events, handler) = try control.withLock {
             state throws(BlockError) -> ([BlockDescriptor], [RAID1Event], (@Sendable (RAID1Event) -> Void)?) in
             let action = try state.membership.onEvent(event)
@@ -255,6 +279,7 @@ public final class RAID1Device: BlockDevice, Sendable {
         }
         for descriptor in released { descriptor.close() }
         if let handler { for event in events { handler(event) } }
+        return events.contains(.wentOffline)
     }
 
     private static func checkBase(
@@ -278,7 +303,8 @@ public final class RAID1Device: BlockDevice, Sendable {
     /// Opens `device` for writing and claims it for the RAID module.
     private static func open(_ device: any BlockDevice, raidName: String) throws -> BlockDescriptor {
         do {
-            let descriptor = try BlockDescriptor(device, writable: true)
+            // The removal handler follows once the leg is a member (`watchRemoval`).
+            let descriptor = try BlockDescriptor(device, writable: true, removal: .handlerFollows)
             do {
                 try descriptor.claim(module: claimModule)
             } catch {

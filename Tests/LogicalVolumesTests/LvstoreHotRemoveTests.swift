@@ -47,6 +47,31 @@ private final class RemovalLog: Sendable {
         try await loaded.close()
     }
 
+    @Test func aRemovalDuringALoadReachesTheStoreOnceItIsLoaded() async throws {
+        let device = try GateDevice(name: "gate-lvs", blockCount: 4096, blockSize: 4096)
+        device.openGate()
+        let registry = BlockDeviceRegistry()
+        try registry.register(device)
+        let store = try await LogicalVolumeStore.create(
+            on: device, name: "hr", options: .init(clusterSize: 1 << 20), executor: testReactor)
+        _ = try await store.createVolume(name: "v", sizeBytes: 1 << 20, thinProvisioned: true)
+        try await store.close()
+        // The examine starts and waits in its first metadata read; the base is removed meanwhile.
+        device.closeGate()
+        let load = Task { try await LogicalVolumeStore.load(from: device, executor: testReactor, registry: registry) }
+        #expect(await device.waitForWaitingIOs(1))
+        let removal = Task { try await registry.remove(name: "gate-lvs") }
+        for _ in 0..<6000 where !device.claims.isRemoving { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(device.claims.isRemoving)
+        device.openGate()
+        try await removal.value
+        // The removal waited for the store the load made and unloaded it: nothing of it is left.
+        #expect(registry.all.isEmpty)
+        let loaded = try await load.value
+        #expect(loaded?.isLoaded == false)
+        #expect(device.claims.current.claimant == nil && device.claims.current.writers == 0)
+    }
+
     @Test func deletingAnLvolTellsWhatSitsOnItAndKeepsRefusingSilentOpeners() async throws {
         let device = try mallocDevice(megabytes: 16)
         let store = try await LogicalVolumeStore.create(on: device, name: "hr", options: .init(clusterSize: 1 << 20), executor: testReactor)

@@ -288,4 +288,63 @@ private final class Fixture: Sendable {
         #expect(!fixture.server.exports.contains { $0.name == "disk" })
         #expect(fixture.device.claims.current.claimant == nil && fixture.device.claims.current.writers == 0)
     }
+
+    @Test func aHotRemoveAnswersTheRequestsInFlightThenCloses() async throws {
+        let device = try GateDevice(name: "gate-\(UUID().uuidString.prefix(6))", blockCount: 2048, blockSize: 512)
+        let server = NBDServer(reactor: reactor)
+        let address = NBDAddress(host: "127.0.0.1", port: 0)
+        try server.createExport(name: "disk", device: device, address: address, readOnly: false)
+        let client = try RawNBDClient(port: try #require(server.boundPort(address)))
+        try await client.greet()
+        _ = try #require(try await client.go("disk"))
+        func read(_ cookie: UInt64) {
+            client.send(NBDRequest(flags: 0, type: NBDWire.Command.read.rawValue, cookie: cookie, offset: cookie * 512, length: 512).bytes)
+        }
+        for cookie in 1...4 { read(UInt64(cookie)) }
+        #expect(await device.waitForWaitingIOs(4), "four reads in flight on the device")
+        let removal = Task { await device.claims.hotRemove() }
+        for _ in 0..<6000 where server.exports.contains(where: { $0.name == "disk" }) { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(!server.exports.contains { $0.name == "disk" })
+        // A request read once the export is going never reaches the device: EIO at once, while the
+        // removal waits for the four in flight.
+        read(5)
+        let refused = try #require(try await client.receive(16))
+        #expect(RawNBDClient.read(refused, 8, as: UInt64.self) == 5)
+        #expect(RawNBDClient.read(refused, 4, as: UInt32.self) == NBDWire.errorIO)
+        // The reads in flight complete on the device and are answered before the connection closes.
+        device.openGate()
+        var answered: [UInt64: UInt32] = [:]
+        for _ in 1...4 {
+            let reply = try #require(try await client.receive(16))
+            let error = RawNBDClient.read(reply, 4, as: UInt32.self)
+            if error == 0 { _ = try #require(try await client.receive(512)) }
+            answered[RawNBDClient.read(reply, 8, as: UInt64.self)] = error
+        }
+        #expect(answered == [1: 0, 2: 0, 3: 0, 4: 0])
+        await removal.value
+        #expect(await client.closedWithin(.seconds(10)))
+        #expect(device.claims.current.writers == 0 && device.claims.current.claimant == nil)
+    }
+
+    @Test func aHotRemoveDoesNotWaitForAClientThatStopsReading() async throws {
+        let device = try GateDevice(name: "gate-\(UUID().uuidString.prefix(6))", blockCount: 8192, blockSize: 512)
+        device.openGate()
+        let server = NBDServer(reactor: reactor)
+        let address = NBDAddress(host: "127.0.0.1", port: 0)
+        try server.createExport(name: "disk", device: device, address: address, readOnly: false)
+        let client = try RawNBDClient(port: try #require(server.boundPort(address)))
+        try await client.greet()
+        _ = try #require(try await client.go("disk"))
+        // Reads whose answers (4 MiB each) the client never takes fill every buffer on the way.
+        for cookie in 1...8 {
+            client.send(NBDRequest(flags: 0, type: NBDWire.Command.read.rawValue, cookie: UInt64(cookie), offset: 0, length: 4 << 20).bytes)
+        }
+        try await Task.sleep(for: .milliseconds(200))  // lets them start; the test holds either way
+        let started = ContinuousClock.now
+        await device.claims.hotRemove()
+        // Bounded by the drain limit (plus slack for a loaded machine), not by the client.
+        #expect(ContinuousClock.now - started < .seconds(NBDLimits.removalDrainSeconds + 60))
+        #expect(!server.exports.contains { $0.name == "disk" })
+        #expect(device.claims.current.writers == 0)
+    }
 }

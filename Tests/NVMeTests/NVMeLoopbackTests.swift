@@ -96,6 +96,35 @@ import Testing
         await allowed.detach()
     }
 
+    @Test func aHotRemovedNamespaceAnswersTheCommandsInFlightBeforeItGoes() async throws {
+        let device = try GateDevice(name: "Gate-ns", blockCount: 64, blockSize: 512)
+        let subsystem = try fabric.export(device)
+        let controller = try await fabric.attach(subsystem)
+        let namespace = controller.namespaces[0]
+        let write = Task {
+            let channel = try namespace.makeChannel()
+            let buffer = IOBuffer(byteCount: 512)
+            buffer.bytes.initializeMemory(as: UInt8.self, repeating: 0x5a)
+            try await channel.write(buffer.vector(), offsetBlocks: 3)
+        }
+        #expect(await device.waitForWaitingIOs(1), "the write is in flight on the namespace")
+        let removal = Task { await device.claims.hotRemove() }
+        device.openGate()
+        await removal.value
+        // The removal returned only after the write reached the device and was answered.
+        let stored = IOBuffer(byteCount: 512)
+        try await device.base.makeChannel().read(stored.vector(), offsetBlocks: 3)
+        #expect(stored.bytes.allSatisfy { $0 == 0x5a })
+        try await write.value
+        #expect(subsystem.namespaces.isEmpty)
+        #expect(device.claims.current.claimant == nil && device.claims.current.writers == 0)
+        // A command after the removal finds no namespace.
+        let channel = try namespace.makeChannel()
+        let buffer = IOBuffer(byteCount: 512)
+        await #expect(throws: BlockError.self) { try await channel.read(buffer.vector(), offsetBlocks: 0) }
+        await controller.detach()
+    }
+
     @Test func removedNamespaceFailsIOAndClaimIsReleased() async throws {
         let device = try MallocDevice(name: "Malloc-claim", blockCount: 64, blockSize: 512)
         let subsystem = try fabric.export(device)
@@ -104,7 +133,7 @@ import Testing
         let channel = try controller.namespaces[0].makeChannel()
         let buffer = IOBuffer(byteCount: 512)
         try await channel.read(buffer.vector(), offsetBlocks: 0)
-        try subsystem.removeNamespace(1)
+        try await subsystem.removeNamespace(1)
         #expect(device.claims.current.claimant == nil)
         await #expect(throws: BlockError.self) { try await channel.read(buffer.vector(), offsetBlocks: 0) }
         await controller.detach()

@@ -1,7 +1,14 @@
 import BlockCore
 import BlockDevices
 import RAID
+import Synchronization
 import Testing
+
+/// How often a stacked module was told its device went away.
+private final class RemovalCount: Sendable {
+    let value = Atomic<Int>(0)
+    var count: Int { value.load(ordering: .relaxed) }
+}
 
 /// Legs that fail: the array drops them and carries on while one leg remains.
 @Suite struct RAID1FailureTests {
@@ -104,9 +111,9 @@ import Testing
         let mirror = try TestMirror(legs: 2)
         let channel = try mirror.raid.makeChannel()
         try await write(filled(5, blocks: 1, blockSize: 512), to: channel, at: 0)
-        try mirror.raid.removeBase(named: "EE_Malloc1")
+        try await mirror.raid.removeBase(named: "EE_Malloc1")
         #expect(try await read(512, from: channel, at: 0) == filled(5, blocks: 1, blockSize: 512))
-        try mirror.raid.removeBase(named: "EE_Malloc0")
+        try await mirror.raid.removeBase(named: "EE_Malloc0")
         #expect(mirror.raid.snapshot.state == .offline && mirror.raid.snapshot.slotCount == 2)
         #expect(mirror.events.all == [
             .baseRemoved(slot: 1, baseName: "EE_Malloc1"), .baseRemoved(slot: 0, baseName: "EE_Malloc0"), .wentOffline,
@@ -119,9 +126,35 @@ import Testing
             try mirror.raid.growBase(try MallocDevice(name: "Malloc9", blockCount: 1024, blockSize: 512))
         }
         #expect(late?.code == .invalidArgument)
-        #expect(throws: BlockError(.notFound, "EE_Malloc0 is not a base device of raid raid0")) {
-            try mirror.raid.removeBase(named: "EE_Malloc0")
+        await #expect(throws: BlockError(.notFound, "EE_Malloc0 is not a base device of raid raid0")) {
+            try await mirror.raid.removeBase(named: "EE_Malloc0")
         }
+    }
+
+    @Test func losingTheLastLegUnregistersTheArrayAndWhatSitsOnIt() async throws {
+        // As SPDK deconfigures a raid1 with no base left: its bdev unregistered (a hot remove of
+        // the array, so an export on it goes), the array freed from every listing.
+        let registry = BlockDeviceRegistry()
+        let disks = try (0..<2).map { try MallocDevice(name: "Last\($0)", blockCount: 256, blockSize: 512) }
+        for disk in disks { try registry.register(disk) }
+        let raid = try RAID1Device(name: "last", baseDevices: disks, registry: registry)
+        try registry.register(raid)
+        let told = RemovalCount()
+        let export = try BlockDescriptor(raid, writable: true, onRemove: { told.value.add(1, ordering: .relaxed) })
+        try export.claim(module: "nbd")
+        try await registry.remove(name: "Last0")
+        #expect(registry.lookup("last") === raid && told.count == 0)
+        try await registry.remove(name: "Last1")
+        #expect(registry.lookup("last") == nil)
+        #expect(told.count == 1)
+        export.close()
+        #expect(disks.allSatisfy { $0.claims.current.claimant == nil && $0.claims.current.writers == 0 })
+        // An operator removing the last base does the same.
+        let other = try MallocDevice(name: "Last2", blockCount: 256, blockSize: 512)
+        let single = try RAID1Device(name: "single", baseDevices: [other], registry: registry)
+        try registry.register(single)
+        try await single.removeBase(named: "Last2")
+        #expect(registry.lookup("single") == nil)
     }
 
     @Test func aHotRemovedBaseFailsItsLegAndTheArrayCarriesOn() async throws {
@@ -150,7 +183,7 @@ import Testing
             try await write(filled(1, blocks: 1, blockSize: 512), to: channel, at: 0)
         }
         #expect(mirror.events.all == [.deleted])
-        #expect(throws: BlockError(.notFound, "raid raid0 was deleted")) { try mirror.raid.removeBase(named: "EE_Malloc0") }
+        await #expect(throws: BlockError(.notFound, "raid raid0 was deleted")) { try await mirror.raid.removeBase(named: "EE_Malloc0") }
     }
 
     @Test func aCancelledWriteFailsNoLeg() async throws {

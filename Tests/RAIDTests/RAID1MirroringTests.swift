@@ -92,7 +92,7 @@ import Testing
         #expect(raid.snapshot.slots.map(\.dataSizeBlocks) == [80, 80])
     }
 
-    @Test func snapshotReportsSlotsAndCounts() throws {
+    @Test func snapshotReportsSlotsAndCounts() async throws {
         let uuid = UUID()
         let disks = try (0..<2).map { try MallocDevice(name: "Malloc\($0)", blockCount: 64, blockSize: 512) }
         let raid = try RAID1Device(name: "engine-a", baseDevices: disks, uuid: uuid)
@@ -102,7 +102,7 @@ import Testing
         #expect(snapshot.slotCount == 2 && snapshot.discoveredCount == 2 && snapshot.operationalCount == 2)
         #expect(snapshot.slots[1] == .init(name: "Malloc1", uuid: disks[1].uuid, isConfigured: true, dataOffsetBlocks: 0, dataSizeBlocks: 64))
 
-        try raid.removeBase(named: "Malloc0")
+        try await raid.removeBase(named: "Malloc0")
         snapshot = raid.snapshot
         #expect(snapshot.state == .online)
         #expect(snapshot.slotCount == 2 && snapshot.discoveredCount == 1 && snapshot.operationalCount == 1)
@@ -111,7 +111,7 @@ import Testing
 
     // MARK: - Claims
 
-    @Test func basesAreClaimedWhileMembersAndFreedAfter() throws {
+    @Test func basesAreClaimedWhileMembersAndFreedAfter() async throws {
         let disks = try (0..<3).map { try MallocDevice(name: "Malloc\($0)", blockCount: 64, blockSize: 512) }
         let raid = try RAID1Device(name: "raid0", baseDevices: [disks[0], disks[1]])
         #expect(disks[0].claims.current.claimant == "raid")
@@ -124,7 +124,7 @@ import Testing
         #expect(isFree(disks[2]))  // nothing left half-claimed
         #expect(throws: BlockError.self) { try BlockDescriptor(disks[1], writable: true) }
 
-        try raid.removeBase(named: "Malloc1")
+        try await raid.removeBase(named: "Malloc1")
         #expect(isFree(disks[1]))
         _ = try RAID1Device(name: "raid1", baseDevices: [disks[1]])
 
@@ -163,7 +163,7 @@ import Testing
         let mirror = try TestMirror(legs: 2, blockCount: 256)
         let channel = try mirror.raid.makeChannel()
         try await write(filled(1, blocks: 4, blockSize: 512), to: channel, at: 0)
-        try mirror.raid.removeBase(named: mirror.legs[0].name)
+        try await mirror.raid.removeBase(named: mirror.legs[0].name)
 
         let newcomer = try MallocDevice(name: "Malloc7", blockCount: 300, blockSize: 512)
         try mirror.raid.growBase(newcomer)
