@@ -24,6 +24,9 @@ public final class BufferedReader: @unchecked Sendable {  // confined to its rea
 
     deinit { buffer.deallocate() }
 
+    /// Bytes received and not taken yet: what can be taken without waiting for the peer.
+    public var bufferedBytes: Int { end - start }
+
     /// The next `count` bytes (at most the buffer's size), valid until the next read.
     public func take(_ count: Int) async throws -> UnsafeRawBufferPointer {
         precondition(count <= buffer.count, "take of \(count) bytes from a \(buffer.count)-byte buffer")

@@ -13,9 +13,10 @@
 // socket buffers and what this connection holds stays bounded (high-water mark + payload in
 // flight), while other connections on the reactor go on at full speed.
 //
-// Export removed (hot remove or delete): no request reaches the device any more (one read after
-// that is answered NBD_EIO at once); requests in flight finish and are answered, a failure as
-// NBD_EIO as SPDK's nbd does; then the answers are sent, for at most
+// Export removed (hot remove or delete), as SPDK's nbd_bdev_hot_remove: no request reaches the
+// device any more, and those already received are answered NBD_EIO (the reader stops at the end
+// of what it has, without waiting for more); requests in flight finish on the device and are
+// answered with their result, a failure as NBD_EIO; then the answers are sent, for at most
 // `NBDLimits.removalDrainSeconds` (a client that does not read cannot hold the removal), and the
 // connection closes.
 //
@@ -290,7 +291,9 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
     private func transmit(_ export: NBDExport) async throws {
         let device = export.device
         let blockSize = UInt64(device.blockSize)
-        while !closed && !removing {
+        // Once the export is going, the requests already received are still answered (EIO, as
+        // SPDK's nbd answers those it reads on a hot remove); the reader does not wait for more.
+        while !closed && (!removing || reader.bufferedBytes >= NBDWire.requestBytes) {
             await writer.waitForRoom()  // replies pile up unread: stop reading until they drain
             guard !closed else { break }
             guard let request = NBDRequest(bytes: try await take(NBDWire.requestBytes)) else {
@@ -327,22 +330,32 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
             default:
                 error = NBDWire.errorInvalid
             }
-            if removing { error = NBDWire.errorIO }  // read after the export began to go away
+            if removing {
+                // Read after the export began to go away: answered without reaching the device. A
+                // write's payload is not read; the connection closes after these answers.
+                let slot = try await acquireSlot(payloadBytes: 0)
+                inFlight += 1
+                slot.request = request
+                replyError(slot, NBDWire.errorIO, "export \(export.name) is being removed")
+                if command == .write { break }
+                continue
+            }
             // The payload this request moves (a write's is read even when it is refused): what it
             // adds to the buffers and replies in flight.
             let payloadBytes = command == .write || (command == .read && error == nil) ? length : 0
             let slot = try await acquireSlot(payloadBytes: payloadBytes)
-            inFlight += 1
             slot.request = request
             if command == .write {
                 slots.reserve(slot, length)
                 do {
                     try await read(into: slot.buffer.bytes.baseAddress!, count: length)
                 } catch {
-                    release(slot)  // never started: it must not keep the connection busy
+                    slots.giveBack(slot)  // never in flight: a stalled payload holds up no removal
                     throw error
                 }
             }
+            // In flight from here: its answer is owed before the connection closes.
+            inFlight += 1
             if let error {
                 replyError(slot, error, "request \(request.type) at \(request.offset)+\(length) refused")
                 continue
@@ -398,7 +411,9 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
         case .noSpace: return NBDWire.errorNoSpace
         case .notSupported: return NBDWire.errorNotSupported
         case .invalidArgument, .outOfRange: return NBDWire.errorInvalid
-        case .closed, .notFound: return NBDWire.errorShutdown
+        // The device went away (hot remove): EIO, as SPDK's nbd answers every failed request.
+        case .notFound: return NBDWire.errorIO
+        case .closed: return NBDWire.errorShutdown
         default: return NBDWire.errorIO
         }
     }

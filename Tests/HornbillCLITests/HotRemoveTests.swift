@@ -6,7 +6,9 @@
 // brings the lvstore back with the data written before.
 
 import Foundation
+import Glibc
 import JSONRPC
+import Synchronization
 import TestSupport
 import Testing
 
@@ -334,10 +336,80 @@ private func requireClients() throws {
         #expect(raids.first?["num_base_bdevs_operational"] == .integer(1))
         #expect(try holdsPattern(uri, 0x5a))
 
-        // The surviving leg's lvol deleted outright: the array loses its last leg and goes offline.
+        // The surviving leg's lvol deleted outright: the array loses its last leg and, as SPDK's
+        // raid_bdev_deconfigure, is unregistered (its export with it) and leaves every listing.
         #expect(try rpc(client, "bdev_lvol_delete", [("name", text("l0/v"))]) == .bool(true))
-        guard case .array(let offline) = try rpc(client, "bdev_raid_get_bdevs", [("category", text("offline"))]) else { return }
-        #expect(offline.first?["num_base_bdevs_operational"] == .integer(0))
+        #expect(try rpc(client, "bdev_raid_get_bdevs", [("category", text("all"))]) == .array([]))
+        #expect(try client.call("bdev_get_bdevs", params: params([("name", text("r"))])) == .failure(JSONRPCError(code: -19, message: "No such device")))
+        #expect(try rpc(client, "nbd_export_list") == .array([]))
+    }
+
+    @Test func deletingAClaimedRAID1RemovesWhatSitsOnItAndFreesItsLegs() throws {
+        try requireClients()
+        let daemon = try Daemon()
+        let client = try daemon.client()
+        let stack = try Stack.prepare(client)
+        for index in 0..<2 {
+            try rpc(client, "bdev_malloc_create", [("name", text("m\(index)")), ("num_blocks", .integer(8192)), ("block_size", .integer(4096))])
+            try rpc(client, "bdev_lvol_create_lvstore", [("bdev_name", text("m\(index)")), ("lvs_name", text("l\(index)")), ("cluster_sz", .integer(1 << 20))])
+            try rpc(client, "bdev_lvol_create", [("lvs_name", text("l\(index)")), ("lvol_name", text("v")), ("size_in_mib", .integer(8)), ("thin_provision", .bool(true))])
+        }
+        try rpc(client, "bdev_raid_create", [("name", text("r")), ("raid_level", text("raid1")), ("base_bdevs", .array([text("l0/v"), text("l1/v")]))])
+        try stack.exportNBD("r", bdev: "r")
+        let raidURI = "nbd://127.0.0.1:\(stack.nbdPort)/r"
+        #expect(try writePattern(raidURI, 0x6b))
+
+        // SPDK unregisters the array rather than refusing it (-16): its export goes.
+        #expect(try rpc(client, "bdev_raid_delete", [("name", text("r"))]) == .bool(true))
+        #expect(try rpc(client, "bdev_raid_get_bdevs", [("category", text("all"))]) == .array([]))
+        #expect(try client.call("bdev_get_bdevs", params: params([("name", text("r"))])) == .failure(JSONRPCError(code: -19, message: "No such device")))
+        guard case .array(let exports) = try rpc(client, "nbd_export_list") else { return }
+        #expect(exports.map { $0["name"] } == [text("other")])
+        #expect(try run(["nbdinfo", raidURI]).status != 0)
+        // The same with an NVMe-oF namespace on the array: the namespace goes.
+        try rpc(client, "bdev_raid_create", [("name", text("r")), ("raid_level", text("raid1")), ("base_bdevs", .array([text("l0/v"), text("l1/v")]))])
+        try rpc(client, "nvmf_subsystem_add_ns", [("nqn", text(Stack.nqn)), ("namespace", params([("bdev_name", text("r"))]))])
+        #expect(try rpc(client, "bdev_raid_delete", [("name", text("r"))]) == .bool(true))
+        guard case .array(let subsystems) = try rpc(client, "nvmf_get_subsystems") else { return }
+        #expect(subsystems.first { $0["nqn"] == text(Stack.nqn) }?["namespaces"] == .array([]))
+        #expect(try rpc(client, "bdev_raid_get_bdevs", [("category", text("all"))]) == .array([]))
+        // The legs are free again (an export claims each) and each holds the mirrored data.
+        for index in 0..<2 {
+            try stack.exportNBD("leg\(index)", bdev: "l\(index)/v")
+            #expect(try holdsPattern("nbd://127.0.0.1:\(stack.nbdPort)/leg\(index)", 0x6b), "leg \(index) lost its data")
+        }
+    }
+
+    @Test func nbdRequestsInFlightWhenTheExportIsHotRemovedAreAnsweredThenTheConnectionCloses() throws {
+        try requireClients()
+        let daemon = try Daemon()
+        let client = try daemon.client()
+        let stack = try Stack.prepare(client)
+        try rpc(client, "bdev_malloc_create", [("name", text("base")), ("num_blocks", .integer(16384)), ("block_size", .integer(4096))])
+        try stack.build(on: "base", create: true)
+        let nbd = try RawNBDConnection(port: stack.nbdPort, export: "a")
+        // 64 reads sent together, then the base goes while they are received and executed.
+        let cookies = Array(UInt64(1)...64)
+        nbd.sendReads(cookies, length: 64 * 1024)
+        // The answers are read as they come, while the base is deleted (a client that reads).
+        let collected = Mutex<(answers: [UInt64: UInt32], repeated: [UInt64])>(([:], []))
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async { [nbd] in
+            while let reply = nbd.readReply(length: 64 * 1024) {
+                collected.withLock { if $0.answers.updateValue(reply.error, forKey: reply.cookie) != nil { $0.repeated.append(reply.cookie) } }
+            }
+            done.signal()
+        }
+        #expect(try rpc(client, "bdev_malloc_delete", [("name", text("base"))]) == .bool(true))
+        // Each is answered — with its data if it completed first, else NBD_EIO — and then the
+        // connection closes; nothing is left unanswered and nothing hangs.
+        #expect(done.wait(timeout: .now() + 120) == .success, "the answers did not end")
+        let (answers, repeated) = collected.withLock { $0 }
+        #expect(repeated.isEmpty, "answered twice: \(repeated)")
+        #expect(nbd.endedCleanly, "the connection did not close after the answers")
+        #expect(answers.keys.sorted() == cookies, "unanswered: \(Set(cookies).subtracting(answers.keys).sorted())")
+        #expect(answers.values.allSatisfy { $0 == 0 || $0 == 5 }, "\(answers.filter { $0.value != 0 && $0.value != 5 })")
+        try stack.expectGone(after: [])
     }
 
     @Test func deletingAnLvolRemovesTheExportAndNamespaceOnIt() throws {
@@ -368,6 +440,80 @@ private func requireClients() throws {
         guard case .array(let remaining) = try rpc(client, "nbd_export_list") else { return }
         #expect(remaining.map { $0["name"] } == [text("other")])
         #expect(try rpc(client, "bdev_lvol_get_lvstores") == .array([]))
+    }
+}
+
+/// A hand-driven NBD client (NBD_OPT_EXPORT_NAME, simple replies) on a blocking socket whose
+/// every wait is bounded, to see exactly which requests the server answers.
+private final class RawNBDConnection: @unchecked Sendable {  // one thread at a time
+    let fd: Int32
+    /// Set when the server closed the connection (rather than a wait running out).
+    private(set) var endedCleanly = false
+
+    init(port: UInt16, export: String) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0, receive(18) != nil else { throw POSIXError(.ECONNREFUSED) }
+        send(Self.be(UInt32(3)))  // fixed newstyle, no zeroes
+        send(Self.be(UInt64(0x4948_4156_454F_5054)) + Self.be(UInt32(1)) + Self.be(UInt32(export.utf8.count)) + Array(export.utf8))
+        guard receive(10) != nil else { throw POSIXError(.ECONNRESET) }
+    }
+
+    deinit { close(fd) }
+
+    static func be<T: FixedWidthInteger>(_ value: T) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
+    static func value<T: FixedWidthInteger>(_ bytes: [UInt8], _ offset: Int, as: T.Type = T.self) -> T {
+        bytes.withUnsafeBytes { T(bigEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
+    }
+
+    func send(_ bytes: [UInt8]) {
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if count <= 0 { return }
+            sent += count
+        }
+    }
+
+    /// Exactly `count` bytes; nil at end of stream (then `endedCleanly`) or after 30 s of silence.
+    func receive(_ count: Int) -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 30_000) == 1 else { return nil }
+            let got = bytes[done...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard got > 0 else {
+                endedCleanly = true
+                return nil
+            }
+            done += got
+        }
+        return bytes
+    }
+
+    /// NBD_CMD_READ requests, one per cookie, at offsets `length` apart, in one send.
+    func sendReads(_ cookies: [UInt64], length: UInt32) {
+        var bytes: [UInt8] = []
+        for cookie in cookies {
+            bytes += Self.be(UInt32(0x2560_9513)) + Self.be(UInt16(0)) + Self.be(UInt16(0)) + Self.be(cookie)
+                + Self.be((cookie - 1) * UInt64(length)) + Self.be(length)
+        }
+        send(bytes)
+    }
+
+    /// The next simple reply to a read of `length` bytes (its data skipped), or nil when none comes.
+    func readReply(length: Int) -> (cookie: UInt64, error: UInt32)? {
+        guard let header = receive(16), Self.value(header, 0, as: UInt32.self) == 0x6744_6698 else { return nil }
+        let error = Self.value(header, 4, as: UInt32.self)
+        if error == 0 { guard receive(length) != nil else { return nil } }
+        return (Self.value(header, 8, as: UInt64.self), error)
     }
 }
 
