@@ -146,6 +146,8 @@ private final class Fixture: Sendable {
         #expect(NBDLimits.maxRetainedSlotBufferBytes >= NBDLimits.maxInFlightPayloadBytes)
         #expect(NBDLimits.maxOptionBytes <= NBDLimits.receiveBufferBytes)
         #expect(NBDLimits.maxExportNameBytes <= NBDLimits.maxOptionBytes)
+        // A removal waits for a client to take its answers, but only for a bounded time.
+        #expect((1...60).contains(NBDLimits.removalDrainSeconds))
     }
 }
 
