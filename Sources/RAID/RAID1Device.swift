@@ -193,7 +193,7 @@ public final class RAID1Device: BlockDevice, Sendable {
     /// Deletes the array (SPDK's bdev_raid_delete): releases every base. Channels fail their I/O
     /// from then on and no new channel can be opened. Deleting twice does nothing.
     public func delete() {
-        try? change(.delete)
+        _ = try? change(.delete)
     }
 
     /// True when `device` is one of the array's current legs.

@@ -64,7 +64,7 @@ private final class RemovalLog: Sendable {
         for _ in 0..<6000 where !device.claims.isRemoving { try await Task.sleep(for: .milliseconds(5)) }
         #expect(device.claims.isRemoving)
         device.openGate()
-        try await removal.value
+        _ = try await removal.value
         // The removal waited for the store the load made and unloaded it: nothing of it is left.
         #expect(registry.all.isEmpty)
         let loaded = try await load.value
