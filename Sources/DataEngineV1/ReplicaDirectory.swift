@@ -8,7 +8,9 @@
 //
 // Durability: volume.meta and the disk meta are replaced atomically (write a temporary file,
 // fsync, rename, fsync the directory). The revision counter is rewritten after every write and
-// made durable with the data on flush. Dirty is set before the first write is accepted and
+// made durable with the data on flush: the file is mapped shared, so rewriting it is a store into
+// its page in the page cache (what a pwrite would leave there, without a system call per write;
+// it survives the process, and flush's fdatasync writes it back). Dirty is set before the first write is accepted and
 // cleared on a clean close, so a replica that died mid-write says so when it is opened again.
 
 import Foundation
@@ -61,6 +63,11 @@ public final class ReplicaDirectory: @unchecked Sendable {
     public let path: String
     public private(set) var meta: VolumeMeta
     private let revisionFD: Int32
+    /// The revision counter file's first page, mapped shared (nil where the file cannot be
+    /// mapped: then every store is a pwrite).
+    private var revisionPage: UnsafeMutableRawPointer?
+    /// Bytes of the counter's fixed-width text.
+    static let revisionDigits = 20
 
     public var headPath: String { "\(path)/\(meta.head)" }
 
@@ -72,7 +79,23 @@ public final class ReplicaDirectory: @unchecked Sendable {
         revisionFD = fd
     }
 
-    deinit { close(revisionFD) }
+    deinit {
+        if let revisionPage { munmap(revisionPage, Int(getpagesize())) }
+        close(revisionFD)
+    }
+
+    /// Maps the counter's page once the file holds the fixed-width text (a counter written by
+    /// another program may be shorter: it is rewritten first).
+    private func mapRevision() {
+        var info = stat()
+        guard fstat(revisionFD, &info) == 0 else { return }
+        if info.st_size < Self.revisionDigits {
+            guard (try? storeRevision(loadRevision(), durable: true)) != nil else { return }
+        }
+        let page = mmap(nil, Int(getpagesize()), PROT_READ | PROT_WRITE, MAP_SHARED, revisionFD, 0)
+        guard let page, page != MAP_FAILED else { return }
+        revisionPage = page
+    }
 
     /// Whether `path` holds a replica: its volume.meta exists and parses (what the orphan
     /// collector checks).
@@ -109,7 +132,9 @@ public final class ReplicaDirectory: @unchecked Sendable {
             guard meta.head == headFile, FileManager.default.fileExists(atPath: "\(path)/\(meta.head)") else {
                 throw ReplicaError("replica \(path) has no head file \(meta.head)")
             }
-            return try ReplicaDirectory(path: path, meta: meta)
+            let directory = try ReplicaDirectory(path: path, meta: meta)
+            directory.mapRevision()
+            return directory
         }
         let head = "\(path)/\(headFile)"
         let fd = open(head, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -126,6 +151,7 @@ public final class ReplicaDirectory: @unchecked Sendable {
         let directory = try ReplicaDirectory(path: path, meta: meta)
         try directory.saveMeta()
         try directory.storeRevision(0, durable: true)
+        directory.mapRevision()
         return directory
     }
 
@@ -139,19 +165,22 @@ public final class ReplicaDirectory: @unchecked Sendable {
 
     /// Stores the revision counter; durable at once when asked, else with the next flush.
     public func storeRevision(_ revision: Int64, durable: Bool) throws {
-        // Fixed width (zero-padded), so rewriting it never changes the file's size: one pwrite to
-        // the page cache per write, no metadata update.
-        // Formatted by hand: this runs once per write.
+        // Fixed width (zero-padded), so rewriting it never changes the file's size. Formatted by
+        // hand: this runs once per write.
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
         let written = withUnsafeMutableBytes(of: &digits) { text -> Int in
             var value = UInt64(max(revision, 0))
-            for index in stride(from: 19, through: 0, by: -1) {
+            for index in stride(from: Self.revisionDigits - 1, through: 0, by: -1) {
                 text[index] = UInt8(ascii: "0") + UInt8(value % 10)
                 value /= 10
             }
-            return pwrite(revisionFD, text.baseAddress, 20, 0)
+            if let revisionPage {
+                revisionPage.copyMemory(from: text.baseAddress!, byteCount: Self.revisionDigits)
+                return Self.revisionDigits
+            }
+            return pwrite(revisionFD, text.baseAddress, Self.revisionDigits, 0)
         }
-        guard written == 20 else {
+        guard written == Self.revisionDigits else {
             throw ReplicaError("cannot write \(path)/\(Self.revisionFile): \(String(cString: strerror(errno)))")
         }
         if durable { _ = fdatasync(revisionFD) }
