@@ -120,11 +120,11 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
 
     /// Returns once the requests queued for the replica are under the high-water mark (or the link
     /// ended); callers await it before `send` or `call`.
-    func waitForRoom() async { await writer.waitForRoom() }
+    nonisolated(nonsending) func waitForRoom() async { await writer.waitForRoom() }
 
     /// Sends a request (with `payload` for a write) and waits for its response; a read's data lands
     /// in `into`.
-    func call(_ request: ReplicaRequest, payload: IOVector? = nil, into: (UnsafeMutableRawPointer, Int)? = nil) async throws -> ReplicaResponse {
+    nonisolated(nonsending) func call(_ request: ReplicaRequest, payload: IOVector? = nil, into: (UnsafeMutableRawPointer, Int)? = nil) async throws -> ReplicaResponse {
         try await withUnsafeThrowingContinuation { continuation in
             send(request, payload: payload, into: into, to: .caller(continuation))
         }
@@ -149,14 +149,17 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
 }
 
 /// The answers to one fanned-out request, collected on the reactor: the last one resumes the
-/// waiting caller with every replica's failure (nil: it succeeded).
+/// waiting caller, which reads every replica's failure (nil: it succeeded). The controller reuses
+/// a tally for request after request, so a fan-out allocates nothing.
 final class FanOutTally {
-    private var failures: [String?]
-    private var remaining: Int
-    private let continuation: UnsafeContinuation<[String?], Never>
+    private(set) var failures: [String?] = []
+    private var remaining = 0
+    private var continuation: UnsafeContinuation<Void, Never>?
 
-    init(count: Int, continuation: UnsafeContinuation<[String?], Never>) {
-        failures = Array(repeating: nil, count: count)
+    /// Starts collecting `count` answers for `continuation`.
+    func start(count: Int, continuation: UnsafeContinuation<Void, Never>) {
+        failures.removeAll(keepingCapacity: true)
+        for _ in 0..<count { failures.append(nil) }
         remaining = count
         self.continuation = continuation
     }
@@ -164,6 +167,9 @@ final class FanOutTally {
     func record(_ index: Int, _ failure: String?) {
         failures[index] = failure
         remaining -= 1
-        if remaining == 0 { continuation.resume(returning: failures) }
+        if remaining == 0, let continuation {
+            self.continuation = nil
+            continuation.resume()
+        }
     }
 }

@@ -49,9 +49,17 @@ public final class V1Controller: BlockDevice, @unchecked Sendable {
     public let ioControl = DeviceIOControl()
     public let reactor: Reactor
     private var replicas: [Replica] = []
+    /// The RW replicas, kept with the modes (not filtered per I/O): what writes and reads go to.
+    private var readWrite: [Replica] = []
     private var revision: Int64 = 0
     private var nextRead = 0
+    /// Fan-out tallies no request uses now: a write takes one and gives it back, so the steady
+    /// state allocates none.
+    private var spareTallies: [FanOutTally] = []
     private let statusSnapshot = Mutex<[ReplicaStatus]>([])
+    /// The revision every RW replica has acknowledged (the status shows it for them), published
+    /// by each write without taking the status lock.
+    private let acknowledgedRevision = Atomic<Int64>(0)
 
     private init(name: String, size: Int64, reactor: Reactor) {
         self.name = name
@@ -111,6 +119,7 @@ public final class V1Controller: BlockDevice, @unchecked Sendable {
             replica.reason = "revision \(replica.revision) behind \(highest): it missed writes"
         }
         revision = highest
+        acknowledgedRevision.store(highest, ordering: .relaxed)
         for replica in replicas {
             if replica.mode == .error { replica.link?.close() }
             replica.link?.onFailure = { [weak self, weak replica] reason in
@@ -129,13 +138,23 @@ public final class V1Controller: BlockDevice, @unchecked Sendable {
         publish()
     }
 
+    /// Publishes the modes (on a change of mode, not per I/O) and refreshes the RW list.
     private func publish() {
+        readWrite = replicas.filter { $0.mode == .readWrite }
         let statuses = replicas.map { ReplicaStatus(address: $0.address, mode: $0.mode, revision: $0.revision, reason: $0.reason) }
         statusSnapshot.withLock { $0 = statuses }
     }
 
-    /// The replicas' modes, for the status report.
-    public var status: [ReplicaStatus] { statusSnapshot.withLock { $0 } }
+    /// The replicas' modes, for the status report. An RW replica has acknowledged every write
+    /// completed so far; an ERR one shows the revision it had when it left.
+    public var status: [ReplicaStatus] {
+        let acknowledged = acknowledgedRevision.load(ordering: .relaxed)
+        return statusSnapshot.withLock { $0 }.map { status in
+            var status = status
+            if status.mode == .readWrite { status.revision = acknowledged }
+            return status
+        }
+    }
 
     public func makeChannel() throws -> any IOChannel { V1ControllerChannel(controller: self) }
 
@@ -148,8 +167,6 @@ public final class V1Controller: BlockDevice, @unchecked Sendable {
 
     // MARK: - I/O (on the reactor)
 
-    private var readWrite: [Replica] { replicas.filter { $0.mode == .readWrite } }
-
     private func offline() -> BlockError {
         BlockError(.ioError, "volume \(name) has no RW replica left: " + replicas.map { "\($0.address) \($0.reason ?? "")" }.joined(separator: "; "))
     }
@@ -157,14 +174,16 @@ public final class V1Controller: BlockDevice, @unchecked Sendable {
     /// Sends `request` to every RW replica at once; succeeds when at least one did, after marking
     /// the others ERR. One continuation per request, however many replicas: each link's answer
     /// counts down, the last one resumes the caller.
-    func fanOut(_ request: ReplicaRequest, payload: IOVector?) async throws {
+    nonisolated(nonsending) func fanOut(_ request: ReplicaRequest, payload: IOVector?) async throws {
         await waitForRoomOnReplicas()
         let targets = readWrite
         guard !targets.isEmpty else { throw offline() }
-        let failures: [String?] = await withUnsafeContinuation { continuation in
-            let tally = FanOutTally(count: targets.count, continuation: continuation)
-            for (index, replica) in targets.enumerated() {
-                guard let link = replica.link else {
+        let tally = spareTallies.popLast() ?? FanOutTally()
+        defer { spareTallies.append(tally) }
+        await withUnsafeContinuation { continuation in
+            tally.start(count: targets.count, continuation: continuation)
+            for index in targets.indices {
+                guard let link = targets[index].link else {
                     tally.record(index, "not connected")
                     continue
                 }
@@ -172,31 +191,33 @@ public final class V1Controller: BlockDevice, @unchecked Sendable {
             }
         }
         var succeeded = 0
-        for (index, failure) in failures.enumerated() {
-            if let failure { markError(targets[index], failure) } else { succeeded += 1 }
+        for index in targets.indices {
+            if let failure = tally.failures[index] { markError(targets[index], failure) } else { succeeded += 1 }
         }
         guard succeeded > 0 else { throw offline() }
     }
 
     /// Returns once every RW replica's link has room: a replica whose queue is full holds new
     /// requests back (backpressure) rather than letting the link's queue grow.
-    private func waitForRoomOnReplicas() async {
+    private nonisolated(nonsending) func waitForRoomOnReplicas() async {
         for replica in replicas where replica.mode == .readWrite { await replica.link?.waitForRoom() }
     }
 
-    func write(_ data: IOVector, offset: UInt64, forceUnitAccess: Bool) async throws {
+    nonisolated(nonsending) func write(_ data: IOVector, offset: UInt64, forceUnitAccess: Bool) async throws {
         // Before the revision is taken, so writes reach the replicas in revision order.
         await waitForRoomOnReplicas()
         revision += 1
         let request = ReplicaRequest(
             kind: .write, flags: forceUnitAccess ? ReplicaProtocol.flagForceUnitAccess : 0, id: 0, offset: offset,
             length: UInt32(data.byteCount), revision: UInt64(revision))
+        let written = revision
         try await fanOut(request, payload: data)
-        for replica in readWrite { replica.revision = revision }
-        publish()
+        // Writes complete out of order: the replicas' revision is the highest acknowledged.
+        for replica in readWrite where replica.revision < written { replica.revision = written }
+        if acknowledgedRevision.load(ordering: .relaxed) < written { acknowledgedRevision.store(written, ordering: .relaxed) }
     }
 
-    func read(into destination: UnsafeMutableRawPointer, offset: UInt64, length: Int) async throws {
+    nonisolated(nonsending) func read(into destination: UnsafeMutableRawPointer, offset: UInt64, length: Int) async throws {
         while true {
             let targets = readWrite
             guard !targets.isEmpty else { throw offline() }
