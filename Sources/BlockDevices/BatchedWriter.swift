@@ -54,7 +54,7 @@ public final class BatchedWriter: RoundEndWork, RingCompletionHandler, @unchecke
 
     /// Returns once the queue is below the high-water mark or the connection ended. A receive loop
     /// awaits this before it reads or starts its next request. On the reactor.
-    public func waitForRoom() async {
+    public nonisolated(nonsending) func waitForRoom() async {
         while !hasRoom {
             await withUnsafeContinuation { roomWaiters.append($0) }
         }

@@ -28,7 +28,7 @@ public final class BufferedReader: @unchecked Sendable {  // confined to its rea
     public var bufferedBytes: Int { end - start }
 
     /// The next `count` bytes (at most the buffer's size), valid until the next read.
-    public func take(_ count: Int) async throws -> UnsafeRawBufferPointer {
+    public nonisolated(nonsending) func take(_ count: Int) async throws -> UnsafeRawBufferPointer {
         precondition(count <= buffer.count, "take of \(count) bytes from a \(buffer.count)-byte buffer")
         while end - start < count {
             makeRoom(for: count)
@@ -42,7 +42,7 @@ public final class BufferedReader: @unchecked Sendable {  // confined to its rea
 
     /// Reads `count` bytes into `destination`: a small payload through the buffer; a large one
     /// what is buffered, then straight from the socket.
-    public func read(into destination: UnsafeMutableRawPointer, count: Int) async throws {
+    public nonisolated(nonsending) func read(into destination: UnsafeMutableRawPointer, count: Int) async throws {
         if count <= buffer.count / 4 {
             // A small payload comes through the buffer: one receive takes it together with what
             // follows (the next headers and payloads), where receiving it on its own would cost a
@@ -77,7 +77,7 @@ public final class BufferedReader: @unchecked Sendable {  // confined to its rea
     }
 
     /// Reads and discards `count` bytes.
-    public func skip(_ count: Int) async throws {
+    public nonisolated(nonsending) func skip(_ count: Int) async throws {
         var remaining = count
         while remaining > 0 {
             let chunk = min(remaining, buffer.count / 2)

@@ -33,7 +33,7 @@ public final class ReactorSocket: RingCompletionHandler, @unchecked Sendable {
     deinit { close(fd) }
 
     /// Receives up to `buffer.count` bytes; returns how many, 0 at end of stream.
-    public func receive(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
+    public nonisolated(nonsending) func receive(into buffer: UnsafeMutableRawBufferPointer) async throws -> Int {
         let result = await performReceive(buffer.baseAddress!, buffer.count)
         if result < 0 { throw Self.error(result, "receive") }
         return Int(result)
@@ -79,7 +79,7 @@ public final class ReactorSocket: RingCompletionHandler, @unchecked Sendable {
     /// Ends the connection in both directions; pending and later calls see end of stream.
     public func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
 
-    private func performReceive(_ address: UnsafeMutableRawPointer, _ length: Int) async -> Int32 {
+    private nonisolated(nonsending) func performReceive(_ address: UnsafeMutableRawPointer, _ length: Int) async -> Int32 {
         guard reactor.usesIOUring else {
             let fd = self.fd
             let pointer = UInt(bitPattern: address)

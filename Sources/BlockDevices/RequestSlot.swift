@@ -134,7 +134,7 @@ public final class RequestSlotPool<Request>: @unchecked Sendable {  // confined 
     /// A slot as `take` gives one, for a request carrying `payloadBytes` (read or written), waiting
     /// while every slot is busy or the payload in flight leaves no room for it (a connection stops
     /// reading until a slot is given back); nil once the pool is closed. One waiter at a time.
-    public func acquire(payloadBytes: Int = 0, orMake startWorker: (Slot) -> Void) async -> Slot? {
+    public nonisolated(nonsending) func acquire(payloadBytes: Int = 0, orMake startWorker: (Slot) -> Void) async -> Slot? {
         while true {
             if let slot = take(payloadBytes: payloadBytes, orMake: startWorker) { return slot }
             if isClosed { return nil }

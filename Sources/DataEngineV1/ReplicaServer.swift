@@ -116,7 +116,7 @@ final class ReplicaConnection: @unchecked Sendable {  // confined to the server'
         slots.close()
     }
 
-    private func acquire(payloadBytes: Int) async throws -> Slot {
+    private nonisolated(nonsending) func acquire(payloadBytes: Int) async throws -> Slot {
         let slot = await slots.acquire(payloadBytes: payloadBytes) { slot in
             Task(executorPreference: server.reactor) { [self] in
                 while await slot.next() { await execute(slot) }
@@ -152,7 +152,7 @@ final class ReplicaConnection: @unchecked Sendable {  // confined to the server'
         }
     }
 
-    private func execute(_ slot: Slot) async {
+    private nonisolated(nonsending) func execute(_ slot: Slot) async {
         let request = slot.request
         let sector = UInt64(server.device.blockSize)
         let size = UInt64(server.directory.meta.size)
