@@ -17,3 +17,12 @@ public enum ReplicaLimits {
     /// two above its request: the slots a steady load cycles through keep theirs.
     public static let maxRetainedSlotBufferBytes = 2 * maxInFlightPayloadBytes
 }
+
+public enum V1ProcessLimits {
+    /// How long an idle replica or controller reactor polls before it sleeps: not at all. A V1
+    /// volume is a chain of processes (client, controller, replicas) that outnumber a small
+    /// machine's cores, and a polling reactor yielding to its busy peers turned each I/O into
+    /// several context switches and more CPU time per I/O than the wake-up it saved
+    /// (docs/benchmarks.md, "V1 path").
+    public static let defaultPollMicroseconds = 0
+}

@@ -43,13 +43,18 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "A Unix socket answering controller_status (JSON-RPC).")
     var statusSocket: String?
 
+    @Option(help: "Microseconds an idle reactor polls before it sleeps (default: \(V1ProcessLimits.defaultPollMicroseconds), sleep at once).")
+    var pollUs = V1ProcessLimits.defaultPollMicroseconds
+
+    func validate() throws { try validatePollMicroseconds(pollUs) }
+
     func run() async throws {
         guard frontend == "nbd" else { throw ValidationError("frontend \(frontend) is not available; use nbd") }
         guard let colon = listen.lastIndex(of: ":"), let port = UInt16(listen[listen.index(after: colon)...]) else {
             throw ValidationError("--listen must be HOST:PORT, not \(listen)")
         }
         guard replicaTimeout > 0 else { throw ValidationError("--replica-timeout must be positive") }
-        let reactor = try Reactor(name: "controller")
+        let reactor = try Reactor(name: "controller", options: .init(pollMicroseconds: pollUs))
         let controller: V1Controller
         do {
             controller = try await V1Controller.start(

@@ -18,6 +18,11 @@ struct ReplicaCommand: AsyncParsableCommand {
     @Option(help: "Address to serve on, HOST:PORT.")
     var listen: String
 
+    @Option(help: "Microseconds an idle reactor polls before it sleeps (default: \(V1ProcessLimits.defaultPollMicroseconds), sleep at once).")
+    var pollUs = V1ProcessLimits.defaultPollMicroseconds
+
+    func validate() throws { try validatePollMicroseconds(pollUs) }
+
     func run() async throws {
         guard let colon = listen.lastIndex(of: ":"), let port = UInt16(listen[listen.index(after: colon)...]) else {
             throw ValidationError("--listen must be HOST:PORT, not \(listen)")
@@ -29,7 +34,7 @@ struct ReplicaCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let reactor = try Reactor(name: "replica")
+        let reactor = try Reactor(name: "replica", options: .init(pollMicroseconds: pollUs))
         let server = try ReplicaServer(directory: replica, reactor: reactor)
         let (stops, stop) = AsyncStream<Void>.makeStream()
         try handleStopSignals(stop)
