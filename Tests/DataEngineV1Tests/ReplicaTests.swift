@@ -123,6 +123,28 @@ private final class RawReplicaClient: @unchecked Sendable {
     }
 }
 
+extension ReplicaDirectoryTests {
+    /// The counter is a store into the file's mapped page: the file reads the new value at once
+    /// (another process sees it), and a shorter counter another program wrote is rewritten at
+    /// the fixed width before it is mapped.
+    @Test func revisionCounterStoresReachTheFileAndAShortCounterIsWidened() throws {
+        let path = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            let replica = try ReplicaDirectory.openOrCreate(path: path, size: 1 << 20)
+            try replica.storeRevision(123_456_789, durable: false)
+            let text = try String(contentsOfFile: "\(path)/revision.counter", encoding: .utf8)
+            #expect(text == "00000000000123456789")
+        }
+        try Data("42".utf8).write(to: URL(fileURLWithPath: "\(path)/revision.counter"))
+        let reopened = try ReplicaDirectory.openOrCreate(path: path, size: 1 << 20)
+        #expect(reopened.loadRevision() == 42)
+        #expect(try String(contentsOfFile: "\(path)/revision.counter", encoding: .utf8) == "00000000000000000042")
+        try reopened.storeRevision(43, durable: true)
+        #expect(reopened.loadRevision() == 43)
+    }
+}
+
 @Suite struct ReplicaServerTests {
     @Test func readWriteFlushUnmapInfoAndRevision() async throws {
         let path = temporaryDirectory()
