@@ -52,6 +52,17 @@ struct PerfCommand: AsyncParsableCommand {
     @Option(help: "Cluster size of the lvstore created for lvol devices.")
     var clusterSize: Int = 1024 * 1024
 
+    @Option(
+        help: ArgumentHelp(
+            "What the lvstore created for lvol devices does to its data region first: none, unmap or write_zeroes.",
+            discussion: """
+                Default none: every cluster is written before measuring, so clearing changes no result \
+                and its side effects would land in the measurement (on a file system mounted with \
+                discard, unmap punches holes whose discards reach the disk seconds later, while the \
+                run measures). unmap is what bdev_lvol_create_lvstore does by default.
+                """))
+    var clearMethod: String = "none"
+
     @Option(help: "I/O queues (TCP connections) for nvmf:// devices.")
     var ioQueues = 1
 
@@ -89,6 +100,9 @@ struct PerfCommand: AsyncParsableCommand {
         guard time > 0 else { throw ValidationError("--time must be positive") }
         guard (0...100).contains(rwmixread) else { throw ValidationError("--rwmixread must be 0...100") }
         if let pollUs { try validatePollMicroseconds(pollUs) }
+        guard ClearMethod(spdkName: clearMethod) != nil else {
+            throw ValidationError("--clear-method must be none, unmap or write_zeroes, not \(clearMethod)")
+        }
     }
 
     func run() async throws {
@@ -159,7 +173,9 @@ struct PerfCommand: AsyncParsableCommand {
         case "lvol":
             let aio = try AIODevice(name: "aio0", path: parts[1], blockSize: blockSize == 0 ? nil : blockSize)
             let store = try await LogicalVolumeStore.create(
-                on: aio, name: "perf", options: .init(clusterSize: clusterSize), executor: reactor)
+                on: aio, name: "perf",
+                options: .init(clusterSize: clusterSize, clearMethod: ClearMethod(spdkName: clearMethod) ?? .none),
+                executor: reactor)
             let bytes = span == 0 ? store.freeClusters * UInt64(clusterSize) : span
             let lvol = try await store.createVolume(name: "perf", sizeBytes: bytes, thinProvisioned: true)
             return Target(device: lvol, prefill: true, directIO: aio.usesDirectIO, store: store, lvol: lvol)
