@@ -11,7 +11,14 @@
 // mark. A peer that stops reading therefore stops being read: its requests stay in the kernel's
 // socket buffers (TCP backpressure) and what the connection queues stays under the high-water
 // mark plus the replies of the requests already started (queue depth × largest reply). The
-// buffers grow to that and never shrink, so appending costs no allocation once warm.
+// buffers grow to what a batch needs and never shrink, so appending costs no allocation once warm:
+// in powers of two up to the high-water mark, past it only by what is queued (rounded up to
+// `DeviceLimits.outputGrowthStepBytes`), and each on its own, so a stalled connection holds about
+// what it has queued rather than twice its largest power of two.
+//
+// End of a connection: `finish(withinSeconds:)` sends what is queued for at most that long and
+// then closes, so a peer that keeps its socket open and never reads cannot hold the connection
+// (and its listener's connection slot) past it.
 
 import Glibc
 
@@ -28,6 +35,8 @@ public final class BatchedWriter: RoundEndWork, RingCompletionHandler, @unchecke
     private var sendInFlight = false
     private var flushAsked = false
     public private(set) var isClosed = false
+    /// Bytes the kernel has taken since the connection began: a peer that reads moves it.
+    public private(set) var sentBytes = 0
     private var drained: [UnsafeContinuation<Void, Never>] = []
     private var roomWaiters: [UnsafeContinuation<Void, Never>] = []
 
@@ -83,11 +92,17 @@ public final class BatchedWriter: RoundEndWork, RingCompletionHandler, @unchecke
         append(count: bytes.count) { out in bytes.withUnsafeBytes { out.copyMemory(from: $0) } }
     }
 
-    /// Grows the output to the next power of two that holds `needed`. How far it can grow is
-    /// bounded by the callers: the high-water mark plus what the requests already started reply.
+    /// Grows the output to hold `needed`: doubling up to the high-water mark (the batches of a busy
+    /// connection), past it to `needed` rounded up to a growth step (only the replies of requests
+    /// started before the mark was reached land there). How far it can grow is bounded by the
+    /// callers: the high-water mark plus what the requests already started reply.
     private func grow(toHold needed: Int) {
         var size = output.count
-        while size < needed { size *= 2 }
+        while size < needed && size < highWaterBytes { size *= 2 }
+        if size < needed {
+            let step = DeviceLimits.outputGrowthStepBytes
+            size = (needed + step - 1) / step * step
+        }
         let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
         bigger.copyMemory(from: UnsafeRawBufferPointer(rebasing: output[0..<outputUsed]))
         output.deallocate()
@@ -104,12 +119,8 @@ public final class BatchedWriter: RoundEndWork, RingCompletionHandler, @unchecke
     public func roundEnded() {
         flushAsked = false
         guard !sendInFlight, !isClosed, outputUsed > 0 else { return }
+        // The buffers trade places and keep their own sizes: each grows when a batch needs it.
         swap(&output, &sending)
-        if output.count < sending.count {
-            // Keep both buffers the size the larger has grown to.
-            output.deallocate()
-            output = .allocate(byteCount: sending.count, alignment: 64)
-        }
         sendingCount = outputUsed
         sent = 0
         outputUsed = 0
@@ -131,6 +142,7 @@ public final class BatchedWriter: RoundEndWork, RingCompletionHandler, @unchecke
             return
         }
         sent += Int(result)
+        sentBytes &+= Int(result)
         if sent < sendingCount {
             socket.startSend(UnsafeRawBufferPointer(rebasing: sending[sent..<sendingCount]), then: self)
             if hasRoom { resumeRoomWaiters() }
@@ -165,6 +177,25 @@ public final class BatchedWriter: RoundEndWork, RingCompletionHandler, @unchecke
     public func drain() async {
         guard !isClosed, outputUsed > 0 || sendInFlight else { return }
         await withUnsafeContinuation { drained.append($0) }
+    }
+
+    /// Whether the peer took nothing since `sentBytes` was `before` while the queue is at the
+    /// high-water mark: it has stopped reading, not just fallen behind for a moment.
+    public func isStalled(sinceSentBytes before: Int) -> Bool { !hasRoom && sentBytes == before }
+
+    /// Sends what is queued for at most `seconds`, then closes the connection whether the peer took
+    /// it or not: the end of every connection, so a peer that stops reading cannot hold it. On the
+    /// reactor.
+    public func finish(withinSeconds seconds: Int) async {
+        if !isClosed && (outputUsed > 0 || sendInFlight) {
+            let deadline = Task(executorPreference: socket.reactor) { [self] in
+                guard (try? await Task.sleep(for: .seconds(seconds))) != nil else { return }
+                close()  // the peer does not take what is queued: stop waiting for it
+            }
+            await drain()
+            deadline.cancel()
+        }
+        close()
     }
 
     /// Ends the connection: nothing more is sent; pending receives see end of stream.

@@ -24,6 +24,15 @@ public enum DeviceLimits {
     /// (BatchedWriter): enough to keep a socket's send busy through a round, small enough that a
     /// client that never reads pins little memory.
     public static let outputHighWaterBytes = 2 * 1024 * 1024
+    /// Past the high-water mark a connection's output buffer grows by steps of this size, not by
+    /// doubling: only the replies of requests already started land there, and a stalled
+    /// connection should hold what it queued, not the next power of two.
+    public static let outputGrowthStepBytes = 1024 * 1024
+    /// How long a connection that ends (protocol error, the client's disconnect, server shutdown)
+    /// keeps sending what it has queued before it closes anyway: long enough for a reading client
+    /// on a loaded machine, short enough that clients which keep their sockets open and never read
+    /// cannot hold a listener's connection slots.
+    public static let finalDrainSeconds = 5
     /// Buffer a request slot starts with: the common small request needs no growth.
     public static let slotInitialBufferBytes = 4096
     /// Memory a client-sized allocation (a malloc device, an lvol's cluster map) must leave

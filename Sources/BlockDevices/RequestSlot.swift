@@ -167,6 +167,15 @@ public final class RequestSlotPool<Request>: @unchecked Sendable {  // confined 
         }
     }
 
+    /// Free slots give their grown buffers back (a connection whose client stopped reading keeps
+    /// only the buffers of requests in flight); they grow again when a request needs it.
+    public func releaseIdleBuffers() {
+        for index in free where slots[index].buffer.count > DeviceLimits.slotInitialBufferBytes {
+            retainedBufferBytes -= slots[index].buffer.count - DeviceLimits.slotInitialBufferBytes
+            slots[index].shrinkBuffer()
+        }
+    }
+
     /// Returns a slot whose request is answered.
     public func giveBack(_ slot: Slot) {
         inFlightBytes -= slot.chargedBytes
