@@ -105,7 +105,7 @@ final class ReplicaConnection: @unchecked Sendable {  // confined to the server'
     func run() async {
         channel = try? server.device.makeChannel()
         do { try await serve() } catch {}
-        await writer.drain()
+        await writer.finish(withinSeconds: DeviceLimits.finalDrainSeconds)  // a peer that stops reading cannot hold it
         close()
     }
 

@@ -1,5 +1,7 @@
 // Limits of the NBD server (design/STYLE.md #1).
 
+import BlockDevices
+
 public enum NBDLimits {
     /// Largest read or write payload: the block layer's largest I/O, advertised as the maximum
     /// block size so clients split larger transfers.
@@ -17,6 +19,10 @@ public enum NBDLimits {
     /// requests are given back. Twice the payload in flight, since a buffer is the next power of
     /// two above its request: the slots a steady load cycles through keep theirs.
     public static let maxRetainedSlotBufferBytes = 2 * maxInFlightPayloadBytes
+    /// How long a connection's client may take none of its replies (with them at the high-water
+    /// mark) before the idle slots give back their request buffers: long past a burst a reading
+    /// client falls behind in, short enough that stalled connections soon hold only their replies.
+    public static let stallReleaseSeconds = 2
     /// Longest option payload accepted during the handshake (names are at most 4 KiB).
     public static let maxOptionBytes = 64 * 1024
     /// Longest export name.
@@ -28,6 +34,16 @@ public enum NBDLimits {
     /// in flight before it closes anyway: long enough for a reading client on a loaded machine,
     /// short enough that a client that stops reading cannot hold up the removal.
     public static let removalDrainSeconds = 5
+    /// How long a connection in its handshake may wait for the client's next bytes before it is
+    /// closed (qemu-nbd's default handshake limit is 10 s too). Without it, clients that connect
+    /// and send nothing, or half a header, would hold every connection slot.
+    public static let handshakeSeconds = 10
+    /// What one connection whose client stopped reading holds, at most: its queued replies (the
+    /// writer's high-water mark plus the payload in flight, in buffers grown by 1 MiB steps past
+    /// the mark) and, once it has been stalled `stallReleaseSeconds`, only the request buffers
+    /// of requests in flight. Multiplied by `maxConnections` it is what stalled clients can pin.
+    public static let stalledConnectionBytes =
+        DeviceLimits.outputHighWaterBytes + maxInFlightPayloadBytes + DeviceLimits.outputGrowthStepBytes
     /// Most connections one listener serves.
     public static let maxConnections = 1024
 }

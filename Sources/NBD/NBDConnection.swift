@@ -20,6 +20,11 @@
 // `NBDLimits.removalDrainSeconds` (a client that does not read cannot hold the removal), and the
 // connection closes.
 //
+// Every other end (a protocol error, NBD_OPT_ABORT, NBD_CMD_DISC, the client closing, server
+// shutdown) answers the requests read, sends for at most `DeviceLimits.finalDrainSeconds`, and
+// closes. A handshake that waits `NBDLimits.handshakeSeconds` for the client without a byte from
+// it (an idle socket, a header cut short) closes the connection.
+//
 // Malformed input: a bad magic, an unknown client flag or an oversized write ends the connection;
 // an invalid request (out of range, misaligned, unknown command, write to a read-only export)
 // gets the protocol's error reply and the connection goes on.
@@ -48,6 +53,8 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
     private var closed = false
     /// Set when the export is being removed (`exportRemoved`).
     private var removing = false
+    /// Reads completed from the client: the handshake deadline's sign of progress.
+    private var handshakeReads = 0
 
     private let reader: BufferedReader
 
@@ -67,18 +74,51 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
     }
 
     func run() async {
+        // A client that sends nothing of its handshake for `NBDLimits.handshakeSeconds` while the
+        // server waits for it is closed, so idle sockets cannot use up the listener's connections.
+        // One whose option replies queue unread is held by backpressure instead, as in transmission.
+        let handshakeDeadline = Task(executorPreference: server.reactor) { [self] in
+            var seen = 0  // reads at the last check
+            while (try? await Task.sleep(for: .seconds(NBDLimits.handshakeSeconds))) != nil {
+                if handshakeReads == seen && writer.hasRoom {
+                    close()
+                    return
+                }
+                seen = handshakeReads
+            }
+        }
         do {
+            defer { handshakeDeadline.cancel() }
             try await handshake()
+            handshakeDeadline.cancel()
             if let export {
                 export.connectionCount.add(1, ordering: .relaxed)
                 defer { export.connectionCount.subtract(1, ordering: .relaxed) }
+                let watcher = watchForStall()
+                defer { watcher.cancel() }
                 try await transmit(export)
             }
         } catch {}
-        // Requests already read are answered before the connection closes.
+        // Requests already read are answered before the connection closes, for a bounded time.
         await waitUntilIdle()
-        await writer.drain()
+        await writer.finish(withinSeconds: DeviceLimits.finalDrainSeconds)
         close()
+    }
+
+    /// While the client takes none of its replies for `NBDLimits.stallReleaseSeconds` and they are
+    /// at the writer's high-water mark, the idle request slots give their grown buffers back: a
+    /// stalled connection then holds its queued replies and the buffers of requests in flight,
+    /// not a buffer per slot as well. A client that falls behind for a moment keeps them, so a
+    /// busy connection allocates nothing per request. One timer a connection, not per request.
+    private func watchForStall() -> Task<Void, Never> {
+        Task(executorPreference: server.reactor) { [weak self] in
+            var sentBefore = -1
+            while (try? await Task.sleep(for: .seconds(NBDLimits.stallReleaseSeconds))) != nil {
+                guard let self, !closed else { return }
+                if writer.isStalled(sinceSentBytes: sentBefore) { slots.releaseIdleBuffers() }
+                sentBefore = writer.sentBytes
+            }
+        }
     }
 
     /// The export is being removed: see the file's comment. Returns once every request read has
@@ -87,12 +127,7 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
         guard !closed else { return }
         stopTakingRequests()
         await waitUntilIdle()
-        let deadline = Task(executorPreference: server.reactor) { [self] in
-            guard (try? await Task.sleep(for: .seconds(NBDLimits.removalDrainSeconds))) != nil else { return }
-            close()  // the client does not take its answers: stop waiting for it
-        }
-        await writer.drain()
-        deadline.cancel()
+        await writer.finish(withinSeconds: NBDLimits.removalDrainSeconds)
         close()
     }
 
@@ -121,11 +156,18 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
 
     // MARK: - Reading
 
-    private func take(_ count: Int) async throws -> UnsafeRawBufferPointer { try await reader.take(count) }
+    private func take(_ count: Int) async throws -> UnsafeRawBufferPointer {
+        defer { handshakeReads &+= 1 }
+        return try await reader.take(count)
+    }
     private func read(into destination: UnsafeMutableRawPointer, count: Int) async throws {
+        defer { handshakeReads &+= 1 }
         try await reader.read(into: destination, count: count)
     }
-    private func skip(_ count: Int) async throws { try await reader.skip(count) }
+    private func skip(_ count: Int) async throws {
+        defer { handshakeReads &+= 1 }
+        try await reader.skip(count)
+    }
 
     // MARK: - Handshake
 

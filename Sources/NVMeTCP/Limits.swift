@@ -14,6 +14,10 @@ public enum NVMeTCPLimits {
     public static let keepAliveGranularityMilliseconds: UInt32 = 10_000
     /// KATO a discovery controller gets when the host asks for none.
     public static let discoveryKeepAliveMilliseconds: UInt32 = 120_000
+    /// How long a host has from opening a connection to connecting its queue (ICReq, then Fabrics
+    /// Connect) before the target closes it. Keep-alive covers a connected controller; this
+    /// covers the sockets before one, which would otherwise hold connection slots forever.
+    public static let connectSeconds = 10
     /// Most connections the target serves at once.
     public static let maxConnections = 1024
 }

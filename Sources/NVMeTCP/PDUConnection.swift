@@ -92,7 +92,7 @@ final class PDUConnection: @unchecked Sendable {  // confined to its reactor
             let offending = Array(receiveBuffer[start..<min(receiveEnd, start + NVMeWireLimits.maxHeaderLength)])
             let term = TermReq(status: error.status.rawValue, fieldInfo: error.fieldInfo, offendingHeader: offending)
             append(term.encode(fromController: framer.role == .controller))
-            await drain()
+            await finish()
             throw error
         }
     }
@@ -126,6 +126,10 @@ final class PDUConnection: @unchecked Sendable {  // confined to its reactor
 
     /// Waits until everything appended so far has been sent (or the writer ended).
     func drain() async { await writer.drain() }
+
+    /// Sends what is queued for at most `DeviceLimits.finalDrainSeconds`, then closes: the end of a
+    /// connection, which a peer that stops reading cannot hold.
+    func finish() async { await writer.finish(withinSeconds: DeviceLimits.finalDrainSeconds) }
 
     var isClosed: Bool { writer.isClosed }
 

@@ -60,6 +60,14 @@ final class TargetQueuePair: @unchecked Sendable {
     /// Serves the connection until the host disconnects or the controller is torn down.
     func run() async {
         let connection = self.connection
+        // A host that does not connect the queue (ICReq, then Fabrics Connect) in time is closed:
+        // the keep-alive timer only starts with a controller, and idle sockets would otherwise
+        // hold the listener's connections.
+        let connectDeadline = Task(executorPreference: target.reactor) { [self] in
+            guard (try? await Task.sleep(for: .seconds(NVMeTCPLimits.connectSeconds))) != nil else { return }
+            if !isConnected { close() }
+        }
+        defer { connectDeadline.cancel() }
         do {
             // A command waits for a free slot rather than being read ahead of one (backpressure).
             try await connection.receive(
@@ -67,7 +75,7 @@ final class TargetQueuePair: @unchecked Sendable {
                 admits: { pdu in pdu.type != .capsuleCmd || slots.canTake },
                 waitUntilAdmitted: { await slots.waitUntilCanTake() }
             ) { pdu throws(TransportError) in try handle(pdu) }
-            await connection.drain()
+            await connection.finish()
         } catch {
             target.report("connection from \(peerAddress.address):\(peerAddress.serviceID) (queue \(queueID)) ended: \(error)")
         }
