@@ -93,7 +93,7 @@ private final class Client: @unchecked Sendable {
         if var bytes = receiveBufferBytes {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, socklen_t(MemoryLayout<Int32>.size))
         }
-        var seconds = timeval(tv_sec: 10, tv_usec: 0)  // every blocking receive is bounded
+        var seconds = timeval(tv_sec: 30, tv_usec: 0)  // every blocking receive is bounded
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &seconds, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -130,7 +130,8 @@ private final class Client: @unchecked Sendable {
         var got = 0
         while got < count {
             let n = bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + got, count - got, 0) }
-            guard n > 0 else { throw POSIXError(.ECONNRESET) }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { throw POSIXError(.ETIMEDOUT) }
+            guard n > 0 else { throw POSIXError(n == 0 ? .ENOTCONN : POSIXErrorCode(rawValue: errno) ?? .EIO) }
             got += n
         }
         return bytes
