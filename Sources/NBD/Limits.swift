@@ -35,10 +35,11 @@ public enum NBDLimits {
     /// short enough that a client that stops reading cannot hold up the removal.
     public static let removalDrainSeconds = 5
     /// How long a connection in its handshake may wait for the client's next bytes before it is
-    /// closed. Without it, clients that connect and send nothing, or half a header, would hold
-    /// every connection slot. qemu-nbd allows 10 s for a whole handshake; this is a gap between
-    /// bytes, and three times that, so a client on a loaded machine is never cut off.
-    public static let handshakeSeconds = 30
+    /// closed (checked every period: closed after one to two periods of silence). Without it,
+    /// clients that connect and send nothing, or half a header, would hold every connection slot.
+    /// qemu-nbd allows 10 s for a whole handshake; this is a gap between bytes and longer, so a
+    /// client on a loaded machine is never cut off.
+    public static let handshakeSeconds = 15
     /// What one connection whose client stopped reading holds, at most: its queued replies (the
     /// writer's high-water mark plus the payload in flight, in buffers grown by 1 MiB steps past
     /// the mark) and, once it has been stalled `stallReleaseSeconds`, only the request buffers

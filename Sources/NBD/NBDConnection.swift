@@ -74,11 +74,15 @@ final class NBDConnection: @unchecked Sendable {  // confined to the server's re
     }
 
     func run() async {
-        // A client that sends nothing of its handshake for `NBDLimits.handshakeSeconds` while the
+        // A client that sends nothing of its handshake for `NBDLimits.handshakeSeconds` (one to two
+        // periods of the check) while the
         // server waits for it is closed, so idle sockets cannot use up the listener's connections.
         // One whose option replies queue unread is held by backpressure instead, as in transmission.
         let handshakeDeadline = Task(executorPreference: server.reactor) { [self] in
-            var seen = 0  // reads at the last check
+            // Reads at the last check: none yet, so the first check only notes the count and a
+            // client is closed after one to two periods of silence. The server's own delays (a
+            // reactor held up, its completions not yet handled) never count as the client's.
+            var seen = -1
             while (try? await Task.sleep(for: .seconds(NBDLimits.handshakeSeconds))) != nil {
                 if handshakeReads == seen && writer.hasRoom {
                     close()

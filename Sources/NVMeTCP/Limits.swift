@@ -17,8 +17,9 @@ public enum NVMeTCPLimits {
     /// How long a host has from opening a connection to connecting its queue (ICReq, then Fabrics
     /// Connect) before the target closes it. Keep-alive covers a connected controller; this
     /// covers the sockets before one, which would otherwise hold connection slots forever.
-    /// Generous, so a host on a loaded machine is never cut off.
-    public static let connectSeconds = 30
+    /// Checked twice, so a socket is closed after two periods; generous, so a host on a loaded
+    /// machine is never cut off.
+    public static let connectSeconds = 15
     /// Most connections the target serves at once.
     public static let maxConnections = 1024
 }

@@ -63,9 +63,13 @@ final class TargetQueuePair: @unchecked Sendable {
         // A host that does not connect the queue (ICReq, then Fabrics Connect) in time is closed:
         // the keep-alive timer only starts with a controller, and idle sockets would otherwise
         // hold the listener's connections.
+        // Two periods: the first check only looks, so the target's own delays (a reactor held up,
+        // the Connect received but not yet handled) never close a host that did connect.
         let connectDeadline = Task(executorPreference: target.reactor) { [self] in
-            guard (try? await Task.sleep(for: .seconds(NVMeTCPLimits.connectSeconds))) != nil else { return }
-            if !isConnected { close() }
+            for check in 0..<2 {
+                guard (try? await Task.sleep(for: .seconds(NVMeTCPLimits.connectSeconds))) != nil, !isConnected else { return }
+                if check == 1 { close() }
+            }
         }
         defer { connectDeadline.cancel() }
         do {

@@ -59,11 +59,12 @@ private func residentBytes(_ pid: Int32) -> Int {
 }
 
 /// The process's open descriptors once the count has stopped changing (connections closed just
-/// before finish closing; a first connection opens a few descriptors the process keeps).
-private func settledDescriptors(_ pid: Int32) -> Int {
+/// before finish closing; a first connection opens a few descriptors the process keeps). Waits
+/// without blocking a thread of the test process.
+private func settledDescriptors(_ pid: Int32) async throws -> Int {
     var count = openDescriptors(pid)
     for _ in 0..<40 {
-        usleep(500_000)
+        try await Task.sleep(for: .milliseconds(500))
         let now = openDescriptors(pid)
         if now == count { return now }
         count = now
@@ -71,12 +72,13 @@ private func settledDescriptors(_ pid: Int32) -> Int {
     return count
 }
 
-/// Waits (polling, at most `seconds`) until `condition` holds; returns whether it did.
-private func eventually(within seconds: Double, _ condition: () -> Bool) -> Bool {
+/// Waits (polling, at most `seconds`, without blocking a thread) until `condition` holds; returns
+/// whether it did.
+private func eventually(within seconds: Double, _ condition: () -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while ContinuousClock.now < deadline {
         if condition() { return true }
-        usleep(100_000)
+        try await Task.sleep(for: .milliseconds(100))
     }
     return condition()
 }
@@ -218,39 +220,39 @@ private func readOnce(port: UInt16) throws -> Bool {
         let pid = daemon.process.processIdentifier
         // Reads are slowed to 4 MiB/s, so every request below is read before the replies land.
         try rpc(try daemon.client(), "bdev_set_qos_limit", [("name", text("m0")), ("r_mbytes_per_sec", .integer(4))])
-        #expect(try readOnce(port: port))
-        let baseline = settledDescriptors(pid)
+        #expect(try await offThread { try readOnce(port: port) })
+        let baseline = try await settledDescriptors(pid)
 
         // 16 MiB of reads, then NBD_CMD_DISC; the client keeps its socket open and reads nothing,
         // taking little into its own buffer: most of the replies stay queued in the server.
         let client = try NBD.connect(port: port, export: "vol", receiveBufferBytes: 4096)
         try client.send(NBD.reads(count: 16, length: 1 << 20, span: 64 << 20) + NBD.request(type: 2, cookie: 99, offset: 0, length: 0))
-        #expect(eventually(within: 5) { openDescriptors(pid) > baseline }, "the connection was never seen")
-        let closed = eventually(within: 4 + closeWaitSeconds(DeviceLimits.finalDrainSeconds)) { openDescriptors(pid) <= baseline }
+        #expect(try await eventually(within: 5) { openDescriptors(pid) > baseline }, "the connection was never seen")
+        let closed = try await eventually(within: 4 + closeWaitSeconds(DeviceLimits.finalDrainSeconds)) { openDescriptors(pid) <= baseline }
         #expect(closed, "the connection is still open: \(openDescriptors(pid)) descriptors, \(baseline) before it")
         #expect(daemon.process.isRunning)
-        #expect(try readOnce(port: port))
+        #expect(try await offThread { try readOnce(port: port) })
         client.close()
     }
 
     @Test func nbdClientsThatSendNothingAreClosedAndAnIdleConnectedClientIsNot() async throws {
         let (daemon, port) = try tgtWithNBDExport()
         let pid = daemon.process.processIdentifier
-        #expect(try readOnce(port: port))
-        let baseline = settledDescriptors(pid)
+        #expect(try await offThread { try readOnce(port: port) })
+        let baseline = try await settledDescriptors(pid)
 
         let connected = try NBD.connect(port: port, export: "vol")
         let silent = try Client(port: port)
         let partial = try Client(port: port)
         _ = try partial.receive(18)
         try partial.send([0, 0])  // half the client flags, then nothing
-        #expect(eventually(within: 10) { openDescriptors(pid) >= baseline + 3 }, "the connections were never seen")
-        let closed = eventually(within: closeWaitSeconds(NBDLimits.handshakeSeconds)) { openDescriptors(pid) <= baseline + 1 }
+        #expect(try await eventually(within: 10) { openDescriptors(pid) >= baseline + 3 }, "the connections were never seen")
+        let closed = try await eventually(within: closeWaitSeconds(2 * NBDLimits.handshakeSeconds)) { openDescriptors(pid) <= baseline + 1 }
         #expect(closed, "\(openDescriptors(pid)) descriptors, \(baseline) before the three connections")
         // The client in transmission was left alone, and is served.
         try connected.send(NBD.request(type: 0, cookie: 1, offset: 4096, length: 4096))
         #expect(try connected.receive(16 + 4096)[0..<4] == [0x67, 0x44, 0x66, 0x98])
-        #expect(try readOnce(port: port))
+        #expect(try await offThread { try readOnce(port: port) })
         #expect(daemon.process.isRunning)
         _ = (silent, partial)
     }
@@ -275,14 +277,14 @@ private func readOnce(port: UInt16) throws -> Bool {
         try warmUp.send(ICReq().encode())
         _ = try warmUp.receive(128)
         warmUp.close()
-        let baseline = settledDescriptors(pid)
+        let baseline = try await settledDescriptors(pid)
 
         let silent = try Client(port: port)
         let afterICReq = try Client(port: port)
         try afterICReq.send(ICReq().encode())
         #expect(try afterICReq.receive(128)[0] == PDUType.icResp.rawValue)
-        #expect(eventually(within: 10) { openDescriptors(pid) >= baseline + 2 }, "the connections were never seen")
-        let closed = eventually(within: closeWaitSeconds(NVMeTCPLimits.connectSeconds)) { openDescriptors(pid) <= baseline }
+        #expect(try await eventually(within: 10) { openDescriptors(pid) >= baseline + 2 }, "the connections were never seen")
+        let closed = try await eventually(within: closeWaitSeconds(2 * NVMeTCPLimits.connectSeconds)) { openDescriptors(pid) <= baseline }
         #expect(closed, "\(openDescriptors(pid)) descriptors, \(baseline) before the two connections")
         #expect(daemon.process.isRunning)
         _ = (silent, afterICReq)
@@ -291,11 +293,10 @@ private func readOnce(port: UInt16) throws -> Bool {
     @Test func manyStalledNBDConnectionsHoldBoundedMemory() async throws {
         let (daemon, port) = try tgtWithNBDExport()
         let pid = daemon.process.processIdentifier
-        #expect(try readOnce(port: port))
+        #expect(try await offThread { try readOnce(port: port) })
         let baseline = residentBytes(pid)
 
-        var clients: [Client] = []
-        for _ in 0..<stalledConnections { clients.append(try NBD.connect(port: port, export: "vol")) }
+        let clients = try await offThread { try (0..<stalledConnections).map { _ in try NBD.connect(port: port, export: "vol") } }
         let chunk = NBD.reads(count: 256, length: 1 << 20, span: 64 << 20)
         let flooding = clients
         try await offThread { floodAll(flooding, with: chunk, seconds: 3) }
@@ -303,8 +304,8 @@ private func readOnce(port: UInt16) throws -> Bool {
         let bound = stalledConnections * residentBytesPerStalledConnection
         #expect(daemon.process.isRunning)
         #expect(grown < bound, "resident memory grew by \(grown >> 20) MiB for \(stalledConnections) stalled connections")
-        #expect(try readOnce(port: port))
+        #expect(try await offThread { try readOnce(port: port) })
         for client in clients { client.close() }
-        #expect(try readOnce(port: port))
+        #expect(try await offThread { try readOnce(port: port) })
     }
 }
