@@ -37,9 +37,9 @@ public enum NBDLimits {
     /// How long a connection in its handshake may wait for the client's next bytes before it is
     /// closed (checked every period: closed after one to two periods of silence). Without it,
     /// clients that connect and send nothing, or half a header, would hold every connection slot.
-    /// qemu-nbd allows 10 s for a whole handshake; this is a gap between bytes and longer, so a
-    /// client on a loaded machine is never cut off.
-    public static let handshakeSeconds = 15
+    /// qemu-nbd allows 10 s for a whole handshake; this is a gap between bytes and far longer, so a
+    /// client held up for tens of seconds on a loaded machine is never cut off.
+    public static let handshakeSeconds = 60
     /// What one connection whose client stopped reading holds, at most: its queued replies (the
     /// writer's high-water mark plus the payload in flight, in buffers grown by 1 MiB steps past
     /// the mark) and, once it has been stalled `stallReleaseSeconds`, only the request buffers

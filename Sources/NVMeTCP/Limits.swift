@@ -19,7 +19,7 @@ public enum NVMeTCPLimits {
     /// covers the sockets before one, which would otherwise hold connection slots forever.
     /// Checked twice, so a socket is closed after two periods; generous, so a host on a loaded
     /// machine is never cut off.
-    public static let connectSeconds = 15
+    public static let connectSeconds = 60
     /// Most connections the target serves at once.
     public static let maxConnections = 1024
 }
