@@ -157,36 +157,6 @@ private func residentKiB(_ pid: Int32) -> Int? {
     return nil
 }
 
-private func params(_ members: [(String, JSONValue)]) -> JSONValue { .object(members.map { (key: $0.0, value: $0.1) }) }
-
-@discardableResult
-private func rpc(_ client: JSONRPCClient, _ method: String, _ members: [(String, JSONValue)] = []) throws -> JSONValue {
-    switch try client.call(method, params: members.isEmpty ? nil : params(members)) {
-    case .success(let value): return value
-    case .failure(let error): throw error
-    }
-}
-
-/// A background `hornbill` process, killed when released.
-private final class HornbillProcess: @unchecked Sendable {
-    let process = Process()
-
-    init(_ arguments: [String]) throws {
-        process.executableURL = builtProduct("hornbill")
-        process.arguments = arguments
-        process.standardError = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-}
-
 /// Waits until something accepts on 127.0.0.1:`port` (bounded).
 private func waitForListener(_ port: UInt16) {
     for _ in 0..<500 {

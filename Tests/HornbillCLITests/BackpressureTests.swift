@@ -74,29 +74,6 @@ private func writeAndVerifyOverNBD(_ uri: String, pattern: UInt8, offset: Int, s
     #expect(result.status == 0 && verified, "\(result.output)", sourceLocation: sourceLocation)
 }
 
-/// A background `hornbill` process, killed when released.
-private final class HornbillProcess: @unchecked Sendable {
-    let process = Process()
-
-    init(_ arguments: [String]) throws {
-        process.executableURL = builtProduct("hornbill")
-        process.arguments = arguments
-        process.standardError = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
-
-    deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-}
-
 /// A blocking loopback TCP client speaking raw protocol bytes.
 private final class RawClient: @unchecked Sendable {
     let fd: Int32
@@ -255,20 +232,6 @@ private func floodNBDReads(port: UInt16, export: String, length: Int, span: Int)
 
 // MARK: - tgt
 
-private func params(_ members: [(String, JSONValue)]) -> JSONValue { .object(members.map { (key: $0.0, value: $0.1) }) }
-private func text(_ value: String) -> JSONValue { .string(value) }
-
-@discardableResult
-private func rpc(
-    _ client: JSONRPCClient, _ method: String, _ members: [(String, JSONValue)] = [], sourceLocation: SourceLocation = #_sourceLocation
-) throws -> JSONValue {
-    switch try client.call(method, params: members.isEmpty ? nil : params(members)) {
-    case .success(let value): return value
-    case .failure(let error):
-        Issue.record("\(method) failed: \(error.code) \(error.message)", sourceLocation: sourceLocation)
-        throw error
-    }
-}
 
 /// A daemon with a 64 MiB malloc bdev exported over NBD.
 private func tgtWithNBDExport() throws -> (Daemon, port: UInt16, uri: String) {

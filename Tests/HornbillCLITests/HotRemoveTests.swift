@@ -12,22 +12,6 @@ import Synchronization
 import TestSupport
 import Testing
 
-private func params(_ members: [(String, JSONValue)]) -> JSONValue { .object(members.map { (key: $0.0, value: $0.1) }) }
-private func text(_ value: String) -> JSONValue { .string(value) }
-
-/// Calls a method and requires it to succeed.
-@discardableResult
-private func rpc(
-    _ client: JSONRPCClient, _ method: String, _ members: [(String, JSONValue)] = [], sourceLocation: SourceLocation = #_sourceLocation
-) throws -> JSONValue {
-    switch try client.call(method, params: members.isEmpty ? nil : params(members)) {
-    case .success(let value): return value
-    case .failure(let error):
-        Issue.record("\(method) failed: \(error.code) \(error.message)", sourceLocation: sourceLocation)
-        throw error
-    }
-}
-
 /// A program running in the background, its output going to a file.
 private final class Background {
     let process = Process()

@@ -7,8 +7,6 @@ import StorageKit
 import TestSupport
 import Testing
 
-private func params(_ members: [(String, JSONValue)]) -> JSONValue { .object(members.map { (key: $0.0, value: $0.1) }) }
-private func text(_ value: String) -> JSONValue { .string(value) }
 
 /// Runs a program; returns its status and its output and error text.
 private func run(_ arguments: [String]) throws -> (status: Int32, output: String) {

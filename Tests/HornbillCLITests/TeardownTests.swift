@@ -34,16 +34,6 @@ private let stalledConnections = 50
 // MARK: - Helpers
 
 private func be<T: FixedWidthInteger>(_ value: T) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
-private func params(_ members: [(String, JSONValue)]) -> JSONValue { .object(members.map { (key: $0.0, value: $0.1) }) }
-private func text(_ value: String) -> JSONValue { .string(value) }
-
-private func rpc(_ client: JSONRPCClient, _ method: String, _ members: [(String, JSONValue)]) throws {
-    if case .failure(let error) = try client.call(method, params: params(members)) {
-        Issue.record("\(method) failed: \(error.code) \(error.message)")
-        throw error
-    }
-}
-
 /// Open descriptors of process `pid` (its sockets among them).
 private func openDescriptors(_ pid: Int32) -> Int {
     (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
