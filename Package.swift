@@ -75,6 +75,12 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        .target(
+            name: "InstanceManager",
+            dependencies: ["StorageKit", "JSONRPC"],
+            swiftSettings: strictSettings
+        ),
+
         // Executable: wiring only.
         .executableTarget(
             name: "hornbill",
@@ -146,6 +152,11 @@ let package = Package(
         .testTarget(
             name: "JSONRPCTests",
             dependencies: ["JSONRPC", "StorageKit", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "InstanceManagerTests",
+            dependencies: ["InstanceManager", "StorageKit", "JSONRPC", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
