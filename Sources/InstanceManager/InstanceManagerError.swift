@@ -25,6 +25,8 @@ public struct InstanceManagerError: Error, Equatable, CustomStringConvertible {
 
     public var code: Code
     public var message: String
+    /// The tgt's JSON-RPC error code, when the tgt refused a call.
+    public var tgtCode: Int32?
     public var description: String { message }
 
     public init(_ code: Code, _ message: String) {

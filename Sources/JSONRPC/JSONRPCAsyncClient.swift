@@ -29,9 +29,9 @@ public enum JSONRPCCallError: Error, Sendable, Equatable, CustomStringConvertibl
 }
 
 public actor JSONRPCAsyncClient {
-    public let path: String
+    public nonisolated let path: String
     /// The bound of a call without its own timeout.
-    public let defaultTimeout: Duration
+    public nonisolated let defaultTimeout: Duration
     private let group: any EventLoopGroup
     private var connection: JSONRPCClientConnection?
     private var connecting: Task<JSONRPCClientConnection, any Error>?

@@ -1,0 +1,246 @@
+// Engines (longhorn-api.md §3.6, §4.4): a RAID1 bdev named after the engine over its replicas,
+// each attached as an NVMe/TCP controller named after the replica (bdev `<replica>n1`), and a
+// frontend. A local replica is attached over NVMe/TCP too: the tgt refuses an lvol that is an
+// NVMe-oF namespace (the replica's exposure) as a RAID base (claimed for exclusive write), as SPDK
+// does.
+
+import JSONRPC
+
+extension V2Instances {
+    /// Creates an engine. Bad requests throw and change nothing; failures in the tgt after
+    /// validation return the engine with state `error` (it stays registered until `engineDelete`).
+    public func engineCreate(
+        name: String, volumeName: String, specSize: UInt64, replicaAddressMap: [String: String], frontend: String
+    ) async throws(InstanceManagerError) -> EngineInfo {
+        guard V2Naming.isReplicaName(name) else { throw .invalidArgument("invalid engine name \"\(name)\"") }
+        guard V2Naming.isReplicaName(volumeName) else { throw .invalidArgument("invalid volume name \"\(volumeName)\"") }
+        try Self.checkSize(specSize, of: "engine \(name)")
+        guard let kind = EngineFrontend(rawValue: frontend) else {
+            if frontend == "ublk" { throw InstanceManagerError(.unimplemented, "frontend ublk is not supported") }
+            throw .invalidArgument("unknown frontend \"\(frontend)\"")
+        }
+        guard !replicaAddressMap.isEmpty else { throw .invalidArgument("engine \(name) has no replicas") }
+        for (replica, address) in replicaAddressMap {
+            guard V2Naming.isReplicaName(replica), Self.splitAddress(address) != nil else {
+                throw .invalidArgument("invalid replica address \"\(replica)\": \"\(address)\" (want name → ip:port)")
+            }
+        }
+        await lock()
+        defer { unlock() }
+        guard engines[name] == nil else { throw InstanceManagerError(.alreadyExists, "engine \(name) already exists") }
+        if let other = engines.values.first(where: { $0.info.volumeName == volumeName }) {
+            throw InstanceManagerError(.alreadyExists, "volume \(volumeName) already has engine \(other.info.name)")
+        }
+        var record = EngineRecord(info: EngineInfo(
+            name: name, volumeName: volumeName, specSize: specSize, actualSize: 0, ip: configuration.ip, port: 0,
+            replicaAddressMap: replicaAddressMap, replicaModeMap: [:], head: nil, snapshots: [:], frontend: frontend,
+            endpoint: "", state: .pending, errorMsg: "", targetIP: configuration.ip, targetPort: 0, standbyTargetPort: 0,
+            ublkID: 0, uuid: "", isExpanding: false, lastExpansionError: "", lastExpansionFailedAt: "", snapshotMaxCount: 0))
+        engines[name] = record
+        do throws(InstanceManagerError) {
+            try await build(&record, frontend: kind)
+            record.info.state = .running
+        } catch {
+            record.info.state = .error
+            record.info.errorMsg = error.message
+        }
+        engines[name] = record
+        changes.notify()
+        return record.info
+    }
+
+    private func build(_ record: inout EngineRecord, frontend: EngineFrontend) async throws(InstanceManagerError) {
+        let name = record.info.name
+        if frontend == .blockdev && !configuration.kernelHasNVMeTCPInitiator() {
+            throw InstanceManagerError(
+                .failedPrecondition,
+                "frontend spdk-tcp-blockdev needs a host block device, but the kernel has no NVMe/TCP initiator (nvme_tcp module)")
+        }
+        var failures: [String] = []
+        for replica in record.info.replicaAddressMap.keys.sorted() {
+            do throws(InstanceManagerError) {
+                let bdev = try await attach(replica, address: record.info.replicaAddressMap[replica] ?? "", record: &record)
+                record.bases[replica] = bdev
+                record.info.replicaModeMap[replica] = .rw
+            } catch {
+                record.info.replicaModeMap[replica] = .err
+                failures.append("\(replica): \(error.message)")
+            }
+        }
+        let bases = record.info.replicaAddressMap.keys.sorted().compactMap { record.bases[$0] }
+        guard !bases.isEmpty else {
+            throw InstanceManagerError(.internalError, "engine \(name): no replica could be attached: \(failures.joined(separator: "; "))")
+        }
+        try await tgt.raidCreate(name: name, bases: bases)
+        if let raid = try await tgt.bdev(name) {
+            record.info.actualSize = raid.sizeBytes
+            record.info.uuid = raid.uuid
+        }
+        let volume = record.info.volumeName
+        switch frontend {
+        case .none:
+            break
+        case .nvmf, .nbd:
+            let port: PortRange
+            do {
+                port = try ports.allocate(count: 1)
+            } catch {
+                throw InstanceManagerError(.resourceExhausted, error.description)
+            }
+            record.frontendPort = port
+            record.info.port = Int32(port.start)
+            record.info.targetPort = Int32(port.start)
+            if frontend == .nvmf {
+                let nqn = V2Naming.volumeNQN(volume)
+                try await tgt.unexpose(nqn: nqn)
+                try await tgt.expose(nqn: nqn, bdev: name, ip: configuration.ip, port: port.start)
+                record.info.endpoint = "nvmf://\(configuration.ip):\(port.start)/\(nqn)"
+            } else {
+                try await tgt.nbdUnexport(name: volume)
+                try await tgt.nbdExport(name: volume, bdev: name, ip: configuration.ip, port: port.start)
+                record.info.endpoint = "nbd://\(configuration.ip):\(port.start)/\(volume)"
+            }
+        case .blockdev:
+            throw InstanceManagerError(
+                .unimplemented, "frontend spdk-tcp-blockdev: connecting the host's NVMe/TCP initiator is not implemented here")
+        }
+    }
+
+    /// Attaches a replica's subsystem as a controller named after it; checks its size.
+    private func attach(_ replica: String, address: String, record: inout EngineRecord) async throws(InstanceManagerError) -> String {
+        guard let (ip, port) = Self.splitAddress(address) else { throw .invalidArgument("invalid replica address \(address)") }
+        try await tgt.detachController(name: replica)
+        _ = try await tgt.attachController(name: replica, ip: ip, port: port, subnqn: V2Naming.nqn(replica))
+        record.controllers.insert(replica)
+        let bdevName = "\(replica)n1"
+        guard let bdev = try await tgt.bdev(bdevName) else {
+            throw InstanceManagerError(.internalError, "replica \(replica) at \(address) has no namespace bdev \(bdevName)")
+        }
+        guard bdev.sizeBytes >= record.info.specSize else {
+            try? await tgt.detachController(name: replica)
+            record.controllers.remove(replica)
+            throw InstanceManagerError(
+                .failedPrecondition, "replica \(replica) is \(bdev.sizeBytes) bytes, smaller than the engine's \(record.info.specSize)")
+        }
+        return bdevName
+    }
+
+    /// Tears the engine down: frontend, port, RAID, controllers; then forgets it.
+    public func engineDelete(name: String) async throws(InstanceManagerError) {
+        guard !name.isEmpty else { throw .invalidArgument("engine name is required") }
+        await lock()
+        defer { unlock() }
+        guard var record = engines[name] else { throw .notFound("engine \(name)") }
+        switch EngineFrontend(rawValue: record.info.frontend) {
+        case .nvmf?: try await tgt.unexpose(nqn: V2Naming.volumeNQN(record.info.volumeName))
+        case .nbd?: try await tgt.nbdUnexport(name: record.info.volumeName)
+        default: break
+        }
+        if let port = record.frontendPort {
+            ports.release(port)
+            record.frontendPort = nil
+        }
+        try await tgt.raidDelete(name: name)
+        for replica in record.controllers.sorted() { try await tgt.detachController(name: replica) }
+        engines.removeValue(forKey: name)
+        changes.notify()
+    }
+
+    public func engineGet(name: String) async throws(InstanceManagerError) -> EngineInfo {
+        guard engines[name] != nil else { throw .notFound("engine \(name)") }
+        await refreshEngineModes()
+        guard let record = engines[name] else { throw .notFound("engine \(name)") }
+        return record.info
+    }
+
+    public func engineList() async -> [String: EngineInfo] {
+        await refreshEngineModes()
+        return engines.mapValues(\.info)
+    }
+
+    /// Adds a replica to a running engine: attach, then `bdev_raid_grow_base_bdev`. The tgt's
+    /// RAID1 does not rebuild a new leg (the caller copies the data first, as Longhorn's
+    /// rebuilding does), so the replica is RW at once.
+    public func engineReplicaAdd(engineName: String, replicaName: String, replicaAddress: String) async throws(InstanceManagerError) {
+        guard V2Naming.isReplicaName(replicaName), Self.splitAddress(replicaAddress) != nil else {
+            throw .invalidArgument("invalid replica \"\(replicaName)\" at \"\(replicaAddress)\"")
+        }
+        await lock()
+        defer { unlock() }
+        guard var record = engines[engineName] else { throw .notFound("engine \(engineName)") }
+        guard record.info.state == .running else {
+            throw InstanceManagerError(.failedPrecondition, "engine \(engineName) is \(record.info.state.rawValue), not running")
+        }
+        guard record.info.replicaAddressMap[replicaName] == nil else {
+            throw InstanceManagerError(.alreadyExists, "engine \(engineName) already has replica \(replicaName)")
+        }
+        let bdev = try await attach(replicaName, address: replicaAddress, record: &record)
+        do throws(InstanceManagerError) {
+            try await tgt.raidGrow(raid: engineName, base: bdev)
+        } catch {
+            try? await tgt.detachController(name: replicaName)
+            throw error
+        }
+        record.bases[replicaName] = bdev
+        record.info.replicaAddressMap[replicaName] = replicaAddress
+        record.info.replicaModeMap[replicaName] = .rw
+        engines[engineName] = record
+        changes.notify()
+    }
+
+    /// Removes a replica from an engine: `bdev_raid_remove_base_bdev`, then the controller detach.
+    public func engineReplicaDelete(engineName: String, replicaName: String, replicaAddress: String) async throws(InstanceManagerError) {
+        guard !engineName.isEmpty, !replicaName.isEmpty else { throw .invalidArgument("engine and replica names are required") }
+        await lock()
+        defer { unlock() }
+        guard var record = engines[engineName] else { throw .notFound("engine \(engineName)") }
+        guard let known = record.info.replicaAddressMap[replicaName] else {
+            throw .notFound("replica \(replicaName) in engine \(engineName)")
+        }
+        guard replicaAddress.isEmpty || replicaAddress == known else {
+            throw .invalidArgument("replica \(replicaName) of engine \(engineName) is at \(known), not \(replicaAddress)")
+        }
+        if let bdev = record.bases[replicaName] { try await tgt.raidRemoveBase(bdev) }
+        if record.controllers.contains(replicaName) { try await tgt.detachController(name: replicaName) }
+        record.bases.removeValue(forKey: replicaName)
+        record.controllers.remove(replicaName)
+        record.info.replicaAddressMap.removeValue(forKey: replicaName)
+        record.info.replicaModeMap.removeValue(forKey: replicaName)
+        engines[engineName] = record
+        changes.notify()
+    }
+
+    /// Replica modes from the tgt's RAID listing: a configured leg is RW, any other ERR; an
+    /// engine whose RAID is gone is an error (the tgt restarted or lost every leg).
+    func refreshEngineModes() async {
+        guard !engines.isEmpty, let raids = try? await tgt.raids() else { return }
+        var changed = false
+        for (name, var record) in engines where record.info.state == .running {
+            let before = record.info
+            if let raid = raids.first(where: { $0.name == name }) {
+                for replica in record.info.replicaAddressMap.keys {
+                    let configured = record.bases[replica].flatMap { raid.bases[$0] } ?? false
+                    record.info.replicaModeMap[replica] = configured ? .rw : .err
+                }
+            } else {
+                record.info.state = .error
+                record.info.errorMsg = "the RAID bdev \(name) is gone from the tgt (restarted, or every replica failed)"
+                for replica in record.info.replicaAddressMap.keys { record.info.replicaModeMap[replica] = .err }
+            }
+            if record.info != before {
+                engines[name] = record
+                changed = true
+            }
+        }
+        if changed { changes.notify() }
+    }
+
+    /// "ip:port" (IPv6 in brackets) → its parts.
+    static func splitAddress(_ address: String) -> (String, Int)? {
+        guard let colon = address.lastIndex(of: ":") else { return nil }
+        var host = String(address[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, let port = Int(address[address.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+        return (host, port)
+    }
+}

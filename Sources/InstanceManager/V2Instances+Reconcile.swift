@@ -1,0 +1,125 @@
+// Rediscovery and reconciliation (longhorn-api.md §4.5), at start and every few seconds:
+// - lvstores loaded in the tgt on an aio bdev of the same name become disks (ready): what an
+//   instance-manager restart finds;
+// - disks whose aio bdev is gone from the tgt (the tgt restarted: it forgets aio bdevs, the
+//   lvstores come back when they are recreated) get it back;
+// - head lvols of replica names not tracked become replicas, `stopped`, or `running` when the
+//   tgt still exposes them (their port is reserved); tracked replicas whose lvol is gone are
+//   dropped; running replicas no longer exposed are `error`;
+// - engines whose RAID bdev is gone are `error` until deleted (refreshEngineModes).
+// A tgt that cannot be reached changes nothing: the next round tries again.
+
+import JSONRPC
+
+extension V2Instances {
+    func reconcile() async {
+        await lock()
+        defer { unlock() }
+        do {
+            try await reconcileDisks()
+            try await reconcileReplicas()
+        } catch {
+            return
+        }
+        await refreshEngineModes()
+    }
+
+    private func reconcileDisks() async throws(InstanceManagerError) {
+        var bdevs = try await tgt.bdevs()
+        var changed = false
+        for var disk in disks.values where disk.state == .ready && !bdevs.contains(where: { $0.name == disk.name }) {
+            do throws(InstanceManagerError) {
+                try await tgt.aioCreate(name: disk.name, filename: disk.path, blockSize: Int(disk.blockSize))
+                guard try await tgt.lvstores().contains(where: { $0.baseBdev == disk.name && $0.uuid == disk.uuid }) else {
+                    try? await tgt.aioDelete(name: disk.name)
+                    throw InstanceManagerError.notFound("lvstore \(disk.uuid) on \(disk.path) after reloading disk \(disk.name)")
+                }
+            } catch {
+                disk.state = .error
+                disk.errorMsg = error.message
+                disks[disk.name] = disk
+            }
+            changed = true
+        }
+        if changed { bdevs = try await tgt.bdevs() }
+        for store in try await tgt.lvstores() {
+            if var disk = disks[store.name] {
+                guard disk.state == .ready, disk.uuid == store.uuid else { continue }
+                let before = disk
+                disk.apply(store)
+                if disk != before {
+                    disks[store.name] = disk
+                    changed = true
+                }
+                continue
+            }
+            guard store.baseBdev == store.name, let base = bdevs.first(where: { $0.name == store.name }),
+                let filename = base.aioFilename, !disks.values.contains(where: { $0.uuid == store.uuid })
+            else { continue }
+            var disk = DiskInfo(
+                id: (try? diskIdentity(ofPath: filename)) ?? "", uuid: store.uuid, path: filename, type: "block", totalSize: 0,
+                freeSize: 0, totalBlocks: 0, freeBlocks: 0, blockSize: Int64(base.blockSize), clusterSize: 0, driver: "aio",
+                name: store.name, state: .ready, errorMsg: "")
+            disk.apply(store)
+            disks[store.name] = disk
+            changed = true
+        }
+        if changed { changes.notify() }
+    }
+
+    private func reconcileReplicas() async throws(InstanceManagerError) {
+        let bdevs = try await tgt.bdevs()
+        let subsystems = try await tgt.subsystems()
+        let readyDisks = disks.values.filter { $0.state == .ready }
+        var changed = false
+        // Head lvols on known disks, by replica name.
+        var heads: [String: (disk: DiskInfo, bdev: TgtBdev)] = [:]
+        for bdev in bdevs {
+            guard let alias = bdev.lvolAlias, bdev.lvol?["snapshot"]?.boolValue == false,
+                let slash = alias.firstIndex(of: "/")
+            else { continue }
+            let store = String(alias[..<slash])
+            let name = String(alias[alias.index(after: slash)...])
+            guard V2Naming.isReplicaName(name), let disk = readyDisks.first(where: { $0.name == store }) else { continue }
+            heads[name] = (disk, bdev)
+        }
+        for (name, var replica) in replicas {
+            guard let head = heads[name], head.disk.name == replica.lvsName else {
+                if replica.state == .running || replica.state == .stopped || replica.state == .error {
+                    if replica.portStart > 0 { ports.release(PortRange(start: Int(replica.portStart), end: Int(replica.portEnd))) }
+                    replicas.removeValue(forKey: name)
+                    changed = true
+                }
+                continue
+            }
+            let before = replica
+            if replica.state == .running && !subsystems.contains(where: { $0.nqn == V2Naming.nqn(name) }) {
+                replica.state = .error
+                replica.errorMsg = "the tgt no longer exposes replica \(name) (it restarted?); stop and start it again"
+            }
+            replica.refresh(from: bdevs, clusterSize: UInt64(max(head.disk.clusterSize, 1)))
+            if replica != before {
+                replicas[name] = replica
+                changed = true
+            }
+        }
+        for (name, head) in heads where replicas[name] == nil {
+            var replica = ReplicaInfo(
+                name: name, lvsName: head.disk.name, lvsUUID: head.disk.uuid, specSize: head.bdev.sizeBytes, actualSize: 0,
+                ip: configuration.ip, portStart: 0, portEnd: 0, head: nil, snapshots: [:], rebuilding: false, state: .stopped,
+                errorMsg: "", backingImageName: "", uuid: head.bdev.uuid)
+            if let exposed = subsystems.first(where: { $0.nqn == V2Naming.nqn(name) }), let port = exposed.ports.first {
+                let range = PortRange(start: port, end: port)
+                if (try? ports.reserve(range)) != nil || !configuration.portRange.contains(port) {
+                    replica.state = .running
+                    replica.portStart = Int32(port)
+                    replica.portEnd = Int32(port)
+                }
+            }
+            replica.refresh(from: bdevs, clusterSize: UInt64(max(head.disk.clusterSize, 1)))
+            replicas[name] = replica
+            changed = true
+        }
+        if changed { changes.notify() }
+    }
+}

@@ -1,0 +1,152 @@
+// Replicas (longhorn-api.md §3.6, §4.4): a thin head lvol named after the replica on a disk's
+// lvstore, exposed while running as the namespace of the NVMe/TCP subsystem
+// `nqn.2023-01.io.longhorn.spdk:<replica>` on the first of its ports. A stopped replica keeps its
+// lvol; a deleted one (cleanup) loses it.
+
+import JSONRPC
+
+extension V2Instances {
+    /// Creates or starts a replica. Bad requests throw and change nothing; a failure in the tgt
+    /// after validation returns the replica with state `error` and the reason in `errorMsg`.
+    public func replicaCreate(
+        name: String, lvsName: String, lvsUUID: String, specSize: UInt64, portCount: Int32, backingImageName: String = ""
+    ) async throws(InstanceManagerError) -> ReplicaInfo {
+        guard V2Naming.isReplicaName(name) else { throw .invalidArgument("invalid replica name \"\(name)\"") }
+        try Self.checkSize(specSize, of: "replica \(name)")
+        guard portCount >= 1, portCount <= InstanceManagerLimits.maxPortsPerInstance else {
+            throw .invalidArgument("invalid port count \(portCount) for replica \(name): 1 to \(InstanceManagerLimits.maxPortsPerInstance)")
+        }
+        guard !lvsName.isEmpty || !lvsUUID.isEmpty else { throw .invalidArgument("replica \(name) names no lvstore") }
+        guard backingImageName.isEmpty else {
+            throw InstanceManagerError(.unimplemented, "backing images are not supported (replica \(name))")
+        }
+        await lock()
+        defer { unlock() }
+        if let existing = replicas[name] {
+            guard existing.state != .running else { throw InstanceManagerError(.alreadyExists, "replica \(name) is already running") }
+            guard (lvsName.isEmpty || lvsName == existing.lvsName) && (lvsUUID.isEmpty || lvsUUID == existing.lvsUUID) else {
+                throw .invalidArgument("replica \(name) is on lvstore \(existing.lvsName) (\(existing.lvsUUID))")
+            }
+        }
+        let stores = try await tgt.lvstores()
+        guard let store = stores.first(where: { (lvsUUID.isEmpty || $0.uuid == lvsUUID) && (lvsName.isEmpty || $0.name == lvsName) })
+        else { throw .notFound("lvstore \(lvsName.isEmpty ? lvsUUID : lvsName)") }
+        let ports: PortRange
+        do {
+            ports = try self.ports.allocate(count: Int(portCount))
+        } catch {
+            throw InstanceManagerError(.resourceExhausted, error.description)
+        }
+        var replica = replicas[name] ?? ReplicaInfo(
+            name: name, lvsName: store.name, lvsUUID: store.uuid, specSize: specSize, actualSize: 0, ip: configuration.ip,
+            portStart: 0, portEnd: 0, head: nil, snapshots: [:], rebuilding: false, state: .pending, errorMsg: "",
+            backingImageName: "", uuid: "")
+        replica.specSize = specSize
+        replica.ip = configuration.ip
+        do throws(InstanceManagerError) {
+            let head = try await ensureHead(name: name, store: store, specSize: specSize)
+            try await tgt.unexpose(nqn: V2Naming.nqn(name))
+            try await tgt.expose(nqn: V2Naming.nqn(name), bdev: head.uuid, ip: configuration.ip, port: ports.start)
+            replica.portStart = Int32(ports.start)
+            replica.portEnd = Int32(ports.end)
+            replica.state = .running
+            replica.errorMsg = ""
+            let bdevs = try await tgt.bdevs()
+            replica.refresh(from: bdevs, clusterSize: store.clusterSize)
+        } catch {
+            try? await tgt.unexpose(nqn: V2Naming.nqn(name))
+            self.ports.release(ports)
+            replica.portStart = 0
+            replica.portEnd = 0
+            replica.state = .error
+            replica.errorMsg = error.message
+        }
+        replicas[name] = replica
+        changes.notify()
+        return replica
+    }
+
+    /// The head lvol: reused (grown if smaller) or created thin with clear method unmap.
+    private func ensureHead(name: String, store: TgtLvstore, specSize: UInt64) async throws(InstanceManagerError) -> TgtBdev {
+        let mebibyte: UInt64 = 1 << 20
+        let sizeMiB = (specSize + mebibyte - 1) / mebibyte
+        let alias = "\(store.name)/\(name)"
+        if let head = try await tgt.bdev(alias) {
+            if head.sizeBytes < sizeMiB * mebibyte { try await tgt.lvolResize(name: alias, sizeMiB: sizeMiB) }
+        } else {
+            try await tgt.lvolCreate(lvstoreUUID: store.uuid, name: name, sizeMiB: sizeMiB)
+        }
+        guard let head = try await tgt.bdev(alias) else {
+            throw InstanceManagerError(.internalError, "the head lvol \(alias) of replica \(name) did not appear")
+        }
+        return head
+    }
+
+    /// Stops a replica (`cleanupRequired` false: unexposed, ports released, lvol kept, state
+    /// `stopped`) or deletes it (true: its lvols too, and it is forgotten).
+    public func replicaDelete(name: String, cleanupRequired: Bool) async throws(InstanceManagerError) {
+        guard !name.isEmpty else { throw .invalidArgument("replica name is required") }
+        await lock()
+        defer { unlock() }
+        guard var replica = replicas[name] else { throw .notFound("replica \(name)") }
+        try await tgt.unexpose(nqn: V2Naming.nqn(name))
+        if replica.portStart > 0 {
+            ports.release(PortRange(start: Int(replica.portStart), end: Int(replica.portEnd)))
+        }
+        replica.portStart = 0
+        replica.portEnd = 0
+        replica.state = .stopped
+        replica.errorMsg = ""
+        replicas[name] = replica
+        if cleanupRequired {
+            // Snapshots and other lvols of the replica first (newest first), then the head.
+            let bdevs = try await tgt.bdevs()
+            let owned = bdevs.compactMap(\.lvolAlias).filter { $0.hasPrefix("\(replica.lvsName)/\(name)-") }
+            for alias in owned.reversed() { try await tgt.lvolDelete(name: alias) }
+            try await tgt.lvolDelete(name: "\(replica.lvsName)/\(name)")
+            replicas.removeValue(forKey: name)
+        }
+        changes.notify()
+    }
+
+    public func replicaGet(name: String) throws(InstanceManagerError) -> ReplicaInfo {
+        guard let replica = replicas[name] else { throw .notFound("replica \(name)") }
+        return replica
+    }
+
+    public func replicaList() -> [String: ReplicaInfo] { replicas }
+}
+
+extension ReplicaInfo {
+    /// Head, snapshots and sizes from the tgt's bdev listing.
+    mutating func refresh(from bdevs: [TgtBdev], clusterSize: UInt64) {
+        let prefix = "\(lvsName)/"
+        let lvols = bdevs.filter { $0.lvolAlias?.hasPrefix(prefix) == true }
+        func lvolName(_ bdev: TgtBdev) -> String { String(bdev.lvolAlias?.dropFirst(prefix.count) ?? "") }
+        func info(_ bdev: TgtBdev, reportedAs reported: String) -> LvolInfo {
+            let allocated = bdev.lvol?["num_allocated_clusters"]?.uint64Value ?? 0
+            let snapshotPrefix = "\(name)-snap-"
+            var parent = bdev.lvol?["base_snapshot"]?.stringValue ?? ""
+            if parent.hasPrefix(snapshotPrefix) { parent = String(parent.dropFirst(snapshotPrefix.count)) }
+            var children: [String: Bool] = [:]
+            if case .array(let clones)? = bdev.lvol?["clones"] {
+                for clone in clones.compactMap(\.stringValue) {
+                    children[clone == name ? "volume-head" : String(clone.dropFirst(clone.hasPrefix(snapshotPrefix) ? snapshotPrefix.count : 0))] = true
+                }
+            }
+            return LvolInfo(
+                name: reported, uuid: bdev.uuid, specSize: bdev.sizeBytes, actualSize: allocated * clusterSize, parent: parent,
+                children: children, creationTime: bdev.creationTime, userCreated: false, snapshotTimestamp: "", snapshotChecksum: "")
+        }
+        guard let headBdev = lvols.first(where: { lvolName($0) == name }) else { return }
+        head = info(headBdev, reportedAs: "volume-head")
+        uuid = headBdev.uuid
+        var snapshots: [String: LvolInfo] = [:]
+        for bdev in lvols where lvolName(bdev).hasPrefix("\(name)-snap-") {
+            let snapshot = String(lvolName(bdev).dropFirst("\(name)-snap-".count))
+            snapshots[snapshot] = info(bdev, reportedAs: snapshot)
+        }
+        self.snapshots = snapshots
+        actualSize = (head?.actualSize ?? 0) + snapshots.values.reduce(0) { $0 + $1.actualSize }
+    }
+}
