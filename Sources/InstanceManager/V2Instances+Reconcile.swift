@@ -12,7 +12,8 @@
 import JSONRPC
 
 extension V2Instances {
-    func reconcile() async {
+    /// One round now (the loop runs it every `reconcileInterval` after `start()`).
+    public func reconcile() async {
         await lock()
         defer { unlock() }
         do {

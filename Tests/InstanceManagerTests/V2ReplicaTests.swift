@@ -1,0 +1,102 @@
+// Replicas on a real `hornbill tgt`: exposure over NVMe/TCP, stop keeps the data, delete with
+// cleanup removes the lvol, and requests that change nothing.
+
+import Foundation
+import InstanceManager
+import JSONRPC
+import TestSupport
+import Testing
+
+@Suite struct V2ReplicaTests {
+    @Test func createStopStartDeleteKeepsDataAcrossStop() async throws {
+        let daemon = try TgtDaemon()
+        let range = testPortRange()
+        let instances = makeInstances(daemon, ports: range)
+        let file = try TemporaryFile(size: 64 << 20, name: "im-replica")
+        let disk = try await readyDisk(instances, name: "disk1", file: file)
+
+        let replica = try await instances.replicaCreate(
+            name: "vol-r-1", lvsName: "disk1", lvsUUID: disk.uuid, specSize: (8 << 20) - 512, portCount: 5)
+        #expect(replica.state == .running, "\(replica.errorMsg)")
+        #expect(range.contains(Int(replica.portStart)) && replica.portEnd == replica.portStart + 4)
+        #expect(replica.head?.specSize == 8 << 20 && replica.head?.name == "volume-head")
+        #expect(replica.lvsName == "disk1" && replica.lvsUUID == disk.uuid && !replica.uuid.isEmpty)
+        let subsystems = try daemon.call("nvmf_get_subsystems").get()
+        #expect(String(decoding: subsystems.encoded(), as: UTF8.self).contains("\"trsvcid\":\"\(replica.portStart)\""))
+        await #expect(throws: InstanceManagerError.self) {
+            try await instances.replicaCreate(name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 8 << 20, portCount: 5)
+        }
+
+        // Data through an engine over it.
+        let endpoint = try await nbdEngine(instances, replicas: ["vol-r-1": "127.0.0.1:\(replica.portStart)"])
+        let written = try fio(endpoint)
+        #expect(written.status == 0, "\(written.output)")
+        try await instances.engineDelete(name: "vol-e-0")
+
+        // Stop: unexposed, ports back, lvol kept.
+        try await instances.replicaDelete(name: "vol-r-1", cleanupRequired: false)
+        let stopped = try await instances.replicaGet(name: "vol-r-1")
+        #expect(stopped.state == .stopped && stopped.portStart == 0)
+        #expect(!String(decoding: try daemon.call("nvmf_get_subsystems").get().encoded(), as: UTF8.self).contains("vol-r-1"))
+        #expect((try? daemon.call("bdev_get_bdevs", [("name", .string("disk1/vol-r-1"))]).get()) != nil)
+
+        // Start again, bigger: the lvol is reused and grown, the data is there.
+        let started = try await instances.replicaCreate(
+            name: "vol-r-1", lvsName: "disk1", lvsUUID: disk.uuid, specSize: 10 << 20, portCount: 5)
+        #expect(started.state == .running && started.head?.specSize == 10 << 20 && started.uuid == replica.uuid)
+        let again = try await nbdEngine(instances, replicas: ["vol-r-1": "127.0.0.1:\(started.portStart)"])
+        let verified = try fio(again, verifyOnly: true)
+        #expect(verified.status == 0, "\(verified.output)")
+        try await instances.engineDelete(name: "vol-e-0")
+
+        // Delete with cleanup: the lvol goes and the replica is forgotten.
+        try await instances.replicaDelete(name: "vol-r-1", cleanupRequired: true)
+        await #expect(throws: InstanceManagerError.notFound("replica vol-r-1")) { try await instances.replicaGet(name: "vol-r-1") }
+        #expect(try daemon.call("bdev_lvol_get_lvols").get() == .array([]))
+        await instances.stop()
+    }
+
+    @Test func badReplicaRequestsChangeNothing() async throws {
+        let daemon = try TgtDaemon()
+        let instances = makeInstances(daemon, ports: testPortRange())
+        let file = try TemporaryFile(size: 32 << 20, name: "im-badreplica")
+        let disk = try await readyDisk(instances, name: "disk1", file: file)
+        let bad: [(String, UInt64, Int32)] = [("", 1 << 20, 1), ("r", 0, 1), ("r", 1000, 1), ("r", 1 << 20, 0), ("r-snap-x", 1 << 20, 1)]
+        for (name, size, ports) in bad {
+            await #expect(throws: InstanceManagerError.self) {
+                try await instances.replicaCreate(name: name, lvsName: "disk1", lvsUUID: disk.uuid, specSize: size, portCount: ports)
+            }
+        }
+        do {
+            _ = try await instances.replicaCreate(name: "r", lvsName: "nodisk", lvsUUID: "", specSize: 1 << 20, portCount: 1)
+            Issue.record("an unknown lvstore was accepted")
+        } catch {
+            #expect(error.code == .notFound && error.message.contains("cannot find"))
+        }
+        #expect(await instances.replicaList().isEmpty)
+        #expect(try daemon.call("bdev_lvol_get_lvols").get() == .array([]))
+        for call in [
+            { try await instances.replicaGet(name: "nothing") as Any },
+            { try await instances.replicaDelete(name: "nothing", cleanupRequired: true) as Any },
+            { try await instances.engineGet(name: "nothing") as Any },
+            { try await instances.engineDelete(name: "nothing") as Any },
+            { try await instances.diskGet(name: "nothing") as Any },
+        ] as [() async throws -> Any] {
+            do {
+                _ = try await call()
+                Issue.record("an unknown name was found")
+            } catch let error as InstanceManagerError {
+                #expect(error.code == .notFound && error.message.contains("cannot find"))
+            }
+        }
+    }
+}
+
+/// An engine "vol-e-0" of volume "vol" over `replicas` with the NBD frontend; its endpoint.
+func nbdEngine(_ instances: V2Instances, replicas: [String: String], size: UInt64 = 8 << 20) async throws -> String {
+    let engine = try await instances.engineCreate(
+        name: "vol-e-0", volumeName: "vol", specSize: size, replicaAddressMap: replicas, frontend: "nbd")
+    #expect(engine.state == .running, "\(engine.errorMsg)")
+    #expect(engine.endpoint == "nbd://127.0.0.1:\(engine.port)/vol")
+    return engine.endpoint
+}
