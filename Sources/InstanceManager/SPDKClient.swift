@@ -137,12 +137,14 @@ struct SPDKClient: Sendable {
 
     // MARK: NVMe/TCP host
 
-    func attachController(name: String, ip: String, port: Int, subnqn: String) async throws(InstanceManagerError) -> [String] {
+    func attachController(
+        name: String, ip: String, port: Int, subnqn: String, timeouts: ControllerTimeouts
+    ) async throws(InstanceManagerError) -> [String] {
         let result = try await call("bdev_nvme_attach_controller", [
             ("name", .string(name)), ("trtype", .string("tcp")), ("traddr", .string(ip)),
             ("adrfam", .string(ip.contains(":") ? "ipv6" : "ipv4")), ("trsvcid", .string(String(port))),
-            ("subnqn", .string(subnqn)), ("ctrlr_loss_timeout_sec", .integer(15)), ("reconnect_delay_sec", .integer(2)),
-            ("fast_io_fail_timeout_sec", .integer(10)), ("multipath", .string("disable")),
+            ("subnqn", .string(subnqn)), ("ctrlr_loss_timeout_sec", .integer(timeouts.controllerLossTimeout)),
+            ("reconnect_delay_sec", .integer(timeouts.reconnectDelay)), ("fast_io_fail_timeout_sec", .integer(timeouts.fastIOFailTimeout)), ("multipath", .string("disable")),
         ])
         guard case .array(let names) = result else { return [] }
         return names.compactMap(\.stringValue)

@@ -110,7 +110,7 @@ extension V2Instances {
     private func attach(_ replica: String, address: String, record: inout EngineRecord) async throws(InstanceManagerError) -> String {
         guard let (ip, port) = Self.splitAddress(address) else { throw .invalidArgument("invalid replica address \(address)") }
         try await tgt.detachController(name: replica)
-        _ = try await tgt.attachController(name: replica, ip: ip, port: port, subnqn: V2Naming.nqn(replica))
+        _ = try await tgt.attachController(name: replica, ip: ip, port: port, subnqn: V2Naming.nqn(replica), timeouts: configuration.replicaControllerTimeouts)
         record.controllers.insert(replica)
         let bdevName = "\(replica)n1"
         guard let bdev = try await tgt.bdev(bdevName) else {

@@ -20,18 +20,37 @@ public struct V2InstancesConfiguration: Sendable {
     public var reconcileInterval: Duration
     /// Whether the host kernel has an NVMe/TCP initiator (the `spdk-tcp-blockdev` frontend needs it).
     public var kernelHasNVMeTCPInitiator: @Sendable () -> Bool
+    /// An engine's NVMe/TCP controllers to its replicas (`bdev_nvme_attach_controller`), Longhorn's
+    /// values by default: I/O to a lost replica fails after `fastIOFailTimeout`, the host
+    /// reconnects every `reconnectDelay` and gives the controller up after `controllerLossTimeout`.
+    public var replicaControllerTimeouts: ControllerTimeouts
 
     public init(
         tgtSocketPath: String, ip: String, portRange: ClosedRange<Int> = InstanceManagerLimits.defaultSPDKPorts,
         rpcTimeout: Duration = .seconds(30), reconcileInterval: Duration = .seconds(3),
-        kernelHasNVMeTCPInitiator: @escaping @Sendable () -> Bool = KernelNVMeTCP.isAvailable
+        kernelHasNVMeTCPInitiator: @escaping @Sendable () -> Bool = KernelNVMeTCP.isAvailable,
+        replicaControllerTimeouts: ControllerTimeouts = ControllerTimeouts()
     ) {
+        self.replicaControllerTimeouts = replicaControllerTimeouts
         self.tgtSocketPath = tgtSocketPath
         self.ip = ip
         self.portRange = portRange
         self.rpcTimeout = rpcTimeout
         self.reconcileInterval = reconcileInterval
         self.kernelHasNVMeTCPInitiator = kernelHasNVMeTCPInitiator
+    }
+}
+
+/// Seconds, as `bdev_nvme_attach_controller` takes them.
+public struct ControllerTimeouts: Sendable, Equatable {
+    public var controllerLossTimeout: Int
+    public var reconnectDelay: Int
+    public var fastIOFailTimeout: Int
+
+    public init(controllerLossTimeout: Int = 15, reconnectDelay: Int = 2, fastIOFailTimeout: Int = 10) {
+        self.controllerLossTimeout = controllerLossTimeout
+        self.reconnectDelay = reconnectDelay
+        self.fastIOFailTimeout = fastIOFailTimeout
     }
 }
 

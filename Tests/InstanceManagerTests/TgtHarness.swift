@@ -70,7 +70,8 @@ func testPortRange(count: Int = 16) -> ClosedRange<Int> {
 /// A V2Instances actor on `daemon` listening on loopback.
 func makeInstances(_ daemon: TgtDaemon, ports: ClosedRange<Int>) -> V2Instances {
     V2Instances(configuration: V2InstancesConfiguration(
-        tgtSocketPath: daemon.socket, ip: "127.0.0.1", portRange: ports, rpcTimeout: .seconds(10), reconcileInterval: .seconds(3)))
+        tgtSocketPath: daemon.socket, ip: "127.0.0.1", portRange: ports, rpcTimeout: .seconds(10), reconcileInterval: .seconds(3),
+        replicaControllerTimeouts: ControllerTimeouts(controllerLossTimeout: 2, reconnectDelay: 1, fastIOFailTimeout: 1)))
 }
 
 /// Polls `body` until it returns a value (up to `seconds`).

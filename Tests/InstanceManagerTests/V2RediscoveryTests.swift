@@ -1,0 +1,75 @@
+// Rediscovery: a new V2Instances on a tgt that holds disks and replicas (an instance-manager
+// restart), and a tgt restart under a running V2Instances (it forgets aio bdevs, RAIDs and
+// subsystems; the lvstores come back when their files are loaded again).
+
+import Foundation
+import InstanceManager
+import JSONRPC
+import TestSupport
+import Testing
+
+@Suite struct V2RediscoveryTests {
+    @Test func anInstanceManagerRestartFindsDisksAndReplicas() async throws {
+        let daemon = try TgtDaemon()
+        let range = testPortRange()
+        let first = makeInstances(daemon, ports: range)
+        let file = try TemporaryFile(size: 48 << 20, name: "im-rediscover")
+        let disk = try await readyDisk(first, name: "disk1", file: file)
+        let running = try await first.replicaCreate(name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 4 << 20, portCount: 1)
+        _ = try await first.replicaCreate(name: "vol-r-2", lvsName: "disk1", lvsUUID: "", specSize: 4 << 20, portCount: 1)
+        try await first.replicaDelete(name: "vol-r-2", cleanupRequired: false)
+        // A snapshot lvol is not a replica.
+        _ = try daemon.call("bdev_lvol_snapshot", [("lvol_name", .string("disk1/vol-r-2")), ("snapshot_name", .string("vol-r-2-snap-s1"))]).get()
+        await first.stop()
+
+        let second = makeInstances(daemon, ports: range)
+        await second.start()
+        let found = try await second.diskGet(name: "disk1")
+        #expect(found.state == .ready && found.uuid == disk.uuid && found.path == file.path && found.id == disk.id)
+        let replicas = await second.replicaList()
+        #expect(Set(replicas.keys) == ["vol-r-1", "vol-r-2"])
+        #expect(replicas["vol-r-1"]?.state == .running && replicas["vol-r-1"]?.portStart == running.portStart)
+        #expect(replicas["vol-r-2"]?.state == .stopped && replicas["vol-r-2"]?.snapshots.keys.sorted() == ["s1"])
+        #expect(replicas["vol-r-2"]?.head?.parent == "s1")
+        // The rediscovered replica's port is not handed out again.
+        let third = try await second.replicaCreate(name: "vol-r-3", lvsName: "disk1", lvsUUID: "", specSize: 4 << 20, portCount: 1)
+        #expect(third.state == .running && third.portStart != running.portStart)
+        // A replica whose lvol vanished is dropped.
+        _ = try daemon.call("nvmf_delete_subsystem", [("nqn", .string("nqn.2023-01.io.longhorn.spdk:vol-r-3"))]).get()
+        _ = try daemon.call("bdev_lvol_delete", [("name", .string("disk1/vol-r-3"))]).get()
+        await second.reconcile()
+        #expect(await second.replicaList()["vol-r-3"] == nil)
+        await second.stop()
+    }
+
+    @Test func aTgtRestartKeepsDisksAndDataAndReportsTheEngine() async throws {
+        let daemon = try TgtDaemon()
+        let instances = makeInstances(daemon, ports: testPortRange())
+        await instances.start()
+        let file = try TemporaryFile(size: 48 << 20, name: "im-tgt-restart")
+        let disk = try await readyDisk(instances, name: "disk1", file: file)
+        let replica = try await instances.replicaCreate(name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 8 << 20, portCount: 1)
+        let endpoint = try await nbdEngine(instances, replicas: ["vol-r-1": "127.0.0.1:\(replica.portStart)"])
+        #expect(try fio(endpoint).status == 0)
+
+        try daemon.restart()
+        await instances.reconcile()
+        let reloaded = try await instances.diskGet(name: "disk1")
+        #expect(reloaded.state == .ready && reloaded.uuid == disk.uuid)
+        let engine = try await instances.engineGet(name: "vol-e-0")
+        #expect(engine.state == .error && engine.errorMsg.contains("gone"))
+        let lost = try await instances.replicaGet(name: "vol-r-1")
+        #expect(lost.state == .error && lost.uuid == replica.uuid)
+
+        // Stop and start the replica, delete and create the engine: the data is there.
+        try await instances.engineDelete(name: "vol-e-0")
+        try await instances.replicaDelete(name: "vol-r-1", cleanupRequired: false)
+        let restarted = try await instances.replicaCreate(name: "vol-r-1", lvsName: "disk1", lvsUUID: disk.uuid, specSize: 8 << 20, portCount: 1)
+        #expect(restarted.state == .running, "\(restarted.errorMsg)")
+        let again = try await nbdEngine(instances, replicas: ["vol-r-1": "127.0.0.1:\(restarted.portStart)"])
+        let verified = try fio(again, verifyOnly: true)
+        #expect(verified.status == 0, "\(verified.output)")
+        try await instances.engineDelete(name: "vol-e-0")
+        await instances.stop()
+    }
+}
