@@ -151,7 +151,10 @@ let package = Package(
         ),
         .testTarget(
             name: "JSONRPCTests",
-            dependencies: ["JSONRPC", "StorageKit", "TestSupport"],
+            dependencies: [
+                "JSONRPC", "StorageKit", "TestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

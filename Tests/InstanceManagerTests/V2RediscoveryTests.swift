@@ -73,3 +73,19 @@ import Testing
         await instances.stop()
     }
 }
+
+@Suite struct TgtClientReconnectTests {
+    @Test func theAsyncClientReconnectsWhenTheTgtRestarts() async throws {
+        let daemon = try TgtDaemon()
+        let client = JSONRPCAsyncClient(path: daemon.socket, defaultTimeout: .seconds(5))
+        #expect(try await client.call("spdk_get_version")["version"] != nil)
+        try daemon.restart()
+        // The call in flight when the tgt went (or the first after) may fail; the next one connects again.
+        var answered = false
+        for _ in 0..<3 where !answered {
+            answered = (try? await client.call("spdk_get_version")) != nil
+        }
+        #expect(answered)
+        await client.close()
+    }
+}
