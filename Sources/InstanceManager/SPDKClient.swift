@@ -189,6 +189,11 @@ struct SPDKClient: Sendable {
         ])
     }
 
+    func nbdExports() async throws(InstanceManagerError) -> [TgtNBDExport] {
+        guard case .array(let items) = try await call("nbd_export_list") else { return [] }
+        return items.compactMap(TgtNBDExport.init)
+    }
+
     func nbdUnexport(name: String) async throws(InstanceManagerError) {
         try await callTolerating([-19], "nbd_export_delete", [("name", .string(name))])
     }

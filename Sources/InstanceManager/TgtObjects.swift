@@ -86,10 +86,17 @@ struct TgtSubsystem: Sendable {
     var nqn: String
     /// Listener ports, as numbers.
     var ports: [Int]
+    /// The bdevs of its namespaces.
+    var namespaceBdevs: [String]
 
     init?(_ value: JSONValue) {
         guard let nqn = value["nqn"]?.stringValue else { return nil }
         self.nqn = nqn
+        if case .array(let namespaces)? = value["namespaces"] {
+            namespaceBdevs = namespaces.compactMap { $0["bdev_name"]?.stringValue }
+        } else {
+            namespaceBdevs = []
+        }
         if case .array(let listeners)? = value["listen_addresses"] {
             ports = listeners.compactMap { $0["trsvcid"]?.stringValue.flatMap { Int($0) } }
         } else {
@@ -115,5 +122,23 @@ struct TgtRaid: Sendable {
             }
         }
         self.bases = bases
+    }
+}
+
+struct TgtNBDExport: Sendable {
+    var name: String
+    var bdev: String
+    var host: String
+    var port: Int
+
+    init?(_ value: JSONValue) {
+        guard let name = value["name"]?.stringValue, let bdev = value["bdev_name"]?.stringValue,
+            let host = value["listen_address"]?["traddr"]?.stringValue,
+            let port = value["listen_address"]?["trsvcid"]?.stringValue.flatMap({ Int($0) })
+        else { return nil }
+        self.name = name
+        self.bdev = bdev
+        self.host = host
+        self.port = port
     }
 }

@@ -56,6 +56,8 @@ extension V2Instances {
                 .failedPrecondition,
                 "frontend spdk-tcp-blockdev needs a host block device, but the kernel has no NVMe/TCP initiator (nvme_tcp module)")
         }
+        // Leftovers of an engine of this name the tgt may still hold (an instance-manager restart).
+        try await tgt.raidDelete(name: name)
         var failures: [String] = []
         for replica in record.info.replicaAddressMap.keys.sorted() {
             do throws(InstanceManagerError) {
@@ -139,6 +141,7 @@ extension V2Instances {
         if let port = record.frontendPort {
             ports.release(port)
             record.frontendPort = nil
+            engines[name] = record
         }
         try await tgt.raidDelete(name: name)
         for replica in record.controllers.sorted() { try await tgt.detachController(name: replica) }
@@ -215,7 +218,9 @@ extension V2Instances {
     func refreshEngineModes() async {
         guard !engines.isEmpty, let raids = try? await tgt.raids() else { return }
         var changed = false
-        for (name, var record) in engines where record.info.state == .running {
+        // Re-read each engine after the await: one may have been deleted or changed meanwhile.
+        for name in engines.keys {
+            guard var record = engines[name], record.info.state == .running else { continue }
             let before = record.info
             if let raid = raids.first(where: { $0.name == name }) {
                 for replica in record.info.replicaAddressMap.keys {

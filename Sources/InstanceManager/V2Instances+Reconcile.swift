@@ -6,7 +6,8 @@
 // - head lvols of replica names not tracked become replicas, `stopped`, or `running` when the
 //   tgt still exposes them (their port is reserved); tracked replicas whose lvol is gone are
 //   dropped; running replicas no longer exposed are `error`;
-// - engines whose RAID bdev is gone are `error` until deleted (refreshEngineModes).
+// - engines whose RAID bdev is gone are `error` until deleted (refreshEngineModes); RAIDs of
+//   engines not known (an instance-manager restart) are reported as engines in `error` too.
 // A tgt that cannot be reached changes nothing: the next round tries again.
 
 import JSONRPC
@@ -122,5 +123,6 @@ extension V2Instances {
             changed = true
         }
         if changed { changes.notify() }
+        try await rediscoverEngines(subsystems: subsystems)
     }
 }

@@ -29,6 +29,13 @@ extension V2Instances {
             }
         }
         let stores = try await tgt.lvstores()
+        // Ports an errored replica still holds (its exposure was lost) are given back first.
+        if var existing = replicas[name], existing.portStart > 0 {
+            self.ports.release(PortRange(start: Int(existing.portStart), end: Int(existing.portEnd)))
+            existing.portStart = 0
+            existing.portEnd = 0
+            replicas[name] = existing
+        }
         guard let store = stores.first(where: { (lvsUUID.isEmpty || $0.uuid == lvsUUID) && (lvsName.isEmpty || $0.name == lvsName) })
         else { throw .notFound("lvstore \(lvsName.isEmpty ? lvsUUID : lvsName)") }
         let ports: PortRange

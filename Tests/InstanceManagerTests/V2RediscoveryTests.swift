@@ -20,6 +20,7 @@ import Testing
         try await first.replicaDelete(name: "vol-r-2", cleanupRequired: false)
         // A snapshot lvol is not a replica.
         _ = try daemon.call("bdev_lvol_snapshot", [("lvol_name", .string("disk1/vol-r-2")), ("snapshot_name", .string("vol-r-2-snap-s1"))]).get()
+        let endpoint = try await nbdEngine(first, replicas: ["vol-r-1": "127.0.0.1:\(running.portStart)"], size: 4 << 20)
         await first.stop()
 
         let second = makeInstances(daemon, ports: range)
@@ -31,6 +32,13 @@ import Testing
         #expect(replicas["vol-r-1"]?.state == .running && replicas["vol-r-1"]?.portStart == running.portStart)
         #expect(replicas["vol-r-2"]?.state == .stopped && replicas["vol-r-2"]?.snapshots.keys.sorted() == ["s1"])
         #expect(replicas["vol-r-2"]?.head?.parent == "s1")
+        // The engine the tgt still holds is reported, as an error, with its port; delete tears it down.
+        let engine = try await second.engineGet(name: "vol-e-0")
+        #expect(engine.state == .error && engine.volumeName == "vol" && engine.frontend == "nbd")
+        #expect(endpoint == "nbd://127.0.0.1:\(engine.port)/vol" && engine.replicaModeMap == ["vol-r-1": .rw])
+        try await second.engineDelete(name: "vol-e-0")
+        #expect(try daemon.call("nbd_export_list").get() == .array([]))
+        #expect(try daemon.call("bdev_raid_get_bdevs", [("category", .string("all"))]).get() == .array([]))
         // The rediscovered replica's port is not handed out again.
         let third = try await second.replicaCreate(name: "vol-r-3", lvsName: "disk1", lvsUUID: "", specSize: 4 << 20, portCount: 1)
         #expect(third.state == .running && third.portStart != running.portStart)
