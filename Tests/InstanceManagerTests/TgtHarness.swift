@@ -3,6 +3,7 @@
 
 import Foundation
 import Glibc
+import Synchronization
 import InstanceManager
 import JSONRPC
 import TestSupport
@@ -61,10 +62,18 @@ final class TgtDaemon: @unchecked Sendable {
     }
 }
 
-/// A port range of `count` ports starting at one the kernel says is free.
-func testPortRange(count: Int = 16) -> ClosedRange<Int> {
-    let base = Int(freeTCPPort())
-    return base...min(base + count - 1, 65535)
+private let nextPortSlot = Mutex<Int>(0)
+
+/// A run of 16 ports for one V2Instances, below the kernel's ephemeral range (so no outgoing
+/// connection holds one) and distinct from every other range this process hands out.
+func testPortRange() -> ClosedRange<Int> {
+    let slot = nextPortSlot.withLock { next in
+        defer { next += 1 }
+        return next
+    }
+    let slots = 11000 / 16
+    let base = 21000 + ((Int(getpid()) + slot) % slots) * 16
+    return base...(base + 15)
 }
 
 /// A V2Instances actor on `daemon` listening on loopback.
