@@ -8,14 +8,17 @@ import Glibc
 func diskIdentity(ofPath path: String) throws(InstanceManagerError) -> String {
     var info = stat()
     guard stat(path, &info) == 0 else {
-        throw InstanceManagerError(.invalidArgument, "cannot use disk path \(path): \(String(cString: strerror(errno)))")
+        throw InstanceManagerError(
+            .invalidArgument, "cannot use disk path \(path): \(String(cString: strerror(errno)))")
     }
     let type = info.st_mode & S_IFMT
     if type == S_IFBLK {
         return "\(deviceMajor(info.st_rdev))-\(deviceMinor(info.st_rdev))"
     }
     if type == S_IFREG {
-        guard info.st_size > 0 else { throw InstanceManagerError(.invalidArgument, "disk path \(path) is an empty file") }
+        guard info.st_size > 0 else {
+            throw InstanceManagerError(.invalidArgument, "disk path \(path) is an empty file")
+        }
         return "file-\(deviceMajor(info.st_dev))-\(deviceMinor(info.st_dev))-\(info.st_ino)"
     }
     throw InstanceManagerError(.invalidArgument, "disk path \(path) is neither a block device nor a regular file")

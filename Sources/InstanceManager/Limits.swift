@@ -11,4 +11,11 @@ public enum InstanceManagerLimits {
     public static let maxPortsPerInstance = 64
     /// The first port of the instance manager's five gRPC servers, Longhorn's default.
     public static let defaultListenPort = 8500
+    /// Cluster size of a disk's lvstore: Longhorn's (1 MiB), the unit replica sizes round up to.
+    public static let diskClusterSizeBytes = 1 << 20
+    /// How often the V2 reconcile loop rebuilds its view from the tgt, Longhorn's period.
+    public static let reconcileInterval: Duration = .seconds(3)
+    /// The bound of one JSON-RPC call to the tgt: above its slowest method (an NVMe/TCP attach,
+    /// bounded by its connect timeout), far below a watch's patience.
+    public static let tgtCallTimeout: Duration = .seconds(30)
 }

@@ -15,14 +15,17 @@ struct SPDKClient: Sendable {
     static func code(of error: InstanceManagerError) -> Int32? { error.tgtCode }
 
     @discardableResult
-    func call(_ method: String, _ members: [(String, JSONValue)]? = nil, timeout: Duration? = nil) async throws(InstanceManagerError) -> JSONValue {
+    func call(
+        _ method: String, _ members: [(String, JSONValue)]? = nil, timeout: Duration? = nil
+    ) async throws(InstanceManagerError) -> JSONValue {
         let params: JSONValue? = members.map { .object($0.map { (key: $0.0, value: $0.1) }) }
         do {
             return try await rpc.call(method, params: params, timeout: timeout)
         } catch {
             switch error {
             case .server(let failure):
-                var result = InstanceManagerError(.internalError, "\(method) failed: \(failure.message) (code \(failure.code))")
+                var result = InstanceManagerError(
+                    .internalError, "\(method) failed: \(failure.message) (code \(failure.code))")
                 result.tgtCode = failure.code
                 throw result
             case .unavailable(let reason), .timedOut(let reason):
@@ -34,7 +37,9 @@ struct SPDKClient: Sendable {
     }
 
     /// Calls a method whose failure with one of `tolerated` codes means "already so" (a blind cleanup).
-    func callTolerating(_ tolerated: Set<Int32>, _ method: String, _ members: [(String, JSONValue)]) async throws(InstanceManagerError) {
+    func callTolerating(
+        _ tolerated: Set<Int32>, _ method: String, _ members: [(String, JSONValue)]
+    ) async throws(InstanceManagerError) {
         do {
             try await call(method, members)
         } catch {
@@ -51,7 +56,9 @@ struct SPDKClient: Sendable {
 
     func bdev(_ name: String) async throws(InstanceManagerError) -> TgtBdev? {
         do {
-            guard case .array(let items) = try await call("bdev_get_bdevs", [("name", .string(name))]) else { return nil }
+            guard case .array(let items) = try await call("bdev_get_bdevs", [("name", .string(name))]) else {
+                return nil
+            }
             return items.compactMap(TgtBdev.init).first
         } catch {
             if error.tgtCode == -19 { return nil }
@@ -60,7 +67,9 @@ struct SPDKClient: Sendable {
     }
 
     func aioCreate(name: String, filename: String, blockSize: Int) async throws(InstanceManagerError) {
-        try await call("bdev_aio_create", [("name", .string(name)), ("filename", .string(filename)), ("block_size", .integer(blockSize))])
+        try await call(
+            "bdev_aio_create",
+            [("name", .string(name)), ("filename", .string(filename)), ("block_size", .integer(blockSize))])
     }
 
     func aioDelete(name: String) async throws(InstanceManagerError) {
@@ -75,9 +84,11 @@ struct SPDKClient: Sendable {
     }
 
     func lvstoreCreate(bdev: String, name: String, clusterSize: Int) async throws(InstanceManagerError) {
-        try await call("bdev_lvol_create_lvstore", [
-            ("bdev_name", .string(bdev)), ("lvs_name", .string(name)), ("cluster_sz", .integer(clusterSize)),
-        ])
+        try await call(
+            "bdev_lvol_create_lvstore",
+            [
+                ("bdev_name", .string(bdev)), ("lvs_name", .string(name)), ("cluster_sz", .integer(clusterSize)),
+            ])
     }
 
     func lvstoreRename(from old: String, to new: String) async throws(InstanceManagerError) {
@@ -85,10 +96,12 @@ struct SPDKClient: Sendable {
     }
 
     func lvolCreate(lvstoreUUID: String, name: String, sizeMiB: UInt64) async throws(InstanceManagerError) {
-        try await call("bdev_lvol_create", [
-            ("uuid", .string(lvstoreUUID)), ("lvol_name", .string(name)), ("size_in_mib", .integer(sizeMiB)),
-            ("thin_provision", .bool(true)), ("clear_method", .string("unmap")),
-        ])
+        try await call(
+            "bdev_lvol_create",
+            [
+                ("uuid", .string(lvstoreUUID)), ("lvol_name", .string(name)), ("size_in_mib", .integer(sizeMiB)),
+                ("thin_provision", .bool(true)), ("clear_method", .string("unmap")),
+            ])
     }
 
     func lvolResize(name: String, sizeMiB: UInt64) async throws(InstanceManagerError) {
@@ -120,14 +133,20 @@ struct SPDKClient: Sendable {
     func expose(nqn: String, bdev: String, ip: String, port: Int) async throws(InstanceManagerError) {
         try await ensureTCPTransport()
         try await call("nvmf_create_subsystem", [("nqn", .string(nqn)), ("allow_any_host", .bool(true))])
-        try await call("nvmf_subsystem_add_ns", [("nqn", .string(nqn)), ("namespace", .object([("bdev_name", .string(bdev))]))])
-        try await call("nvmf_subsystem_add_listener", [
-            ("nqn", .string(nqn)),
-            ("listen_address", .object([
-                ("trtype", .string("TCP")), ("adrfam", .string(ip.contains(":") ? "IPv6" : "IPv4")),
-                ("traddr", .string(ip)), ("trsvcid", .string(String(port))),
-            ])),
-        ])
+        try await call(
+            "nvmf_subsystem_add_ns", [("nqn", .string(nqn)), ("namespace", .object([("bdev_name", .string(bdev))]))])
+        try await call(
+            "nvmf_subsystem_add_listener",
+            [
+                ("nqn", .string(nqn)),
+                (
+                    "listen_address",
+                    .object([
+                        ("trtype", .string("TCP")), ("adrfam", .string(ip.contains(":") ? "IPv6" : "IPv4")),
+                        ("traddr", .string(ip)), ("trsvcid", .string(String(port))),
+                    ])
+                ),
+            ])
     }
 
     /// Deletes a subsystem (its listeners and namespaces go with it); an unknown one is fine.
@@ -140,12 +159,15 @@ struct SPDKClient: Sendable {
     func attachController(
         name: String, ip: String, port: Int, subnqn: String, timeouts: ControllerTimeouts
     ) async throws(InstanceManagerError) -> [String] {
-        let result = try await call("bdev_nvme_attach_controller", [
-            ("name", .string(name)), ("trtype", .string("tcp")), ("traddr", .string(ip)),
-            ("adrfam", .string(ip.contains(":") ? "ipv6" : "ipv4")), ("trsvcid", .string(String(port))),
-            ("subnqn", .string(subnqn)), ("ctrlr_loss_timeout_sec", .integer(timeouts.controllerLossTimeout)),
-            ("reconnect_delay_sec", .integer(timeouts.reconnectDelay)), ("fast_io_fail_timeout_sec", .integer(timeouts.fastIOFailTimeout)), ("multipath", .string("disable")),
-        ])
+        let result = try await call(
+            "bdev_nvme_attach_controller",
+            [
+                ("name", .string(name)), ("trtype", .string("tcp")), ("traddr", .string(ip)),
+                ("adrfam", .string(ip.contains(":") ? "ipv6" : "ipv4")), ("trsvcid", .string(String(port))),
+                ("subnqn", .string(subnqn)), ("ctrlr_loss_timeout_sec", .integer(timeouts.controllerLossTimeout)),
+                ("reconnect_delay_sec", .integer(timeouts.reconnectDelay)),
+                ("fast_io_fail_timeout_sec", .integer(timeouts.fastIOFailTimeout)), ("multipath", .string("disable")),
+            ])
         guard case .array(let names) = result else { return [] }
         return names.compactMap(\.stringValue)
     }
@@ -157,10 +179,12 @@ struct SPDKClient: Sendable {
     // MARK: RAID
 
     func raidCreate(name: String, bases: [String]) async throws(InstanceManagerError) {
-        try await call("bdev_raid_create", [
-            ("name", .string(name)), ("raid_level", .string("1")), ("strip_size_kb", .integer(0)),
-            ("base_bdevs", .array(bases.map { .string($0) })),
-        ])
+        try await call(
+            "bdev_raid_create",
+            [
+                ("name", .string(name)), ("raid_level", .string("1")), ("strip_size_kb", .integer(0)),
+                ("base_bdevs", .array(bases.map { .string($0) })),
+            ])
     }
 
     func raidDelete(name: String) async throws(InstanceManagerError) {
@@ -168,7 +192,9 @@ struct SPDKClient: Sendable {
     }
 
     func raids() async throws(InstanceManagerError) -> [TgtRaid] {
-        guard case .array(let items) = try await call("bdev_raid_get_bdevs", [("category", .string("all"))]) else { return [] }
+        guard case .array(let items) = try await call("bdev_raid_get_bdevs", [("category", .string("all"))]) else {
+            return []
+        }
         return items.compactMap(TgtRaid.init)
     }
 
@@ -183,10 +209,12 @@ struct SPDKClient: Sendable {
     // MARK: NBD exports
 
     func nbdExport(name: String, bdev: String, ip: String, port: Int) async throws(InstanceManagerError) {
-        try await call("nbd_export_create", [
-            ("name", .string(name)), ("bdev_name", .string(bdev)),
-            ("listen_address", .object([("traddr", .string(ip)), ("trsvcid", .string(String(port)))])),
-        ])
+        try await call(
+            "nbd_export_create",
+            [
+                ("name", .string(name)), ("bdev_name", .string(bdev)),
+                ("listen_address", .object([("traddr", .string(ip)), ("trsvcid", .string(String(port)))])),
+            ])
     }
 
     func nbdExports() async throws(InstanceManagerError) -> [TgtNBDExport] {

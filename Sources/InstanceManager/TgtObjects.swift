@@ -43,7 +43,11 @@ struct TgtBdev: Sendable {
         self.name = name
         self.blockSize = blockSize
         self.blockCount = blockCount
-        if case .array(let items)? = value["aliases"] { aliases = items.compactMap(\.stringValue) } else { aliases = [] }
+        if case .array(let items)? = value["aliases"] {
+            aliases = items.compactMap(\.stringValue)
+        } else {
+            aliases = []
+        }
         uuid = value["uuid"]?.stringValue ?? ""
         creationTime = value["creation_time"]?.stringValue ?? ""
         driverSpecific = value["driver_specific"] ?? .object([])

@@ -3,7 +3,9 @@
 // "creating" and the work runs in the background; `diskGet` then reports "ready" or "error".
 
 extension V2Instances {
-    public func diskCreate(name: String, uuid: String, path: String, blockSize: Int64) throws(InstanceManagerError) -> DiskInfo {
+    public func diskCreate(
+        name: String, uuid: String, path: String, blockSize: Int64
+    ) throws(InstanceManagerError) -> DiskInfo {
         guard !name.isEmpty, name.utf8.count <= 255, !name.contains("/") else {
             throw .invalidArgument("invalid disk name \"\(name)\"")
         }
@@ -22,7 +24,8 @@ extension V2Instances {
         }
         let disk = DiskInfo(
             id: "", uuid: uuid, path: path, type: "block", totalSize: 0, freeSize: 0, totalBlocks: 0, freeBlocks: 0,
-            blockSize: blockSize == 0 ? 512 : blockSize, clusterSize: 0, driver: "aio", name: name, state: .creating, errorMsg: "")
+            blockSize: blockSize == 0 ? 512 : blockSize, clusterSize: 0, driver: "aio", name: name, state: .creating,
+            errorMsg: "")
         disks[name] = disk
         changes.notify()
         diskTasks[name] = Task { await self.initializeDisk(name) }
@@ -54,7 +57,8 @@ extension V2Instances {
         }
         let running = replicas.values.filter { $0.lvsName == name && $0.state == .running }.map(\.name).sorted()
         guard running.isEmpty else {
-            throw InstanceManagerError(.failedPrecondition, "disk \(name) has running replicas: \(running.joined(separator: ", "))")
+            throw InstanceManagerError(
+                .failedPrecondition, "disk \(name) has running replicas: \(running.joined(separator: ", "))")
         }
         diskTasks.removeValue(forKey: name)?.cancel()
         try await tgt.aioDelete(name: name)
@@ -74,19 +78,25 @@ extension V2Instances {
     }
 
     /// Deletes a replica and its lvols (an orphan's cleanup).
-    public func diskReplicaInstanceDelete(diskName: String, diskUUID: String, instanceName: String) async throws(InstanceManagerError) {
+    public func diskReplicaInstanceDelete(
+        diskName: String, diskUUID: String, instanceName: String
+    ) async throws(InstanceManagerError) {
         guard !diskName.isEmpty, !diskUUID.isEmpty, !instanceName.isEmpty else {
             throw .invalidArgument("disk name, disk UUID and replica instance name are required")
         }
         guard let disk = disks[diskName] else { throw .notFound("disk \(diskName)") }
-        guard disk.uuid == diskUUID else { throw .invalidArgument("disk \(diskName) has UUID \(disk.uuid), not \(diskUUID)") }
+        guard disk.uuid == diskUUID else {
+            throw .invalidArgument("disk \(diskName) has UUID \(disk.uuid), not \(diskUUID)")
+        }
         if replicas[instanceName] != nil {
             try await replicaDelete(name: instanceName, cleanupRequired: true)
             return
         }
         await lock()
         defer { unlock() }
-        guard try await tgt.bdev("\(diskName)/\(instanceName)") != nil else { throw .notFound("replica instance \(instanceName)") }
+        guard try await tgt.bdev("\(diskName)/\(instanceName)") != nil else {
+            throw .notFound("replica instance \(instanceName)")
+        }
         try await tgt.lvolDelete(name: "\(diskName)/\(instanceName)")
         changes.notify()
     }
@@ -119,7 +129,8 @@ extension V2Instances {
         var created = false
         if let existing = try await tgt.bdev(name) {
             guard existing.aioFilename == disk.path else {
-                throw InstanceManagerError(.alreadyExists, "a bdev named \(name) exists in the tgt and is not an aio bdev of \(disk.path)")
+                throw InstanceManagerError(
+                    .alreadyExists, "a bdev named \(name) exists in the tgt and is not an aio bdev of \(disk.path)")
             }
         } else {
             try await tgt.aioCreate(name: name, filename: disk.path, blockSize: Int(disk.blockSize))
@@ -130,7 +141,9 @@ extension V2Instances {
             if var found = store {
                 guard disk.uuid.isEmpty || found.uuid == disk.uuid else {
                     throw InstanceManagerError(
-                        .invalidArgument, "disk \(name): the lvstore on \(disk.path) has UUID \(found.uuid), not the requested \(disk.uuid)")
+                        .invalidArgument,
+                        "disk \(name): the lvstore on \(disk.path) has UUID \(found.uuid), not the requested \(disk.uuid)"
+                    )
                 }
                 if found.name != name {
                     try await tgt.lvstoreRename(from: found.name, to: name)
@@ -139,12 +152,16 @@ extension V2Instances {
                 store = found
             } else {
                 guard disk.uuid.isEmpty else {
-                    throw InstanceManagerError.notFound("lvstore with UUID \(disk.uuid) on \(disk.path) for disk \(name)")
+                    throw InstanceManagerError.notFound(
+                        "lvstore with UUID \(disk.uuid) on \(disk.path) for disk \(name)")
                 }
-                try await tgt.lvstoreCreate(bdev: name, name: name, clusterSize: V2Naming.clusterSize)
+                try await tgt.lvstoreCreate(
+                    bdev: name, name: name, clusterSize: InstanceManagerLimits.diskClusterSizeBytes)
                 store = try await tgt.lvstores().first { $0.baseBdev == name }
             }
-            guard let store else { throw InstanceManagerError(.internalError, "the lvstore of disk \(name) did not appear") }
+            guard let store else {
+                throw InstanceManagerError(.internalError, "the lvstore of disk \(name) did not appear")
+            }
             result.apply(store)
             result.state = .ready
             result.errorMsg = ""

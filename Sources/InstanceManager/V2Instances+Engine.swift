@@ -13,7 +13,9 @@ extension V2Instances {
         name: String, volumeName: String, specSize: UInt64, replicaAddressMap: [String: String], frontend: String
     ) async throws(InstanceManagerError) -> EngineInfo {
         guard V2Naming.isReplicaName(name) else { throw .invalidArgument("invalid engine name \"\(name)\"") }
-        guard V2Naming.isReplicaName(volumeName) else { throw .invalidArgument("invalid volume name \"\(volumeName)\"") }
+        guard V2Naming.isReplicaName(volumeName) else {
+            throw .invalidArgument("invalid volume name \"\(volumeName)\"")
+        }
         try Self.checkSize(specSize, of: "engine \(name)")
         guard let kind = EngineFrontend(rawValue: frontend) else {
             if frontend == "ublk" { throw InstanceManagerError(.unimplemented, "frontend ublk is not supported") }
@@ -31,11 +33,15 @@ extension V2Instances {
         if let other = engines.values.first(where: { $0.info.volumeName == volumeName }) {
             throw InstanceManagerError(.alreadyExists, "volume \(volumeName) already has engine \(other.info.name)")
         }
-        var record = EngineRecord(info: EngineInfo(
-            name: name, volumeName: volumeName, specSize: specSize, actualSize: 0, ip: configuration.ip, port: 0,
-            replicaAddressMap: replicaAddressMap, replicaModeMap: [:], head: nil, snapshots: [:], frontend: frontend,
-            endpoint: "", state: .pending, errorMsg: "", targetIP: configuration.ip, targetPort: 0, standbyTargetPort: 0,
-            ublkID: 0, uuid: "", isExpanding: false, lastExpansionError: "", lastExpansionFailedAt: "", snapshotMaxCount: 0))
+        var record = EngineRecord(
+            info: EngineInfo(
+                name: name, volumeName: volumeName, specSize: specSize, actualSize: 0, ip: configuration.ip, port: 0,
+                replicaAddressMap: replicaAddressMap, replicaModeMap: [:], head: nil, snapshots: [:],
+                frontend: frontend,
+                endpoint: "", state: .pending, errorMsg: "", targetIP: configuration.ip, targetPort: 0,
+                standbyTargetPort: 0,
+                ublkID: 0, uuid: "", isExpanding: false, lastExpansionError: "", lastExpansionFailedAt: "",
+                snapshotMaxCount: 0))
         engines[name] = record
         do throws(InstanceManagerError) {
             try await build(&record, frontend: kind)
@@ -54,14 +60,16 @@ extension V2Instances {
         if frontend == .blockdev && !configuration.kernelHasNVMeTCPInitiator() {
             throw InstanceManagerError(
                 .failedPrecondition,
-                "frontend spdk-tcp-blockdev needs a host block device, but the kernel has no NVMe/TCP initiator (nvme_tcp module)")
+                "frontend spdk-tcp-blockdev needs a host block device, but the kernel has no NVMe/TCP initiator (nvme_tcp module)"
+            )
         }
         // Leftovers of an engine of this name the tgt may still hold (an instance-manager restart).
         try await tgt.raidDelete(name: name)
         var failures: [String] = []
         for replica in record.info.replicaAddressMap.keys.sorted() {
             do throws(InstanceManagerError) {
-                let bdev = try await attach(replica, address: record.info.replicaAddressMap[replica] ?? "", record: &record)
+                let bdev = try await attach(
+                    replica, address: record.info.replicaAddressMap[replica] ?? "", record: &record)
                 record.bases[replica] = bdev
                 record.info.replicaModeMap[replica] = .rw
             } catch {
@@ -71,7 +79,8 @@ extension V2Instances {
         }
         let bases = record.info.replicaAddressMap.keys.sorted().compactMap { record.bases[$0] }
         guard !bases.isEmpty else {
-            throw InstanceManagerError(.internalError, "engine \(name): no replica could be attached: \(failures.joined(separator: "; "))")
+            throw InstanceManagerError(
+                .internalError, "engine \(name): no replica could be attached: \(failures.joined(separator: "; "))")
         }
         try await tgt.raidCreate(name: name, bases: bases)
         if let raid = try await tgt.bdev(name) {
@@ -104,25 +113,34 @@ extension V2Instances {
             }
         case .blockdev:
             throw InstanceManagerError(
-                .unimplemented, "frontend spdk-tcp-blockdev: connecting the host's NVMe/TCP initiator is not implemented here")
+                .unimplemented,
+                "frontend spdk-tcp-blockdev: connecting the host's NVMe/TCP initiator is not implemented here")
         }
     }
 
     /// Attaches a replica's subsystem as a controller named after it; checks its size.
-    private func attach(_ replica: String, address: String, record: inout EngineRecord) async throws(InstanceManagerError) -> String {
-        guard let (ip, port) = Self.splitAddress(address) else { throw .invalidArgument("invalid replica address \(address)") }
+    private func attach(
+        _ replica: String, address: String, record: inout EngineRecord
+    ) async throws(InstanceManagerError) -> String {
+        guard let (ip, port) = Self.splitAddress(address) else {
+            throw .invalidArgument("invalid replica address \(address)")
+        }
         try await tgt.detachController(name: replica)
-        _ = try await tgt.attachController(name: replica, ip: ip, port: port, subnqn: V2Naming.nqn(replica), timeouts: configuration.replicaControllerTimeouts)
+        _ = try await tgt.attachController(
+            name: replica, ip: ip, port: port, subnqn: V2Naming.nqn(replica),
+            timeouts: configuration.replicaControllerTimeouts)
         record.controllers.insert(replica)
         let bdevName = "\(replica)n1"
         guard let bdev = try await tgt.bdev(bdevName) else {
-            throw InstanceManagerError(.internalError, "replica \(replica) at \(address) has no namespace bdev \(bdevName)")
+            throw InstanceManagerError(
+                .internalError, "replica \(replica) at \(address) has no namespace bdev \(bdevName)")
         }
         guard bdev.sizeBytes >= record.info.specSize else {
             try? await tgt.detachController(name: replica)
             record.controllers.remove(replica)
             throw InstanceManagerError(
-                .failedPrecondition, "replica \(replica) is \(bdev.sizeBytes) bytes, smaller than the engine's \(record.info.specSize)")
+                .failedPrecondition,
+                "replica \(replica) is \(bdev.sizeBytes) bytes, smaller than the engine's \(record.info.specSize)")
         }
         return bdevName
     }
@@ -164,7 +182,9 @@ extension V2Instances {
     /// Adds a replica to a running engine: attach, then `bdev_raid_grow_base_bdev`. The tgt's
     /// RAID1 does not rebuild a new leg (the caller copies the data first, as Longhorn's
     /// rebuilding does), so the replica is RW at once.
-    public func engineReplicaAdd(engineName: String, replicaName: String, replicaAddress: String) async throws(InstanceManagerError) {
+    public func engineReplicaAdd(
+        engineName: String, replicaName: String, replicaAddress: String
+    ) async throws(InstanceManagerError) {
         guard V2Naming.isReplicaName(replicaName), Self.splitAddress(replicaAddress) != nil else {
             throw .invalidArgument("invalid replica \"\(replicaName)\" at \"\(replicaAddress)\"")
         }
@@ -172,7 +192,8 @@ extension V2Instances {
         defer { unlock() }
         guard var record = engines[engineName] else { throw .notFound("engine \(engineName)") }
         guard record.info.state == .running else {
-            throw InstanceManagerError(.failedPrecondition, "engine \(engineName) is \(record.info.state.rawValue), not running")
+            throw InstanceManagerError(
+                .failedPrecondition, "engine \(engineName) is \(record.info.state.rawValue), not running")
         }
         guard record.info.replicaAddressMap[replicaName] == nil else {
             throw InstanceManagerError(.alreadyExists, "engine \(engineName) already has replica \(replicaName)")
@@ -192,8 +213,12 @@ extension V2Instances {
     }
 
     /// Removes a replica from an engine: `bdev_raid_remove_base_bdev`, then the controller detach.
-    public func engineReplicaDelete(engineName: String, replicaName: String, replicaAddress: String) async throws(InstanceManagerError) {
-        guard !engineName.isEmpty, !replicaName.isEmpty else { throw .invalidArgument("engine and replica names are required") }
+    public func engineReplicaDelete(
+        engineName: String, replicaName: String, replicaAddress: String
+    ) async throws(InstanceManagerError) {
+        guard !engineName.isEmpty, !replicaName.isEmpty else {
+            throw .invalidArgument("engine and replica names are required")
+        }
         await lock()
         defer { unlock() }
         guard var record = engines[engineName] else { throw .notFound("engine \(engineName)") }
@@ -201,7 +226,8 @@ extension V2Instances {
             throw .notFound("replica \(replicaName) in engine \(engineName)")
         }
         guard replicaAddress.isEmpty || replicaAddress == known else {
-            throw .invalidArgument("replica \(replicaName) of engine \(engineName) is at \(known), not \(replicaAddress)")
+            throw .invalidArgument(
+                "replica \(replicaName) of engine \(engineName) is at \(known), not \(replicaAddress)")
         }
         if let bdev = record.bases[replicaName] { try await tgt.raidRemoveBase(bdev) }
         if record.controllers.contains(replicaName) { try await tgt.detachController(name: replicaName) }
@@ -245,7 +271,9 @@ extension V2Instances {
         guard let colon = address.lastIndex(of: ":") else { return nil }
         var host = String(address[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty, let port = Int(address[address.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+        guard !host.isEmpty, let port = Int(address[address.index(after: colon)...]), (1...65535).contains(port) else {
+            return nil
+        }
         return (host, port)
     }
 }

@@ -9,12 +9,15 @@ extension V2Instances {
         guard !raids.isEmpty else { return }
         let exports = try await tgt.nbdExports()
         for raid in raids {
-            var record = EngineRecord(info: EngineInfo(
-                name: raid.name, volumeName: "", specSize: 0, actualSize: 0, ip: configuration.ip, port: 0,
-                replicaAddressMap: [:], replicaModeMap: [:], head: nil, snapshots: [:], frontend: "", endpoint: "",
-                state: .error, errorMsg: "engine \(raid.name) was found in the tgt after an instance-manager restart; delete it",
-                targetIP: configuration.ip, targetPort: 0, standbyTargetPort: 0, ublkID: 0, uuid: "", isExpanding: false,
-                lastExpansionError: "", lastExpansionFailedAt: "", snapshotMaxCount: 0))
+            var record = EngineRecord(
+                info: EngineInfo(
+                    name: raid.name, volumeName: "", specSize: 0, actualSize: 0, ip: configuration.ip, port: 0,
+                    replicaAddressMap: [:], replicaModeMap: [:], head: nil, snapshots: [:], frontend: "", endpoint: "",
+                    state: .error,
+                    errorMsg: "engine \(raid.name) was found in the tgt after an instance-manager restart; delete it",
+                    targetIP: configuration.ip, targetPort: 0, standbyTargetPort: 0, ublkID: 0, uuid: "",
+                    isExpanding: false,
+                    lastExpansionError: "", lastExpansionFailedAt: "", snapshotMaxCount: 0))
             for (base, configured) in raid.bases where base.hasSuffix("n1") {
                 let replica = String(base.dropLast(2))
                 record.bases[replica] = base
@@ -24,7 +27,9 @@ extension V2Instances {
             }
             var port: Int?
             let volumePrefix = V2Naming.volumeNQN("")
-            if let subsystem = subsystems.first(where: { $0.nqn.hasPrefix(volumePrefix) && $0.namespaceBdevs.contains(raid.name) }) {
+            if let subsystem = subsystems.first(where: {
+                $0.nqn.hasPrefix(volumePrefix) && $0.namespaceBdevs.contains(raid.name)
+            }) {
                 record.info.volumeName = String(subsystem.nqn.dropFirst(volumePrefix.count))
                 record.info.frontend = EngineFrontend.nvmf.rawValue
                 port = subsystem.ports.first
@@ -33,7 +38,9 @@ extension V2Instances {
                 record.info.frontend = EngineFrontend.nbd.rawValue
                 port = export.port
             }
-            if let port, (try? ports.reserve(PortRange(start: port, end: port))) != nil, configuration.portRange.contains(port) {
+            if let port, (try? ports.reserve(PortRange(start: port, end: port))) != nil,
+                configuration.portRange.contains(port)
+            {
                 record.frontendPort = PortRange(start: port, end: port)
                 record.info.port = Int32(port)
                 record.info.targetPort = Int32(port)

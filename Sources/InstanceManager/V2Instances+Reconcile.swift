@@ -32,9 +32,11 @@ extension V2Instances {
         for var disk in disks.values where disk.state == .ready && !bdevs.contains(where: { $0.name == disk.name }) {
             do throws(InstanceManagerError) {
                 try await tgt.aioCreate(name: disk.name, filename: disk.path, blockSize: Int(disk.blockSize))
-                guard try await tgt.lvstores().contains(where: { $0.baseBdev == disk.name && $0.uuid == disk.uuid }) else {
+                guard try await tgt.lvstores().contains(where: { $0.baseBdev == disk.name && $0.uuid == disk.uuid })
+                else {
                     try? await tgt.aioDelete(name: disk.name)
-                    throw InstanceManagerError.notFound("lvstore \(disk.uuid) on \(disk.path) after reloading disk \(disk.name)")
+                    throw InstanceManagerError.notFound(
+                        "lvstore \(disk.uuid) on \(disk.path) after reloading disk \(disk.name)")
                 }
             } catch {
                 disk.state = .error
@@ -59,8 +61,10 @@ extension V2Instances {
                 let filename = base.aioFilename, !disks.values.contains(where: { $0.uuid == store.uuid })
             else { continue }
             var disk = DiskInfo(
-                id: (try? diskIdentity(ofPath: filename)) ?? "", uuid: store.uuid, path: filename, type: "block", totalSize: 0,
-                freeSize: 0, totalBlocks: 0, freeBlocks: 0, blockSize: Int64(base.blockSize), clusterSize: 0, driver: "aio",
+                id: (try? diskIdentity(ofPath: filename)) ?? "", uuid: store.uuid, path: filename, type: "block",
+                totalSize: 0,
+                freeSize: 0, totalBlocks: 0, freeBlocks: 0, blockSize: Int64(base.blockSize), clusterSize: 0,
+                driver: "aio",
                 name: store.name, state: .ready, errorMsg: "")
             disk.apply(store)
             disks[store.name] = disk
@@ -82,13 +86,17 @@ extension V2Instances {
             else { continue }
             let store = String(alias[..<slash])
             let name = String(alias[alias.index(after: slash)...])
-            guard V2Naming.isReplicaName(name), let disk = readyDisks.first(where: { $0.name == store }) else { continue }
+            guard V2Naming.isReplicaName(name), let disk = readyDisks.first(where: { $0.name == store }) else {
+                continue
+            }
             heads[name] = (disk, bdev)
         }
         for (name, var replica) in replicas {
             guard let head = heads[name], head.disk.name == replica.lvsName else {
                 if replica.state == .running || replica.state == .stopped || replica.state == .error {
-                    if replica.portStart > 0 { ports.release(PortRange(start: Int(replica.portStart), end: Int(replica.portEnd))) }
+                    if replica.portStart > 0 {
+                        ports.release(PortRange(start: Int(replica.portStart), end: Int(replica.portEnd)))
+                    }
                     replicas.removeValue(forKey: name)
                     changed = true
                 }
@@ -107,8 +115,10 @@ extension V2Instances {
         }
         for (name, head) in heads where replicas[name] == nil {
             var replica = ReplicaInfo(
-                name: name, lvsName: head.disk.name, lvsUUID: head.disk.uuid, specSize: head.bdev.sizeBytes, actualSize: 0,
-                ip: configuration.ip, portStart: 0, portEnd: 0, head: nil, snapshots: [:], rebuilding: false, state: .stopped,
+                name: name, lvsName: head.disk.name, lvsUUID: head.disk.uuid, specSize: head.bdev.sizeBytes,
+                actualSize: 0,
+                ip: configuration.ip, portStart: 0, portEnd: 0, head: nil, snapshots: [:], rebuilding: false,
+                state: .stopped,
                 errorMsg: "", backingImageName: "", uuid: head.bdev.uuid)
             if let exposed = subsystems.first(where: { $0.nqn == V2Naming.nqn(name) }), let port = exposed.ports.first {
                 let range = PortRange(start: port, end: port)

@@ -9,12 +9,15 @@ extension V2Instances {
     /// Creates or starts a replica. Bad requests throw and change nothing; a failure in the tgt
     /// after validation returns the replica with state `error` and the reason in `errorMsg`.
     public func replicaCreate(
-        name: String, lvsName: String, lvsUUID: String, specSize: UInt64, portCount: Int32, backingImageName: String = ""
+        name: String, lvsName: String, lvsUUID: String, specSize: UInt64, portCount: Int32,
+        backingImageName: String = ""
     ) async throws(InstanceManagerError) -> ReplicaInfo {
         guard V2Naming.isReplicaName(name) else { throw .invalidArgument("invalid replica name \"\(name)\"") }
         try Self.checkSize(specSize, of: "replica \(name)")
         guard portCount >= 1, portCount <= InstanceManagerLimits.maxPortsPerInstance else {
-            throw .invalidArgument("invalid port count \(portCount) for replica \(name): 1 to \(InstanceManagerLimits.maxPortsPerInstance)")
+            throw .invalidArgument(
+                "invalid port count \(portCount) for replica \(name): 1 to \(InstanceManagerLimits.maxPortsPerInstance)"
+            )
         }
         guard !lvsName.isEmpty || !lvsUUID.isEmpty else { throw .invalidArgument("replica \(name) names no lvstore") }
         guard backingImageName.isEmpty else {
@@ -23,8 +26,11 @@ extension V2Instances {
         await lock()
         defer { unlock() }
         if let existing = replicas[name] {
-            guard existing.state != .running else { throw InstanceManagerError(.alreadyExists, "replica \(name) is already running") }
-            guard (lvsName.isEmpty || lvsName == existing.lvsName) && (lvsUUID.isEmpty || lvsUUID == existing.lvsUUID) else {
+            guard existing.state != .running else {
+                throw InstanceManagerError(.alreadyExists, "replica \(name) is already running")
+            }
+            guard (lvsName.isEmpty || lvsName == existing.lvsName) && (lvsUUID.isEmpty || lvsUUID == existing.lvsUUID)
+            else {
                 throw .invalidArgument("replica \(name) is on lvstore \(existing.lvsName) (\(existing.lvsUUID))")
             }
         }
@@ -36,7 +42,10 @@ extension V2Instances {
             existing.portEnd = 0
             replicas[name] = existing
         }
-        guard let store = stores.first(where: { (lvsUUID.isEmpty || $0.uuid == lvsUUID) && (lvsName.isEmpty || $0.name == lvsName) })
+        guard
+            let store = stores.first(where: {
+                (lvsUUID.isEmpty || $0.uuid == lvsUUID) && (lvsName.isEmpty || $0.name == lvsName)
+            })
         else { throw .notFound("lvstore \(lvsName.isEmpty ? lvsUUID : lvsName)") }
         let ports: PortRange
         do {
@@ -44,10 +53,13 @@ extension V2Instances {
         } catch {
             throw InstanceManagerError(.resourceExhausted, error.description)
         }
-        var replica = replicas[name] ?? ReplicaInfo(
-            name: name, lvsName: store.name, lvsUUID: store.uuid, specSize: specSize, actualSize: 0, ip: configuration.ip,
-            portStart: 0, portEnd: 0, head: nil, snapshots: [:], rebuilding: false, state: .pending, errorMsg: "",
-            backingImageName: "", uuid: "")
+        var replica =
+            replicas[name]
+            ?? ReplicaInfo(
+                name: name, lvsName: store.name, lvsUUID: store.uuid, specSize: specSize, actualSize: 0,
+                ip: configuration.ip,
+                portStart: 0, portEnd: 0, head: nil, snapshots: [:], rebuilding: false, state: .pending, errorMsg: "",
+                backingImageName: "", uuid: "")
         replica.specSize = specSize
         replica.ip = configuration.ip
         do throws(InstanceManagerError) {
@@ -74,7 +86,9 @@ extension V2Instances {
     }
 
     /// The head lvol: reused (grown if smaller) or created thin with clear method unmap.
-    private func ensureHead(name: String, store: TgtLvstore, specSize: UInt64) async throws(InstanceManagerError) -> TgtBdev {
+    private func ensureHead(
+        name: String, store: TgtLvstore, specSize: UInt64
+    ) async throws(InstanceManagerError) -> TgtBdev {
         let mebibyte: UInt64 = 1 << 20
         let sizeMiB = (specSize + mebibyte - 1) / mebibyte
         let alias = "\(store.name)/\(name)"
@@ -138,12 +152,18 @@ extension ReplicaInfo {
             var children: [String: Bool] = [:]
             if case .array(let clones)? = bdev.lvol?["clones"] {
                 for clone in clones.compactMap(\.stringValue) {
-                    children[clone == name ? "volume-head" : String(clone.dropFirst(clone.hasPrefix(snapshotPrefix) ? snapshotPrefix.count : 0))] = true
+                    children[
+                        clone == name
+                            ? "volume-head"
+                            : String(clone.dropFirst(clone.hasPrefix(snapshotPrefix) ? snapshotPrefix.count : 0))] =
+                        true
                 }
             }
             return LvolInfo(
-                name: reported, uuid: bdev.uuid, specSize: bdev.sizeBytes, actualSize: allocated * clusterSize, parent: parent,
-                children: children, creationTime: bdev.creationTime, userCreated: false, snapshotTimestamp: "", snapshotChecksum: "")
+                name: reported, uuid: bdev.uuid, specSize: bdev.sizeBytes, actualSize: allocated * clusterSize,
+                parent: parent,
+                children: children, creationTime: bdev.creationTime, userCreated: false, snapshotTimestamp: "",
+                snapshotChecksum: "")
         }
         guard let headBdev = lvols.first(where: { lvolName($0) == name }) else { return }
         head = info(headBdev, reportedAs: "volume-head")

@@ -27,7 +27,8 @@ public struct V2InstancesConfiguration: Sendable {
 
     public init(
         tgtSocketPath: String, ip: String, portRange: ClosedRange<Int> = InstanceManagerLimits.defaultSPDKPorts,
-        rpcTimeout: Duration = .seconds(30), reconcileInterval: Duration = .seconds(3),
+        rpcTimeout: Duration = InstanceManagerLimits.tgtCallTimeout,
+        reconcileInterval: Duration = InstanceManagerLimits.reconcileInterval,
         kernelHasNVMeTCPInitiator: @escaping @Sendable () -> Bool = KernelNVMeTCP.isAvailable,
         replicaControllerTimeouts: ControllerTimeouts = ControllerTimeouts()
     ) {

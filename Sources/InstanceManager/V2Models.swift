@@ -132,8 +132,6 @@ public enum V2Naming {
     public static let nqnPrefix = "nqn.2023-01.io.longhorn.spdk"
     public static func nqn(_ name: String) -> String { "\(nqnPrefix):\(name)" }
     public static func volumeNQN(_ volume: String) -> String { nqn("volume-\(volume)") }
-    /// Lvstore cluster size of a disk.
-    public static let clusterSize = 1 << 20
     /// Name parts reserved for snapshot, rebuilding, expired, cloning and clone lvols.
     static let reservedTokens = ["-snap-", "-rebuilding", "-expired-", "-cloning", "-clone-ep-", "-tmp-head", "/"]
 

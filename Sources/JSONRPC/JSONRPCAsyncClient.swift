@@ -46,12 +46,16 @@ public actor JSONRPCAsyncClient {
     }
 
     /// Calls `method` and returns its `result`.
-    public func call(_ method: String, params: JSONValue? = nil, timeout: Duration? = nil) async throws(JSONRPCCallError) -> JSONValue {
+    public func call(
+        _ method: String, params: JSONValue? = nil, timeout: Duration? = nil
+    ) async throws(JSONRPCCallError) -> JSONValue {
         let bound = timeout ?? defaultTimeout
         let connection = try await connected(within: bound)
         let id = nextID
         nextID += 1
-        var members: [(key: String, value: JSONValue)] = [("jsonrpc", .string("2.0")), ("method", .string(method)), ("id", .integer(id))]
+        var members: [(key: String, value: JSONValue)] = [
+            ("jsonrpc", .string("2.0")), ("method", .string(method)), ("id", .integer(id)),
+        ]
         if let params { members.append(("params", params)) }
         var bytes = JSONValue.object(members).encoded()
         bytes.append(0x0A)
@@ -92,8 +96,11 @@ public actor JSONRPCAsyncClient {
         } else {
             let path = self.path
             let group = self.group
-            let milliseconds = max(1, Int64(bound.components.seconds * 1000 + bound.components.attoseconds / 1_000_000_000_000_000))
-            task = Task { try await JSONRPCClientConnection.open(path: path, group: group, timeout: .milliseconds(milliseconds)) }
+            let milliseconds = max(
+                1, Int64(bound.components.seconds * 1000 + bound.components.attoseconds / 1_000_000_000_000_000))
+            task = Task {
+                try await JSONRPCClientConnection.open(path: path, group: group, timeout: .milliseconds(milliseconds))
+            }
             connecting = task
         }
         do {
@@ -118,7 +125,9 @@ final class JSONRPCClientConnection: Sendable {
         self.handler = handler
     }
 
-    static func open(path: String, group: any EventLoopGroup, timeout: TimeAmount) async throws -> JSONRPCClientConnection {
+    static func open(
+        path: String, group: any EventLoopGroup, timeout: TimeAmount
+    ) async throws -> JSONRPCClientConnection {
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(timeout)
             .channelInitializer { channel in
@@ -128,7 +137,9 @@ final class JSONRPCClientConnection: Sendable {
             }
             .connect(unixDomainSocketPath: path).get()
         let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: JSONRPCReplyHandler.self), eventLoop: channel.eventLoop)
+            NIOLoopBound(
+                try channel.pipeline.syncOperations.handler(type: JSONRPCReplyHandler.self),
+                eventLoop: channel.eventLoop)
         }.get()
         return JSONRPCClientConnection(channel: channel, handler: handler)
     }

@@ -3,9 +3,9 @@
 
 import Foundation
 import Glibc
-import Synchronization
 import InstanceManager
 import JSONRPC
+import Synchronization
 import TestSupport
 import Testing
 
@@ -50,7 +50,8 @@ final class TgtDaemon: @unchecked Sendable {
     }
 
     func call(_ method: String, _ members: [(String, JSONValue)] = []) throws -> Result<JSONValue, JSONRPCError> {
-        try JSONRPCClient(path: socket).call(method, params: members.isEmpty ? nil : .object(members.map { (key: $0.0, value: $0.1) }))
+        try JSONRPCClient(path: socket).call(
+            method, params: members.isEmpty ? nil : .object(members.map { (key: $0.0, value: $0.1) }))
     }
 
     deinit {
@@ -78,9 +79,12 @@ func testPortRange() -> ClosedRange<Int> {
 
 /// A V2Instances actor on `daemon` listening on loopback.
 func makeInstances(_ daemon: TgtDaemon, ports: ClosedRange<Int>) -> V2Instances {
-    V2Instances(configuration: V2InstancesConfiguration(
-        tgtSocketPath: daemon.socket, ip: "127.0.0.1", portRange: ports, rpcTimeout: .seconds(10), reconcileInterval: .seconds(3),
-        replicaControllerTimeouts: ControllerTimeouts(controllerLossTimeout: 2, reconnectDelay: 1, fastIOFailTimeout: 1)))
+    V2Instances(
+        configuration: V2InstancesConfiguration(
+            tgtSocketPath: daemon.socket, ip: "127.0.0.1", portRange: ports, rpcTimeout: .seconds(10),
+            reconcileInterval: .seconds(3),
+            replicaControllerTimeouts: ControllerTimeouts(
+                controllerLossTimeout: 2, reconnectDelay: 1, fastIOFailTimeout: 1)))
 }
 
 /// Polls `body` until it returns a value (up to `seconds`).
@@ -88,13 +92,16 @@ func eventually<T>(_ seconds: Double = 10, _ body: () async throws -> T?) async 
     let deadline = Date().addingTimeInterval(seconds)
     while true {
         if let value = try await body() { return value }
-        guard Date() < deadline else { throw InstanceManagerError(.unavailable, "condition not met within \(seconds) s") }
+        guard Date() < deadline else {
+            throw InstanceManagerError(.unavailable, "condition not met within \(seconds) s")
+        }
         try await Task.sleep(for: .milliseconds(20))
     }
 }
 
 /// A disk on a sparse file, created and waited for until ready.
-func readyDisk(_ instances: V2Instances, name: String, file: TemporaryFile, uuid: String = "") async throws -> DiskInfo {
+func readyDisk(_ instances: V2Instances, name: String, file: TemporaryFile, uuid: String = "") async throws -> DiskInfo
+{
     let created = try await instances.diskCreate(name: name, uuid: uuid, path: file.path, blockSize: 512)
     #expect(created.state == .creating || created.state == .ready)
     return try await eventually {
@@ -119,8 +126,10 @@ func runTool(_ arguments: [String]) throws -> (status: Int32, output: String) {
 
 /// fio over NBD writing 2 MiB with crc32c verify headers, or (verifyOnly) checking them.
 func fio(_ endpoint: String, verifyOnly: Bool = false) throws -> (status: Int32, output: String) {
-    try runTool([
-        "fio", "--name=im", "--ioengine=nbd", "--uri=\(endpoint)", "--rw=write", "--bs=4k", "--iodepth=8", "--size=2M",
-        "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--verify_state_save=0",
-    ] + (verifyOnly ? ["--verify_only=1"] : []))
+    try runTool(
+        [
+            "fio", "--name=im", "--ioengine=nbd", "--uri=\(endpoint)", "--rw=write", "--bs=4k", "--iodepth=8",
+            "--size=2M",
+            "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--verify_state_save=0",
+        ] + (verifyOnly ? ["--verify_only=1"] : []))
 }

@@ -29,11 +29,14 @@ import Testing
 
         // Delete unloads it; its lvstore (and so its UUID) survives on the file.
         try await instances.diskDelete(name: "disk1", uuid: disk.uuid)
-        await #expect(throws: InstanceManagerError.notFound("disk disk1")) { try await instances.diskGet(name: "disk1") }
+        await #expect(throws: InstanceManagerError.notFound("disk disk1")) {
+            try await instances.diskGet(name: "disk1")
+        }
         #expect(try daemon.call("bdev_lvol_get_lvstores").get() == .array([]))
 
         // A UUID that is not the lvstore's: error, and the file is left as it was.
-        let wrong = try await readyDisk(instances, name: "disk1", file: file, uuid: "00000000-0000-4000-8000-000000000000")
+        let wrong = try await readyDisk(
+            instances, name: "disk1", file: file, uuid: "00000000-0000-4000-8000-000000000000")
         #expect(wrong.state == .error)
         #expect(wrong.errorMsg.contains(disk.uuid))
         #expect(try daemon.call("bdev_get_bdevs").get() == .array([]))
@@ -53,15 +56,20 @@ import Testing
     @Test func badDiskRequestsChangeNothing() async throws {
         let daemon = try TgtDaemon()
         let instances = makeInstances(daemon, ports: testPortRange())
-        for (name, path, blockSize) in [("", "/tmp/x", Int64(512)), ("d", "", 512), ("d", "/tmp/x", 1000), ("a/b", "/tmp/x", 512)] {
+        for (name, path, blockSize) in [
+            ("", "/tmp/x", Int64(512)), ("d", "", 512), ("d", "/tmp/x", 1000), ("a/b", "/tmp/x", 512),
+        ] {
             await #expect(throws: InstanceManagerError.self) {
                 try await instances.diskCreate(name: name, uuid: "", path: path, blockSize: blockSize)
             }
         }
         #expect(await instances.diskList().isEmpty)
-        await #expect(throws: InstanceManagerError.notFound("disk nothing")) { try await instances.diskDelete(name: "nothing", uuid: "") }
+        await #expect(throws: InstanceManagerError.notFound("disk nothing")) {
+            try await instances.diskDelete(name: "nothing", uuid: "")
+        }
         // A path that does not exist fails in the background with the reason.
-        let disk = try await instances.diskCreate(name: "d", uuid: "", path: "/nonexistent/hornbill.img", blockSize: 512)
+        let disk = try await instances.diskCreate(
+            name: "d", uuid: "", path: "/nonexistent/hornbill.img", blockSize: 512)
         #expect(disk.state == .creating)
         let failed = try await eventually { () async throws -> DiskInfo? in
             let current = try await instances.diskGet(name: "d")

@@ -27,8 +27,10 @@ import Testing
         func start(size: UInt64 = 8 << 20) async throws {
             let diskA = try await readyDisk(a, name: "disk-a", file: fileA)
             let diskB = try await readyDisk(b, name: "disk-b", file: fileB)
-            let ra = try await a.replicaCreate(name: "vol-r-a", lvsName: diskA.name, lvsUUID: diskA.uuid, specSize: size, portCount: 5)
-            let rb = try await b.replicaCreate(name: "vol-r-b", lvsName: diskB.name, lvsUUID: diskB.uuid, specSize: size, portCount: 5)
+            let ra = try await a.replicaCreate(
+                name: "vol-r-a", lvsName: diskA.name, lvsUUID: diskA.uuid, specSize: size, portCount: 5)
+            let rb = try await b.replicaCreate(
+                name: "vol-r-b", lvsName: diskB.name, lvsUUID: diskB.uuid, specSize: size, portCount: 5)
             #expect(ra.state == .running && rb.state == .running)
             map = ["vol-r-a": "127.0.0.1:\(ra.portStart)", "vol-r-b": "127.0.0.1:\(rb.portStart)"]
         }
@@ -48,18 +50,23 @@ import Testing
         #expect(written.status == 0, "\(written.output)")
 
         // Remove the remote replica: the volume reads on from the local one.
-        try await nodes.a.engineReplicaDelete(engineName: "vol-e-0", replicaName: "vol-r-b", replicaAddress: nodes.map["vol-r-b"]!)
+        try await nodes.a.engineReplicaDelete(
+            engineName: "vol-e-0", replicaName: "vol-r-b", replicaAddress: nodes.map["vol-r-b"]!)
         engine = try await nodes.a.engineGet(name: "vol-e-0")
         #expect(engine.replicaModeMap == ["vol-r-a": .rw] && engine.replicaAddressMap.count == 1)
-        #expect(try nodes.daemonA.call("bdev_get_bdevs", [("name", .string("vol-r-bn1"))]) == .failure(JSONRPCError(code: -19, message: "No such device")))
+        #expect(
+            try nodes.daemonA.call("bdev_get_bdevs", [("name", .string("vol-r-bn1"))])
+                == .failure(JSONRPCError(code: -19, message: "No such device")))
         #expect(try fio(endpoint, verifyOnly: true).status == 0)
 
         // Add it back (it holds the same data: the tgt's RAID1 does not rebuild a new leg).
-        try await nodes.a.engineReplicaAdd(engineName: "vol-e-0", replicaName: "vol-r-b", replicaAddress: nodes.map["vol-r-b"]!)
+        try await nodes.a.engineReplicaAdd(
+            engineName: "vol-e-0", replicaName: "vol-r-b", replicaAddress: nodes.map["vol-r-b"]!)
         engine = try await nodes.a.engineGet(name: "vol-e-0")
         #expect(engine.replicaModeMap == ["vol-r-a": .rw, "vol-r-b": .rw])
         await #expect(throws: InstanceManagerError.self) {
-            try await nodes.a.engineReplicaAdd(engineName: "vol-e-0", replicaName: "vol-r-b", replicaAddress: nodes.map["vol-r-b"]!)
+            try await nodes.a.engineReplicaAdd(
+                engineName: "vol-e-0", replicaName: "vol-r-b", replicaAddress: nodes.map["vol-r-b"]!)
         }
 
         // The remote replica stops: its leg fails on the next I/O and is reported ERR.
@@ -84,14 +91,19 @@ import Testing
         let nodes = TwoNodes()
         try await nodes.start()
         let engine = try await nodes.a.engineCreate(
-            name: "vol-e-1", volumeName: "vol", specSize: 8 << 20, replicaAddressMap: nodes.map, frontend: "spdk-tcp-nvmf")
+            name: "vol-e-1", volumeName: "vol", specSize: 8 << 20, replicaAddressMap: nodes.map,
+            frontend: "spdk-tcp-nvmf")
         #expect(engine.state == .running, "\(engine.errorMsg)")
         let nqn = "nqn.2023-01.io.longhorn.spdk:volume-vol"
         #expect(engine.endpoint == "nvmf://127.0.0.1:\(engine.port)/\(nqn)")
-        let discovered = try runTool([hornbillExecutable().path, "nvme", "discover", "-a", "127.0.0.1", "-s", String(engine.port)])
+        let discovered = try runTool([
+            hornbillExecutable().path, "nvme", "discover", "-a", "127.0.0.1", "-s", String(engine.port),
+        ])
         #expect(discovered.status == 0 && discovered.output.contains(nqn), "\(discovered.output)")
         try await nodes.a.engineDelete(name: "vol-e-1")
-        #expect(!String(decoding: try nodes.daemonA.call("nvmf_get_subsystems").get().encoded(), as: UTF8.self).contains(nqn))
+        #expect(
+            !String(decoding: try nodes.daemonA.call("nvmf_get_subsystems").get().encoded(), as: UTF8.self).contains(
+                nqn))
     }
 
     @Test func failuresAfterValidationAreReportedOnTheEngine() async throws {
@@ -100,20 +112,23 @@ import Testing
         // A replica that does not answer is ERR, the others carry the engine.
         var map = nodes.map
         map["vol-r-gone"] = "127.0.0.1:\(freeTCPPort())"
-        let engine = try await nodes.a.engineCreate(name: "vol-e-0", volumeName: "vol", specSize: 8 << 20, replicaAddressMap: map, frontend: "")
+        let engine = try await nodes.a.engineCreate(
+            name: "vol-e-0", volumeName: "vol", specSize: 8 << 20, replicaAddressMap: map, frontend: "")
         #expect(engine.state == .running && engine.endpoint.isEmpty)
         #expect(engine.replicaModeMap == ["vol-r-a": .rw, "vol-r-b": .rw, "vol-r-gone": .err])
         try await nodes.a.engineDelete(name: "vol-e-0")
 
         // Replicas smaller than the engine: none usable, the engine is an error until deleted.
-        let big = try await nodes.a.engineCreate(name: "vol-e-2", volumeName: "vol", specSize: 9 << 20, replicaAddressMap: nodes.map, frontend: "nbd")
+        let big = try await nodes.a.engineCreate(
+            name: "vol-e-2", volumeName: "vol", specSize: 9 << 20, replicaAddressMap: nodes.map, frontend: "nbd")
         #expect(big.state == .error && big.errorMsg.contains("smaller than the engine"))
         #expect(try await nodes.a.engineGet(name: "vol-e-2").state == .error)
         try await nodes.a.engineDelete(name: "vol-e-2")
 
         // The block-device frontend needs the kernel's NVMe/TCP initiator.
         let blockdev = try await nodes.a.engineCreate(
-            name: "vol-e-3", volumeName: "vol", specSize: 8 << 20, replicaAddressMap: nodes.map, frontend: "spdk-tcp-blockdev")
+            name: "vol-e-3", volumeName: "vol", specSize: 8 << 20, replicaAddressMap: nodes.map,
+            frontend: "spdk-tcp-blockdev")
         #expect(blockdev.state == .error)
         if !KernelNVMeTCP.isAvailable() { #expect(blockdev.errorMsg.contains("the kernel has no NVMe/TCP initiator")) }
         try await nodes.a.engineDelete(name: "vol-e-3")
@@ -136,7 +151,8 @@ import Testing
         ]
         for (name, volume, size, map, frontend) in bad {
             do {
-                _ = try await nodes.a.engineCreate(name: name, volumeName: volume, specSize: size, replicaAddressMap: map, frontend: frontend)
+                _ = try await nodes.a.engineCreate(
+                    name: name, volumeName: volume, specSize: size, replicaAddressMap: map, frontend: frontend)
                 Issue.record("accepted \(name) \(volume) \(size) \(map) \(frontend)")
             } catch {
                 #expect(error.code == .invalidArgument, "\(error)")
@@ -146,7 +162,8 @@ import Testing
         let bdevs = String(decoding: try nodes.daemonA.call("bdev_get_bdevs").get().encoded(), as: UTF8.self)
         #expect(!bdevs.contains("n1\""))
         await #expect(throws: InstanceManagerError.notFound("engine e")) {
-            try await nodes.a.engineReplicaAdd(engineName: "e", replicaName: "vol-r-b", replicaAddress: nodes.map["vol-r-b"]!)
+            try await nodes.a.engineReplicaAdd(
+                engineName: "e", replicaName: "vol-r-b", replicaAddress: nodes.map["vol-r-b"]!)
         }
     }
 }

@@ -15,12 +15,18 @@ import Testing
         let first = makeInstances(daemon, ports: range)
         let file = try TemporaryFile(size: 48 << 20, name: "im-rediscover")
         let disk = try await readyDisk(first, name: "disk1", file: file)
-        let running = try await first.replicaCreate(name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 4 << 20, portCount: 1)
-        _ = try await first.replicaCreate(name: "vol-r-2", lvsName: "disk1", lvsUUID: "", specSize: 4 << 20, portCount: 1)
+        let running = try await first.replicaCreate(
+            name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 4 << 20, portCount: 1)
+        _ = try await first.replicaCreate(
+            name: "vol-r-2", lvsName: "disk1", lvsUUID: "", specSize: 4 << 20, portCount: 1)
         try await first.replicaDelete(name: "vol-r-2", cleanupRequired: false)
         // A snapshot lvol is not a replica.
-        _ = try daemon.call("bdev_lvol_snapshot", [("lvol_name", .string("disk1/vol-r-2")), ("snapshot_name", .string("vol-r-2-snap-s1"))]).get()
-        let endpoint = try await nbdEngine(first, replicas: ["vol-r-1": "127.0.0.1:\(running.portStart)"], size: 4 << 20)
+        _ = try daemon.call(
+            "bdev_lvol_snapshot",
+            [("lvol_name", .string("disk1/vol-r-2")), ("snapshot_name", .string("vol-r-2-snap-s1"))]
+        ).get()
+        let endpoint = try await nbdEngine(
+            first, replicas: ["vol-r-1": "127.0.0.1:\(running.portStart)"], size: 4 << 20)
         await first.stop()
 
         let second = makeInstances(daemon, ports: range)
@@ -40,7 +46,8 @@ import Testing
         #expect(try daemon.call("nbd_export_list").get() == .array([]))
         #expect(try daemon.call("bdev_raid_get_bdevs", [("category", .string("all"))]).get() == .array([]))
         // The rediscovered replica's port is not handed out again.
-        let third = try await second.replicaCreate(name: "vol-r-3", lvsName: "disk1", lvsUUID: "", specSize: 4 << 20, portCount: 1)
+        let third = try await second.replicaCreate(
+            name: "vol-r-3", lvsName: "disk1", lvsUUID: "", specSize: 4 << 20, portCount: 1)
         #expect(third.state == .running && third.portStart != running.portStart)
         // A replica whose lvol vanished is dropped.
         _ = try daemon.call("nvmf_delete_subsystem", [("nqn", .string("nqn.2023-01.io.longhorn.spdk:vol-r-3"))]).get()
@@ -56,7 +63,8 @@ import Testing
         await instances.start()
         let file = try TemporaryFile(size: 48 << 20, name: "im-tgt-restart")
         let disk = try await readyDisk(instances, name: "disk1", file: file)
-        let replica = try await instances.replicaCreate(name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 8 << 20, portCount: 1)
+        let replica = try await instances.replicaCreate(
+            name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 8 << 20, portCount: 1)
         let endpoint = try await nbdEngine(instances, replicas: ["vol-r-1": "127.0.0.1:\(replica.portStart)"])
         #expect(try fio(endpoint).status == 0)
 
@@ -72,7 +80,8 @@ import Testing
         // Stop and start the replica, delete and create the engine: the data is there.
         try await instances.engineDelete(name: "vol-e-0")
         try await instances.replicaDelete(name: "vol-r-1", cleanupRequired: false)
-        let restarted = try await instances.replicaCreate(name: "vol-r-1", lvsName: "disk1", lvsUUID: disk.uuid, specSize: 8 << 20, portCount: 1)
+        let restarted = try await instances.replicaCreate(
+            name: "vol-r-1", lvsName: "disk1", lvsUUID: disk.uuid, specSize: 8 << 20, portCount: 1)
         #expect(restarted.state == .running, "\(restarted.errorMsg)")
         let again = try await nbdEngine(instances, replicas: ["vol-r-1": "127.0.0.1:\(restarted.portStart)"])
         let verified = try fio(again, verifyOnly: true)

@@ -24,7 +24,8 @@ import Testing
         let subsystems = try daemon.call("nvmf_get_subsystems").get()
         #expect(String(decoding: subsystems.encoded(), as: UTF8.self).contains("\"trsvcid\":\"\(replica.portStart)\""))
         await #expect(throws: InstanceManagerError.self) {
-            try await instances.replicaCreate(name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 8 << 20, portCount: 5)
+            try await instances.replicaCreate(
+                name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 8 << 20, portCount: 5)
         }
 
         // Data through an engine over it.
@@ -37,7 +38,9 @@ import Testing
         try await instances.replicaDelete(name: "vol-r-1", cleanupRequired: false)
         let stopped = try await instances.replicaGet(name: "vol-r-1")
         #expect(stopped.state == .stopped && stopped.portStart == 0)
-        #expect(!String(decoding: try daemon.call("nvmf_get_subsystems").get().encoded(), as: UTF8.self).contains("vol-r-1"))
+        #expect(
+            !String(decoding: try daemon.call("nvmf_get_subsystems").get().encoded(), as: UTF8.self).contains("vol-r-1")
+        )
         #expect((try? daemon.call("bdev_get_bdevs", [("name", .string("disk1/vol-r-1"))]).get()) != nil)
 
         // Start again, bigger: the lvol is reused and grown, the data is there.
@@ -51,7 +54,9 @@ import Testing
 
         // Delete with cleanup: the lvol goes and the replica is forgotten.
         try await instances.replicaDelete(name: "vol-r-1", cleanupRequired: true)
-        await #expect(throws: InstanceManagerError.notFound("replica vol-r-1")) { try await instances.replicaGet(name: "vol-r-1") }
+        await #expect(throws: InstanceManagerError.notFound("replica vol-r-1")) {
+            try await instances.replicaGet(name: "vol-r-1")
+        }
         #expect(try daemon.call("bdev_lvol_get_lvols").get() == .array([]))
         await instances.stop()
     }
@@ -61,14 +66,18 @@ import Testing
         let instances = makeInstances(daemon, ports: testPortRange())
         let file = try TemporaryFile(size: 32 << 20, name: "im-badreplica")
         let disk = try await readyDisk(instances, name: "disk1", file: file)
-        let bad: [(String, UInt64, Int32)] = [("", 1 << 20, 1), ("r", 0, 1), ("r", 1000, 1), ("r", 1 << 20, 0), ("r-snap-x", 1 << 20, 1)]
+        let bad: [(String, UInt64, Int32)] = [
+            ("", 1 << 20, 1), ("r", 0, 1), ("r", 1000, 1), ("r", 1 << 20, 0), ("r-snap-x", 1 << 20, 1),
+        ]
         for (name, size, ports) in bad {
             await #expect(throws: InstanceManagerError.self) {
-                try await instances.replicaCreate(name: name, lvsName: "disk1", lvsUUID: disk.uuid, specSize: size, portCount: ports)
+                try await instances.replicaCreate(
+                    name: name, lvsName: "disk1", lvsUUID: disk.uuid, specSize: size, portCount: ports)
             }
         }
         do {
-            _ = try await instances.replicaCreate(name: "r", lvsName: "nodisk", lvsUUID: "", specSize: 1 << 20, portCount: 1)
+            _ = try await instances.replicaCreate(
+                name: "r", lvsName: "nodisk", lvsUUID: "", specSize: 1 << 20, portCount: 1)
             Issue.record("an unknown lvstore was accepted")
         } catch {
             #expect(error.code == .notFound && error.message.contains("cannot find"))

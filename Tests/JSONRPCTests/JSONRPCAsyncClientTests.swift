@@ -29,7 +29,8 @@ private struct TestMethods: JSONRPCMethodHandler {
 @Suite struct JSONRPCAsyncClientTests {
     private func server() async throws -> JSONRPCServer {
         let path = "/tmp/hornbill-async-\(getpid())-\(UUID().uuidString.prefix(8)).sock"
-        return try await JSONRPCServer.start(path: path, handler: TestMethods(), group: MultiThreadedEventLoopGroup.singleton)
+        return try await JSONRPCServer.start(
+            path: path, handler: TestMethods(), group: MultiThreadedEventLoopGroup.singleton)
     }
 
     @Test func pipelinedCallsGetTheirOwnReplies() async throws {
