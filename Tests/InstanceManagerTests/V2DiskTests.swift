@@ -53,6 +53,33 @@ import Testing
         await instances.stop()
     }
 
+    @Test func anLvstoreOfAnotherNameIsReusedAndRenamed() async throws {
+        let daemon = try TgtDaemon()
+        let file = try TemporaryFile(size: 32 << 20, name: "im-rename")
+        // An lvstore made elsewhere, under another name, with an lvol on it.
+        _ = try daemon.call("bdev_aio_create", [("name", .string("old")), ("filename", .string(file.path))]).get()
+        let uuid = try daemon.call(
+            "bdev_lvol_create_lvstore",
+            [("bdev_name", .string("old")), ("lvs_name", .string("oldstore")), ("cluster_sz", .integer(1 << 20))]
+        ).get()
+        _ = try daemon.call(
+            "bdev_lvol_create",
+            [("lvs_name", .string("oldstore")), ("lvol_name", .string("vol-r-9")), ("size_in_mib", .integer(4))]
+        ).get()
+        _ = try daemon.call("bdev_aio_delete", [("name", .string("old"))]).get()
+
+        let instances = makeInstances(daemon, ports: testPortRange())
+        let disk = try await readyDisk(instances, name: "disk1", file: file)
+        #expect(disk.state == .ready && .string(disk.uuid) == uuid, "\(disk.errorMsg)")
+        #expect(disk.freeSize == disk.totalSize - (4 << 20))
+        let stores = try daemon.call("bdev_lvol_get_lvstores").get()
+        #expect(stores[0]?["name"] == .string("disk1"))
+        // Its lvol is a replica, stopped, once the instance manager reconciles.
+        await instances.reconcile()
+        #expect(try await instances.replicaGet(name: "vol-r-9").state == .stopped)
+        #expect(try await instances.diskReplicaInstanceList(diskName: "disk1")["vol-r-9"]?.diskUUID == disk.uuid)
+    }
+
     @Test func badDiskRequestsChangeNothing() async throws {
         let daemon = try TgtDaemon()
         let instances = makeInstances(daemon, ports: testPortRange())

@@ -69,11 +69,15 @@ import Testing
         #expect(try fio(endpoint).status == 0)
 
         try daemon.restart()
-        await instances.reconcile()
-        let reloaded = try await instances.diskGet(name: "disk1")
-        #expect(reloaded.state == .ready && reloaded.uuid == disk.uuid)
+        // The engine's RAID is gone: reported as an error.
         let engine = try await instances.engineGet(name: "vol-e-0")
         #expect(engine.state == .error && engine.errorMsg.contains("gone"))
+        // The reconcile loop (every 3 s) loads the disk again: its lvstore and lvols come back.
+        _ = try await eventually(10) { () async throws -> JSONValue? in
+            try? daemon.call("bdev_get_bdevs", [("name", .string("disk1/vol-r-1"))]).get()
+        }
+        let reloaded = try await instances.diskGet(name: "disk1")
+        #expect(reloaded.state == .ready && reloaded.uuid == disk.uuid)
         let lost = try await instances.replicaGet(name: "vol-r-1")
         #expect(lost.state == .error && lost.uuid == replica.uuid)
 

@@ -52,8 +52,12 @@ import Testing
         #expect(verified.status == 0, "\(verified.output)")
         try await instances.engineDelete(name: "vol-e-0")
 
+        // Every replica is listed as a replica instance of the disk.
+        let listed = try await instances.diskReplicaInstanceList(diskName: "disk1")
+        #expect(listed["vol-r-1"]?.diskName == "disk1" && listed["vol-r-1"]?.specSize == 10 << 20)
+
         // Delete with cleanup: the lvol goes and the replica is forgotten.
-        try await instances.replicaDelete(name: "vol-r-1", cleanupRequired: true)
+        try await instances.diskReplicaInstanceDelete(diskName: "disk1", diskUUID: disk.uuid, instanceName: "vol-r-1")
         await #expect(throws: InstanceManagerError.notFound("replica vol-r-1")) {
             try await instances.replicaGet(name: "vol-r-1")
         }
