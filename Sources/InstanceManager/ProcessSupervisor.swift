@@ -70,7 +70,9 @@ public actor ProcessSupervisor {
     public func create(_ spec: ProcessSpec) throws(InstanceManagerError) -> ProcessResponse {
         try refuseAfterShutdown()
         try spec.validate()
-        guard current[spec.name] == nil else { throw InstanceManagerError(.alreadyExists, "process \(spec.name) already exists") }
+        guard current[spec.name] == nil else {
+            throw InstanceManagerError(.alreadyExists, "process \(spec.name) already exists")
+        }
         let incarnation = try launch(spec)
         current[spec.name] = incarnation.uuid
         changes.notify()
@@ -113,10 +115,14 @@ public actor ProcessSupervisor {
     /// reach running it is stopped, the old one keeps running, and this throws `.internalError`.
     /// As in Longhorn, a spec with the binary the process already runs answers with it unchanged
     /// (a retried upgrade does not restart the engine).
-    public func replace(_ spec: ProcessSpec, terminateSignal: String) async throws(InstanceManagerError) -> ProcessResponse {
+    public func replace(
+        _ spec: ProcessSpec, terminateSignal: String
+    ) async throws(InstanceManagerError) -> ProcessResponse {
         try refuseAfterShutdown()
         guard let signal = terminateSignals[terminateSignal] else {
-            throw .invalidArgument("unsupported terminate signal \(terminateSignal): use one of \(terminateSignals.keys.sorted().joined(separator: ", "))")
+            throw .invalidArgument(
+                "unsupported terminate signal \(terminateSignal): use one of \(terminateSignals.keys.sorted().joined(separator: ", "))"
+            )
         }
         try spec.validate()
         let old = try listed(spec.name)
@@ -124,7 +130,8 @@ public actor ProcessSupervisor {
         let replacement = try launch(spec)
         await untilSettled(replacement)
         guard replacement.state == .running else {
-            let reason = replacement.errorMessage.isEmpty ? "it is \(replacement.state.rawValue)" : replacement.errorMessage
+            let reason =
+                replacement.errorMessage.isEmpty ? "it is \(replacement.state.rawValue)" : replacement.errorMessage
             discard(replacement)
             throw InstanceManagerError(.internalError, "failed to start replacement process \(spec.name): \(reason)")
         }
@@ -162,7 +169,9 @@ public actor ProcessSupervisor {
     // MARK: Lifecycle
 
     private func refuseAfterShutdown() throws(InstanceManagerError) {
-        guard !isShutDown else { throw InstanceManagerError(.failedPrecondition, "the process supervisor is shutting down") }
+        guard !isShutDown else {
+            throw InstanceManagerError(.failedPrecondition, "the process supervisor is shutting down")
+        }
     }
 
     private func listed(_ name: String) throws(InstanceManagerError) -> Incarnation {
@@ -177,7 +186,8 @@ public actor ProcessSupervisor {
             do {
                 range = try ports.allocate(count: spec.portCount)
             } catch {
-                throw InstanceManagerError(.resourceExhausted, "cannot allocate \(spec.portCount) ports for process \(spec.name): \(error)")
+                throw InstanceManagerError(
+                    .resourceExhausted, "cannot allocate \(spec.portCount) ports for process \(spec.name): \(error)")
             }
         }
         var launched = spec
@@ -259,7 +269,14 @@ public actor ProcessSupervisor {
         guard let incarnation = incarnations[uuid], incarnation.exit == nil else { return }
         var status: Int32 = 0
         var reaped: pid_t
-        repeat { reaped = waitpid(incarnation.pid, &status, 0) } while reaped < 0 && errno == EINTR
+        repeat { reaped = waitpid(incarnation.pid, &status, WNOHANG) } while reaped < 0 && errno == EINTR
+        if reaped == 0 {  // the wait ended without an exit (it should not): wait again, never block here
+            watchForExit(of: incarnation.pid, name: incarnation.spec.name) { [self] in
+                Task { await self.childExited(uuid) }
+            }
+            return
+        }
+        // A pid nobody can wait for any more (ECHILD) is gone: record it as killed.
         let exit = reaped == incarnation.pid ? ChildExit(waitStatus: status) : .signaled(SIGKILL)
         incarnation.exit = exit
         if let failure = incarnation.failure {

@@ -128,7 +128,9 @@ func isListening(host: String, port: Int) -> Bool {
     address.sin_port = UInt16(truncatingIfNeeded: port).bigEndian
     guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return false }
     return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
     } == 0
 }
 

@@ -134,7 +134,8 @@ final class ProcessLogFile {
     private func open() throws(InstanceManagerError) {
         let opened = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard opened >= 0 else {
-            throw InstanceManagerError(.internalError, "cannot open log file \(path): \(String(cString: strerror(errno)))")
+            throw InstanceManagerError(
+                .internalError, "cannot open log file \(path): \(String(cString: strerror(errno)))")
         }
         var info = stat()
         size = fstat(opened, &info) == 0 ? Int(info.st_size) : 0

@@ -51,7 +51,10 @@ public struct ProcessStatus: Sendable, Equatable {
     /// This incarnation's identity: a replaced or re-created process gets a new one.
     public var uuid: String
 
-    public init(state: ProcessState, errorMessage: String, portStart: Int, portEnd: Int, conditions: [String: Bool], uuid: String) {
+    public init(
+        state: ProcessState, errorMessage: String, portStart: Int, portEnd: Int, conditions: [String: Bool],
+        uuid: String
+    ) {
         self.state = state
         self.errorMessage = errorMessage
         self.portStart = portStart
