@@ -1,4 +1,5 @@
-// What the process supervisor tests share: waiting for a state, a scratch directory, liveness of a pid.
+// What the process supervisor tests share: waiting for a state, a scratch directory, liveness of a
+// pid. Port ranges come from `testPortRange()` (TgtHarness.swift), distinct from every other test's.
 
 import Foundation
 import Glibc
@@ -8,7 +9,8 @@ import Testing
 /// Polls `get` until `done` holds for the process, or fails after `seconds`.
 @discardableResult
 func waitFor(
-    _ supervisor: ProcessSupervisor, _ name: String, seconds: Double = 30, sourceLocation: SourceLocation = #_sourceLocation,
+    _ supervisor: ProcessSupervisor, _ name: String, seconds: Double = 30,
+    sourceLocation: SourceLocation = #_sourceLocation,
     until done: (ProcessResponse) -> Bool
 ) async throws -> ProcessResponse {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
@@ -16,7 +18,9 @@ func waitFor(
         let response = try await supervisor.get(name: name)
         if done(response) { return response }
         if ContinuousClock.now >= deadline {
-            Issue.record("process \(name) is \(response.status.state) \(response.status.errorMessage)", sourceLocation: sourceLocation)
+            Issue.record(
+                "process \(name) is \(response.status.state) \(response.status.errorMessage)",
+                sourceLocation: sourceLocation)
             throw CancellationError()
         }
         try await Task.sleep(for: .milliseconds(20))
@@ -42,18 +46,13 @@ func processExists(_ pid: Int32) -> Bool {
 
 /// A directory under the temporary directory, removed when released.
 final class ScratchDirectory: @unchecked Sendable {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("hornbill-im-\(UUID().uuidString.prefix(8))").path
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "hornbill-im-\(UUID().uuidString.prefix(8))"
+    ).path
 
     init() throws { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
-/// A port range of its own for each test, outside the kernel's ephemeral ports, so tests running
-/// side by side never hand out the same port.
-func testPorts(_ slot: Int, count: Int = 20) -> ClosedRange<Int> {
-    let start = 24000 + slot * 100
-    return start...(start + count - 1)
 }
 
 /// A shell command as a process spec.

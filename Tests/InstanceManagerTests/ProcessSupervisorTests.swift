@@ -19,13 +19,15 @@ private func expectNotFound(sourceLocation: SourceLocation = #_sourceLocation, _
         Issue.record("an unknown name was found", sourceLocation: sourceLocation)
     } catch {
         let error = error as? InstanceManagerError
-        #expect(error == .notFound("process nope") && error?.message == "cannot find process nope", sourceLocation: sourceLocation)
+        #expect(
+            error == .notFound("process nope") && error?.message == "cannot find process nope",
+            sourceLocation: sourceLocation)
     }
 }
 
-@Suite struct ProcessSupervisorTests {
+@Suite(.timeLimit(.minutes(2))) struct ProcessSupervisorTests {
     @Test func aProcessExitingOnItsOwnIsAnErrorWithItsStatusAndItsOutputIsKept() async throws {
-        let supervisor = ProcessSupervisor(options: .init(portRange: testPorts(0)))
+        let supervisor = ProcessSupervisor(options: .init(portRange: testPortRange()))
         let created = try await supervisor.create(shell("fails", "echo hello; echo oops >&2; exit 3"))
         #expect(created.status.state == .starting && created.status.portStart == 0 && created.status.portEnd == 0)
         #expect(created.status.uuid.count == 36)
@@ -51,7 +53,7 @@ private func expectNotFound(sourceLocation: SourceLocation = #_sourceLocation, _
     }
 
     @Test func portArgumentsAreAppendedAndTheFirstPortIsProbed() async throws {
-        let supervisor = ProcessSupervisor(options: .init(portRange: testPorts(1)))
+        let supervisor = ProcessSupervisor(options: .init(portRange: testPortRange()))
         // Longhorn's form: each port arg gets its port appended, then is split on ",".
         let spec = shell("listener", listenerScript, portCount: 3, portArgs: ["--listen,127.0.0.1:", "--other,"])
         let created = try await supervisor.create(spec)
@@ -69,8 +71,9 @@ private func expectNotFound(sourceLocation: SourceLocation = #_sourceLocation, _
         let scratch = try ScratchDirectory()
         let otherShell = "\(scratch.path)/sh"  // another binary path, as an upgraded engine image has
         try FileManager.default.createSymbolicLink(atPath: otherShell, withDestinationPath: "/bin/sh")
-        let supervisor = ProcessSupervisor(options: .init(portRange: testPorts(9), startTimeout: .seconds(5)))
-        let old = try await supervisor.create(shell("engine", listenerScript, portCount: 1, portArgs: ["--listen,127.0.0.1:"]))
+        let supervisor = ProcessSupervisor(options: .init(portRange: testPortRange(), startTimeout: .seconds(5)))
+        let old = try await supervisor.create(
+            shell("engine", listenerScript, portCount: 1, portArgs: ["--listen,127.0.0.1:"]))
         try await waitFor(supervisor, "engine") { $0.status.state == .running }
 
         // A replacement that fails: it is dropped with its ports, the old process keeps running.
@@ -107,10 +110,12 @@ private func expectNotFound(sourceLocation: SourceLocation = #_sourceLocation, _
     }
 
     @Test func aProcessThatNeverListensIsStoppedAsFailed() async throws {
-        let supervisor = ProcessSupervisor(options: .init(portRange: testPorts(2), startTimeout: .milliseconds(600)))
+        let supervisor = ProcessSupervisor(options: .init(portRange: testPortRange(), startTimeout: .milliseconds(600)))
         _ = try await supervisor.create(shell("silent", "exec sleep 60", portCount: 1))
         let failed = try await waitFor(supervisor, "silent") { $0.status.state == .error }
-        #expect(failed.status.errorMessage.contains("did not listen on 127.0.0.1:\(failed.status.portStart)"), "\(failed.status.errorMessage)")
+        #expect(
+            failed.status.errorMessage.contains("did not listen on 127.0.0.1:\(failed.status.portStart)"),
+            "\(failed.status.errorMessage)")
         #expect(!processExists(failed.pid))
         // It keeps its ports until deleted.
         #expect(await supervisor.allocatedPortCount == 1)
@@ -120,7 +125,8 @@ private func expectNotFound(sourceLocation: SourceLocation = #_sourceLocation, _
     }
 
     @Test func deleteStopsTheProcessAndGivesItsPortsBack() async throws {
-        let range = testPorts(3, count: 4)
+        let base = testPortRange().lowerBound
+        let range = base...(base + 3)
         let supervisor = ProcessSupervisor(options: .init(portRange: range))
         let first = try await supervisor.create(shell("first", "exec sleep 60", portCount: 4))
         #expect(first.status.portStart == range.lowerBound && first.status.portEnd == range.upperBound)
@@ -128,7 +134,9 @@ private func expectNotFound(sourceLocation: SourceLocation = #_sourceLocation, _
             _ = try await supervisor.create(shell("second", "exec sleep 60", portCount: 1))
             Issue.record("a port was handed out twice")
         } catch {
-            #expect(error.code == .resourceExhausted && error.message.contains("cannot allocate 1 ports for process second"), "\(error)")
+            #expect(
+                error.code == .resourceExhausted
+                    && error.message.contains("cannot allocate 1 ports for process second"), "\(error)")
         }
 
         let deleted = try await supervisor.delete(name: "first")
@@ -143,7 +151,8 @@ private func expectNotFound(sourceLocation: SourceLocation = #_sourceLocation, _
     }
 
     @Test func aProcessIgnoringTheTerminateSignalIsKilledAfterTheGracePeriod() async throws {
-        let supervisor = ProcessSupervisor(options: .init(portRange: testPorts(4), stopGracePeriod: .milliseconds(500)))
+        let supervisor = ProcessSupervisor(
+            options: .init(portRange: testPortRange(), stopGracePeriod: .milliseconds(500)))
         _ = try await supervisor.create(shell("stubborn", "trap '' TERM; echo ready; while :; do sleep 0.1; done"))
         let running = try await waitFor(supervisor, "stubborn") { $0.status.state == .running }
         // The shell installs its trap before printing; only then is SIGTERM ignored.
@@ -159,7 +168,7 @@ private func expectNotFound(sourceLocation: SourceLocation = #_sourceLocation, _
 
     @Test func theLogFollowsNewLinesUntilTheOutputEndsAndKeepsTheLastLines() async throws {
         let logs = try ScratchDirectory()
-        let supervisor = ProcessSupervisor(options: .init(portRange: testPorts(5), logDirectory: logs.path))
+        let supervisor = ProcessSupervisor(options: .init(portRange: testPortRange(), logDirectory: logs.path))
         _ = try await supervisor.create(shell("talker", "for i in 1 2 3; do echo line$i; sleep 0.2; done"))
         let stream = try await supervisor.log(name: "talker")  // follows from the first line
         #expect(await collect(stream) == ["line1", "line2", "line3"])
@@ -177,7 +186,7 @@ private func expectNotFound(sourceLocation: SourceLocation = #_sourceLocation, _
     }
 
     @Test func aWatchIsNotifiedOfEveryStep() async throws {
-        let supervisor = ProcessSupervisor(options: .init(portRange: testPorts(6)))
+        let supervisor = ProcessSupervisor(options: .init(portRange: testPortRange()))
         let changes = supervisor.changes.subscribe()
         _ = try await supervisor.create(shell("brief", "sleep 1"))
         var seen: [ProcessState] = []
@@ -197,7 +206,7 @@ private func expectNotFound(sourceLocation: SourceLocation = #_sourceLocation, _
         let scratch = try ScratchDirectory()
         let notExecutable = "\(scratch.path)/data"
         #expect(FileManager.default.createFile(atPath: notExecutable, contents: Data("#!/bin/sh\n".utf8)))
-        let supervisor = ProcessSupervisor(options: .init(portRange: testPorts(7, count: 4)))
+        let supervisor = ProcessSupervisor(options: .init(portRange: testPortRange()))
         _ = try await supervisor.create(shell("taken", "exec sleep 60", portCount: 1))
         let before = await supervisor.list()
 
@@ -215,8 +224,12 @@ private func expectNotFound(sourceLocation: SourceLocation = #_sourceLocation, _
             ProcessSpec(name: "a", binary: "/bin/sh", portCount: InstanceManagerLimits.maxPortsPerInstance + 1),
             ProcessSpec(name: "a", binary: "/bin/sh", portCount: 1, portArgs: ["--a,", "--b,"]),
             ProcessSpec(name: "a", binary: "/bin/sh", args: ["x\u{0}y"]),
-            ProcessSpec(name: "a", binary: "/bin/sh", args: Array(repeating: "x", count: InstanceManagerLimits.maxProcessArguments + 1)),
-            ProcessSpec(name: "a", binary: "/bin/sh", args: [String(repeating: "x", count: InstanceManagerLimits.maxProcessArgumentBytes)]),
+            ProcessSpec(
+                name: "a", binary: "/bin/sh",
+                args: Array(repeating: "x", count: InstanceManagerLimits.maxProcessArguments + 1)),
+            ProcessSpec(
+                name: "a", binary: "/bin/sh",
+                args: [String(repeating: "x", count: InstanceManagerLimits.maxProcessArgumentBytes)]),
         ]
         for spec in invalid {
             do {
@@ -263,7 +276,8 @@ private func expectNotFound(sourceLocation: SourceLocation = #_sourceLocation, _
     }
 
     @Test func shutdownLeavesNoChild() async throws {
-        let supervisor = ProcessSupervisor(options: .init(portRange: testPorts(8), stopGracePeriod: .milliseconds(500)))
+        let supervisor = ProcessSupervisor(
+            options: .init(portRange: testPortRange(), stopGracePeriod: .milliseconds(500)))
         var pids: [Int32] = []
         pids.append(try await supervisor.create(shell("a", "exec sleep 60")).pid)
         pids.append(try await supervisor.create(shell("b", "exec sleep 60", portCount: 2)).pid)

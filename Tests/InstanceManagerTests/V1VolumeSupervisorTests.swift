@@ -9,32 +9,25 @@ import InstanceManager
 import TestSupport
 import Testing
 
-/// Runs a command to its end, its output returned.
-private func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+/// fio writing 16 MiB at random through the volume's NBD export, then verifying every block.
+private func fioRandomWrites(_ uri: String) async throws -> (status: Int32, output: String) {
     try await offThread {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runTool([
+            "fio", "--name=v1", "--ioengine=nbd", "--uri=\(uri)", "--rw=randwrite", "--bs=4k", "--iodepth=16",
+            "--size=16M",
+            "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--verify_state_save=0", "--randrepeat=0",
+        ])
     }
 }
 
-private func fio(_ uri: String) async throws -> (status: Int32, output: String) {
-    try await run("/usr/bin/env", [
-        "fio", "--name=v1", "--ioengine=nbd", "--uri=\(uri)", "--rw=randwrite", "--bs=4k", "--iodepth=16", "--size=16M",
-        "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--verify_state_save=0", "--randrepeat=0",
-    ])
+/// The whole volume copied to a file with nbdcopy.
+private func copyVolume(_ uri: String, to path: String) async throws -> (status: Int32, output: String) {
+    try await offThread { try runTool(["nbdcopy", uri, path]) }
 }
 
-@Suite(.serialized) struct V1VolumeSupervisorTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct V1VolumeSupervisorTests {
     let size = 64 << 20
-    let hornbill = builtProduct("hornbill").path
+    let hornbill = hornbillExecutable().path
 
     func replica(_ name: String, directory: String) -> ProcessSpec {
         ProcessSpec(
@@ -49,25 +42,29 @@ private func fio(_ uri: String) async throws -> (status: Int32, output: String) 
     }
 
     @Test func aVolumeOfReplicaAndControllerProcessesServesVerifiedIOAndSurvivesAControllerReplace() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: hornbill), "the hornbill executable is built by the test command")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: hornbill),
+            "the hornbill executable is built by the test command")
         let scratch = try ScratchDirectory()
-        let supervisor = ProcessSupervisor(options: .init(portRange: testPorts(20), logDirectory: scratch.path))
+        let supervisor = ProcessSupervisor(options: .init(portRange: testPortRange(), logDirectory: scratch.path))
 
         var replicaPorts: [Int] = []
         var pids: [Int32] = []
         for index in 1...2 {
-            let created = try await supervisor.create(replica("vol-r-\(index)", directory: "\(scratch.path)/replicas/vol-\(index)"))
+            let created = try await supervisor.create(
+                replica("vol-r-\(index)", directory: "\(scratch.path)/replicas/vol-\(index)"))
             #expect(created.spec.args.suffix(2) == ["--listen", "127.0.0.1:\(created.status.portStart)"])
             let running = try await waitFor(supervisor, "vol-r-\(index)") { $0.status.state == .running }
             replicaPorts.append(running.status.portStart)
             pids.append(running.pid)
         }
         let statusSocket = "\(scratch.path)/vol.sock"
-        _ = try await supervisor.create(controller("vol-e-0", binary: hornbill, replicaPorts: replicaPorts, statusSocket: statusSocket))
+        _ = try await supervisor.create(
+            controller("vol-e-0", binary: hornbill, replicaPorts: replicaPorts, statusSocket: statusSocket))
         let engine = try await waitFor(supervisor, "vol-e-0") { $0.status.state == .running }
         pids.append(engine.pid)
 
-        let written = try await fio("nbd://127.0.0.1:\(engine.status.portStart)/vol")
+        let written = try await fioRandomWrites("nbd://127.0.0.1:\(engine.status.portStart)/vol")
         #expect(written.status == 0 && written.output.contains("err= 0"), "\(written.output)")
         let controllerLog = try await supervisor.log(name: "vol-e-0")
         var sawServing = false
@@ -79,21 +76,23 @@ private func fio(_ uri: String) async throws -> (status: Int32, output: String) 
         let replicaLog = try String(contentsOfFile: "\(scratch.path)/vol-r-1.log", encoding: .utf8)
         #expect(replicaLog.contains("on 127.0.0.1:\(replicaPorts[0])"), "\(replicaLog)")
         let before = "\(scratch.path)/before.img"
-        let copied = try await run("/usr/bin/nbdcopy", ["nbd://127.0.0.1:\(engine.status.portStart)/vol", before])
+        let copied = try await copyVolume("nbd://127.0.0.1:\(engine.status.portStart)/vol", to: before)
         #expect(copied.status == 0, "\(copied.output)")
 
         // A live upgrade: the controller from another binary path replaces the running one.
         let upgraded = "\(scratch.path)/engine-binaries/hornbill"
-        try FileManager.default.createDirectory(atPath: "\(scratch.path)/engine-binaries", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: "\(scratch.path)/engine-binaries", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: upgraded, withDestinationPath: hornbill)
         let replaced = try await supervisor.replace(
-            controller("vol-e-0", binary: upgraded, replicaPorts: replicaPorts, statusSocket: "\(scratch.path)/vol2.sock"),
+            controller(
+                "vol-e-0", binary: upgraded, replicaPorts: replicaPorts, statusSocket: "\(scratch.path)/vol2.sock"),
             terminateSignal: "SIGHUP")
         #expect(replaced.status.state == .running && replaced.spec.binary == upgraded)
         #expect(replaced.status.uuid != engine.status.uuid && replaced.status.portStart != engine.status.portStart)
         #expect(try await supervisor.get(name: "vol-e-0").status.uuid == replaced.status.uuid)
         let after = "\(scratch.path)/after.img"
-        let copiedAgain = try await run("/usr/bin/nbdcopy", ["nbd://127.0.0.1:\(replaced.status.portStart)/vol", after])
+        let copiedAgain = try await copyVolume("nbd://127.0.0.1:\(replaced.status.portStart)/vol", to: after)
         #expect(copiedAgain.status == 0, "\(copiedAgain.output)")
         let beforeData = try Data(contentsOf: URL(fileURLWithPath: before))
         #expect(beforeData.count == size && beforeData.contains { $0 != 0 })
@@ -105,7 +104,7 @@ private func fio(_ uri: String) async throws -> (status: Int32, output: String) 
         #expect(await supervisor.allocatedPortCount == 3)
         pids.append(replaced.pid)
 
-        let again = try await fio("nbd://127.0.0.1:\(replaced.status.portStart)/vol")
+        let again = try await fioRandomWrites("nbd://127.0.0.1:\(replaced.status.portStart)/vol")
         #expect(again.status == 0 && again.output.contains("err= 0"), "\(again.output)")
 
         for name in ["vol-e-0", "vol-r-1", "vol-r-2"] {
