@@ -114,7 +114,7 @@ public actor ProcessSupervisor {
     /// SIGTERM, SIGKILL also taken) and lists the new one under the name. If the new one does not
     /// reach running it is stopped, the old one keeps running, and this throws `.internalError`.
     /// As in Longhorn, a spec with the binary the process already runs answers with it unchanged
-    /// (a retried upgrade does not restart the engine).
+    /// (a retried upgrade does not restart the engine). A process being deleted is not replaced.
     public func replace(
         _ spec: ProcessSpec, terminateSignal: String
     ) async throws(InstanceManagerError) -> ProcessResponse {
@@ -126,6 +126,9 @@ public actor ProcessSupervisor {
         }
         try spec.validate()
         let old = try listed(spec.name)
+        guard !old.deleted else {
+            throw InstanceManagerError(.failedPrecondition, "process \(spec.name) is being deleted")
+        }
         if old.spec.binary == spec.binary { return old.response() }
         let replacement = try launch(spec)
         await untilSettled(replacement)

@@ -105,8 +105,20 @@ private func expectNotFound(sourceLocation: SourceLocation = #_sourceLocation, _
         #expect(!processExists(old.pid))
         #expect(await supervisor.allocatedPortCount == 1)
         #expect(await supervisor.list().count == 1)
+
+        // A process being deleted is not brought back by a replace.
+        let stopping = try await supervisor.delete(name: "engine")
+        var late = upgrade
+        late.binary = "/bin/sh"
+        do {
+            _ = try await supervisor.replace(late, terminateSignal: "SIGHUP")
+            Issue.record("a deleted process was replaced")
+        } catch {
+            #expect(error.code == .failedPrecondition || error.code == .notFound, "\(error)")
+        }
+        try await waitUntilGone(supervisor, "engine")
+        #expect(!processExists(stopping.pid))
         await supervisor.shutdown()
-        #expect(!processExists(replaced.pid))
     }
 
     @Test func aProcessThatNeverListensIsStoppedAsFailed() async throws {
