@@ -164,14 +164,14 @@ private func expectNotFound(sourceLocation: SourceLocation = #_sourceLocation, _
 
     @Test func aProcessIgnoringTheTerminateSignalIsKilledAfterTheGracePeriod() async throws {
         let supervisor = ProcessSupervisor(
-            options: .init(portRange: testPortRange(), stopGracePeriod: .milliseconds(500)))
+            options: .init(portRange: testPortRange(), stopGracePeriod: .seconds(2)))
         _ = try await supervisor.create(shell("stubborn", "trap '' TERM; echo ready; while :; do sleep 0.1; done"))
         let running = try await waitFor(supervisor, "stubborn") { $0.status.state == .running }
         // The shell installs its trap before printing; only then is SIGTERM ignored.
         for await line in try await supervisor.log(name: "stubborn") where line == "ready" { break }
         let deleted = try await supervisor.delete(name: "stubborn")
         #expect(deleted.status.state == .stopping)
-        try await Task.sleep(for: .milliseconds(200))
+        try await Task.sleep(for: .milliseconds(300))
         #expect(try await supervisor.get(name: "stubborn").status.state == .stopping)
         try await waitUntilGone(supervisor, "stubborn")
         #expect(!processExists(running.pid))
