@@ -82,7 +82,7 @@ protoc --proto_path=proto \
     "${protos[@]}"
 
 # protoc writes a .grpc.swift file for every .proto; keep those that hold services.
-grep -l '^// This file contained no services' "$output"/*.grpc.swift | xargs -r rm
+{ grep -l '^// This file contained no services' "$output"/*.grpc.swift || true; } | xargs -r rm
 
 # The descriptor set, with every import, as base64 text the reflection service decodes (a string
 # literal compiles far faster than an array of byte literals).
