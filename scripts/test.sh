@@ -30,5 +30,12 @@ if ! python3 -c 'import spdk.spdk_rpc' >/dev/null 2>&1; then
     python3 -m pip install --quiet --disable-pip-version-check spdk==26.9
 fi
 
+# An independent gRPC client (grpcio and its reflection and health packages) checks the instance
+# manager's servers.
+if ! python3 -c 'import grpc, grpc_reflection, grpc_health' >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check \
+        grpcio==1.85.4 grpcio-reflection==1.85.1 grpcio-health-checking==1.85.1
+fi
+
 swift build --build-tests
 swift test --skip-build "$@"
