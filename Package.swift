@@ -87,6 +87,7 @@ let package = Package(
         .target(
             name: "InstanceManagerServer",
             dependencies: [
+                "InstanceManager",
                 "InstanceManagerAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
