@@ -16,6 +16,9 @@ public enum ReplicaLimits {
     /// requests are given back. Twice the payload in flight, since a buffer is the next power of
     /// two above its request: the slots a steady load cycles through keep theirs.
     public static let maxRetainedSlotBufferBytes = 2 * maxInFlightPayloadBytes
+    /// How often a controller's link checks its requests against the engine-replica timeout: a
+    /// silent replica is found at most two periods after the timeout.
+    public static let watchTickPeriod: Duration = .milliseconds(250)
 }
 
 public enum V1ProcessLimits {

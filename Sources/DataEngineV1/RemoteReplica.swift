@@ -19,7 +19,6 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
     let timeout: Duration
     private let reader: BufferedReader
     private let writer: BatchedWriter
-    private var nextID: UInt64 = 1
     /// Who waits for a request's answer: a caller of `call`, or one replica's place in a fanned-out
     /// request. An enum rather than a closure, so a request allocates nothing for it.
     enum Waiter {
@@ -36,7 +35,9 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
             }
         }
     }
-    private var pending: [UInt64: (waiter: Waiter, kind: UInt8, read: (UnsafeMutableRawPointer, Int)?, sent: ContinuousClock.Instant)] = [:]
+    private var pending = OutstandingRequests<(waiter: Waiter, kind: UInt8, read: (UnsafeMutableRawPointer, Int)?)>()
+    /// The watch's ticks so far: a request notes the tick it was sent in (no clock read per request).
+    private var tick: UInt64 = 0
     private(set) var failure: String?
     /// Called once when the link fails, with why.
     var onFailure: ((String) -> Void)?
@@ -69,7 +70,7 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
                 guard let response = ReplicaResponse(bytes: try await reader.take(ReplicaProtocol.responseBytes)) else {
                     return fail("bad response magic from \(address)")
                 }
-                guard let entry = pending.removeValue(forKey: response.id) else {
+                guard let entry = pending.remove(response.id) else {
                     return fail("response for request \(response.id), which is not outstanding, from \(address)")
                 }
                 let length = Int(response.length)
@@ -96,12 +97,17 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
         }
     }
 
-    /// Fails the link when a request has waited longer than the timeout.
+    /// Fails the link when a request has waited longer than the timeout. The watch wakes every
+    /// tick period; a request sent during tick t has waited more than (T - t - 1) periods at tick
+    /// T (a reactor timer never fires early), so it fails once that covers the timeout: never
+    /// early, at most two periods late.
     private func watch() async {
+        let period = ReplicaLimits.watchTickPeriod
+        let ticksToTimeout = UInt64((timeout / period).rounded(.up)) + 1
         while failure == nil {
-            await reactor.sleep(for: .milliseconds(250))
-            let now = ContinuousClock.now
-            if let oldest = pending.values.map(\.sent).min(), now - oldest > timeout {
+            await reactor.sleep(for: period)
+            tick += 1
+            if let oldest = pending.oldestTick, tick - oldest >= ticksToTimeout {
                 fail("\(address) did not answer within \(timeout)")
             }
         }
@@ -111,9 +117,7 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
         guard failure == nil else { return }
         failure = reason
         writer.close()
-        let waiting = pending
-        pending.removeAll()
-        for entry in waiting.values { entry.waiter.finish(.failure(BlockError(.ioError, reason))) }
+        for entry in pending.removeAll() { entry.waiter.finish(.failure(BlockError(.ioError, reason))) }
         onFailure?(reason)
         onFailure = nil
     }
@@ -135,9 +139,7 @@ final class ReplicaLink: @unchecked Sendable {  // confined to its reactor
     func send(_ request: ReplicaRequest, payload: IOVector? = nil, into: (UnsafeMutableRawPointer, Int)? = nil, to waiter: Waiter) {
         if let failure { return waiter.finish(.failure(BlockError(.ioError, failure))) }
         var request = request
-        request.id = nextID
-        nextID += 1
-        pending[request.id] = (waiter, request.kind, into, .now)
+        request.id = pending.insert((waiter, request.kind, into), tick: tick)
         let length = payload?.byteCount ?? 0
         writer.append(count: ReplicaProtocol.requestBytes + length) { out in
             request.write(into: UnsafeMutableRawBufferPointer(rebasing: out[0..<ReplicaProtocol.requestBytes]))

@@ -176,6 +176,12 @@ public final class V1Controller: BlockDevice, @unchecked Sendable {
     /// counts down, the last one resumes the caller.
     nonisolated(nonsending) func fanOut(_ request: ReplicaRequest, payload: IOVector?) async throws {
         await waitForRoomOnReplicas()
+        try await sendToEveryRWReplica(request, payload: payload)
+    }
+
+    /// `fanOut` once the links have room: every send goes out in this reactor round, and the last
+    /// answer resumes the caller.
+    private nonisolated(nonsending) func sendToEveryRWReplica(_ request: ReplicaRequest, payload: IOVector?) async throws {
         let targets = readWrite
         guard !targets.isEmpty else { throw offline() }
         let tally = spareTallies.popLast() ?? FanOutTally()
@@ -211,7 +217,8 @@ public final class V1Controller: BlockDevice, @unchecked Sendable {
             kind: .write, flags: forceUnitAccess ? ReplicaProtocol.flagForceUnitAccess : 0, id: 0, offset: offset,
             length: UInt32(data.byteCount), revision: UInt64(revision))
         let written = revision
-        try await fanOut(request, payload: data)
+        // Nothing suspended since the wait above, so the links still have room.
+        try await sendToEveryRWReplica(request, payload: data)
         // Writes complete out of order: the replicas' revision is the highest acknowledged.
         for replica in readWrite where replica.revision < written { replica.revision = written }
         if acknowledgedRevision.load(ordering: .relaxed) < written { acknowledgedRevision.store(written, ordering: .relaxed) }
