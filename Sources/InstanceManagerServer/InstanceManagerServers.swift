@@ -5,7 +5,9 @@
 // Lifecycle: `run()` serves every endpoint until `beginGracefulShutdown()` (or until one server
 // fails, which shuts the others down and rethrows). A graceful shutdown first marks every service
 // NOT_SERVING and ends the health watches, since those streams would otherwise hold the server
-// open, then stops accepting calls and waits for the calls under way.
+// open, then stops accepting calls and waits for the calls under way. A transport told to stop
+// before it has bound would bind afterwards and serve on, so each server is told only once its
+// transport has bound (or failed to).
 
 public import GRPCCore
 import GRPCNIOTransportHTTP2Posix
@@ -56,6 +58,9 @@ public final class InstanceManagerServers: Sendable {
 
     private let servers: [Server]
     private let started = Mutex(false)
+    /// Yields once `beginGracefulShutdown()` is called; `run()` then stops each server.
+    private let shutdownRequests: AsyncStream<Void>
+    private let shutdownRequester: AsyncStream<Void>.Continuation
 
     /// Keepalive pings clients may send, per Longhorn's servers: one every 10 s at most, with or
     /// without calls under way.
@@ -69,6 +74,7 @@ public final class InstanceManagerServers: Sendable {
         servers = try endpoints.map { endpoint in
             try Self.makeServer(endpoint, reflection: reflection)
         }
+        (shutdownRequests, shutdownRequester) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Serves every endpoint until `beginGracefulShutdown()`; rethrows the first server failure
@@ -85,10 +91,21 @@ public final class InstanceManagerServers: Sendable {
             for server in servers {
                 group.addTask { try await server.grpc.serve() }
             }
+            group.addTask { [servers, shutdownRequests] in
+                for await _ in shutdownRequests { break }
+                for server in servers {
+                    if !Task.isCancelled {
+                        _ = try? await server.transport.listeningAddress
+                    }
+                    server.grpc.beginGracefulShutdown()
+                }
+            }
             do {
                 try await group.waitForAll()
             } catch {
+                // One server failed: the others stop now, without waiting for their calls.
                 beginGracefulShutdown()
+                group.cancelAll()
                 try? await group.waitForAll()
                 throw error
             }
@@ -134,8 +151,8 @@ public final class InstanceManagerServers: Sendable {
             }
             server.health.setStatus(.notServing, for: "")
             server.health.finishWatches()
-            server.grpc.beginGracefulShutdown()
         }
+        shutdownRequester.yield()
     }
 
     private static func makeServer(_ endpoint: InstanceManagerEndpoint, reflection: ReflectionIndex) throws -> Server {
@@ -196,7 +213,8 @@ public final class InstanceManagerServers: Sendable {
             service.registerMethods(with: &router)
             for method in router.methods {
                 guard methods.insert(method).inserted else {
-                    throw InstanceManagerServersError(description: "method /\(method.fullyQualifiedMethod) is registered twice")
+                    throw InstanceManagerServersError(
+                        description: "method /\(method.fullyQualifiedMethod) is registered twice")
                 }
                 let name = method.service.fullyQualifiedService
                 if !names.contains(name) { names.append(name) }

@@ -7,10 +7,10 @@
 // The v1alpha messages have the same fields and numbers as v1's, so v1alpha requests are handled
 // by re-decoding them as v1 messages.
 
+import Foundation
 public import GRPCCore
 public import InstanceManagerAPI
 import SwiftProtobuf
-import Foundation
 
 /// The answers both reflection versions give, in v1 messages.
 public struct ReflectionResponder: Sendable {
@@ -23,7 +23,9 @@ public struct ReflectionResponder: Sendable {
         self.serviceNames = serviceNames
     }
 
-    public func respond(to request: Grpc_Reflection_V1_ServerReflectionRequest) -> Grpc_Reflection_V1_ServerReflectionResponse {
+    public func respond(
+        to request: Grpc_Reflection_V1_ServerReflectionRequest
+    ) -> Grpc_Reflection_V1_ServerReflectionResponse {
         var response = Grpc_Reflection_V1_ServerReflectionResponse()
         response.validHost = request.host
         response.originalRequest = request
@@ -120,7 +122,8 @@ public struct ReflectionServiceV1Alpha: Grpc_Reflection_V1alpha_ServerReflection
         context: ServerContext
     ) async throws {
         for try await message in request {
-            let request = try Grpc_Reflection_V1_ServerReflectionRequest(serializedBytes: message.serializedBytes() as [UInt8])
+            let request = try Grpc_Reflection_V1_ServerReflectionRequest(
+                serializedBytes: message.serializedBytes() as [UInt8])
             let answer: [UInt8] = try responder.respond(to: request).serializedBytes()
             try await response.write(Grpc_Reflection_V1alpha_ServerReflectionResponse(serializedBytes: answer))
         }

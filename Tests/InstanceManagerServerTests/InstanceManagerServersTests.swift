@@ -182,8 +182,15 @@ import Testing
         }
     }
 
+    @Test func aShutdownAskedBeforeTheServersBindStillStopsThem() async throws {
+        let servers = try twoServers()
+        servers.beginGracefulShutdown()
+        try await servers.run()
+    }
+
     @Test func consecutiveEndpointsFollowTheListenPort() {
-        let endpoints = InstanceManagerEndpoint.consecutive(host: "0.0.0.0", fromPort: 8500, services: [[], [], [], [], []])
+        let endpoints = InstanceManagerEndpoint.consecutive(
+            host: "0.0.0.0", fromPort: 8500, services: [[], [], [], [], []])
         #expect(endpoints.map(\.port) == [8500, 8501, 8502, 8503, 8504])
         #expect(InstanceManagerPorts.instanceOffset == 3)
         #expect(InstanceManagerPorts.spdkOffset == 4)

@@ -19,10 +19,14 @@ import Testing
         #expect(path(Imrpc_InstanceService.Method.InstanceWatch.descriptor) == "/imrpc.InstanceService/InstanceWatch")
         #expect(Imrpc_InstanceService.Method.InstanceWatch.descriptor.type == .serverStreaming)
         #expect(Imrpc_InstanceService.Method.descriptors.count == 16)
-        #expect(path(Imrpc_DiskService.Method.DiskReplicaInstanceDelete.descriptor) == "/imrpc.DiskService/DiskReplicaInstanceDelete")
+        #expect(
+            path(Imrpc_DiskService.Method.DiskReplicaInstanceDelete.descriptor)
+                == "/imrpc.DiskService/DiskReplicaInstanceDelete")
         #expect(Imrpc_DiskService.Method.descriptors.count == 8)
         #expect(path(Imrpc_ProxyEngineService.Method.ReplicaAdd.descriptor) == "/imrpc.ProxyEngineService/ReplicaAdd")
-        #expect(path(Imrpc_ProxyEngineService.Method.SPDKBackingImageWatch.descriptor) == "/imrpc.ProxyEngineService/SPDKBackingImageWatch")
+        #expect(
+            path(Imrpc_ProxyEngineService.Method.SPDKBackingImageWatch.descriptor)
+                == "/imrpc.ProxyEngineService/SPDKBackingImageWatch")
     }
 
     @Test func spdkService() {

@@ -83,7 +83,8 @@ private func runPythonClient(port: Int) async throws -> (status: Int32, output: 
         let found = try JSONDecoder().decode(PythonFindings.self, from: output)
         #expect(
             found.services == [
-                "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection",
+                "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+                "grpc.reflection.v1alpha.ServerReflection",
             ]
         )
         #expect(found.instanceMethods.first == "InstanceCreate")

@@ -16,7 +16,9 @@ import Testing
         #expect(index.fileName(containingSymbol: "ProcessManagerService") == "imrpc.proto")
         #expect(index.fileName(containingSymbol: "imrpc.InstanceSpec.data_engine") == "instance.proto")
         #expect(index.fileName(containingSymbol: "imrpc.DATA_ENGINE_V2") == "common.proto")
-        #expect(index.fileName(containingSymbol: "grpc.health.v1.HealthCheckResponse.ServingStatus") == "grpc/health/v1/health.proto")
+        #expect(
+            index.fileName(containingSymbol: "grpc.health.v1.HealthCheckResponse.ServingStatus")
+                == "grpc/health/v1/health.proto")
         #expect(index.fileName(containingSymbol: "spdkrpc.Lvol") == "lvol.proto")
         #expect(index.fileName(containingSymbol: "google.protobuf.Empty") == "google/protobuf/empty.proto")
         #expect(index.fileName(containingSymbol: "imrpc.NoSuchThing") == nil)
