@@ -8,20 +8,6 @@ import TestSupport
 import Testing
 
 
-/// Runs a program; returns its status and its output and error text.
-private func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 private func call(_ client: JSONRPCClient, _ method: String, _ members: [(String, JSONValue)], sourceLocation: SourceLocation = #_sourceLocation) throws {
     let result = try client.call(method, params: params(members))
     if case .failure(let error) = result { Issue.record("\(method): \(error.code) \(error.message)", sourceLocation: sourceLocation) }
@@ -48,7 +34,7 @@ private func export(_ client: JSONRPCClient, name: String, bdev: String, port: U
 
 @Suite(.serialized) struct NBDClientTests {
     @Test func realClientsReadAndWriteAnExportedLvol() throws {
-        try #require(try run(["which", "nbdinfo", "qemu-img", "nbdcopy", "fio"]).status == 0, "scripts/test.sh installs libnbd-bin, qemu-utils and fio")
+        try #require(try runProgram(["which", "nbdinfo", "qemu-img", "nbdcopy", "fio"]).status == 0, "scripts/test.sh installs libnbd-bin, qemu-utils and fio")
         let (daemon, client) = try daemonWithLvols([try TemporaryFile(size: 128 << 20)], sizeMiB: 64)
         let port = freeTCPPort()
         let uri = "nbd://127.0.0.1:\(port)/vol"
@@ -61,7 +47,7 @@ private func export(_ client: JSONRPCClient, name: String, bdev: String, port: U
             ("name", text("vol")), ("bdev_name", text("lvs0/vol")), ("listen_address", params([("traddr", text("127.0.0.1")), ("trsvcid", text(String(port)))])),
         ])) == .failure(JSONRPCError(code: -17, message: "File exists: an export named vol already exists")))
 
-        let info = try run(["nbdinfo", "--json", uri])
+        let info = try runProgram(["nbdinfo", "--json", uri])
         #expect(info.status == 0, "\(info.output)")
         #expect(info.output.contains("\"export-size\": 67108864"))
         #expect(info.output.contains("\"can_trim\": true") && info.output.contains("\"can_flush\": true") && info.output.contains("\"can_multi_conn\": true"))
@@ -77,38 +63,38 @@ private func export(_ client: JSONRPCClient, name: String, bdev: String, port: U
             handle.write(Data(chunk))
         }
         try handle.close()
-        let convert = try run(["qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", source.path, uri])
+        let convert = try runProgram(["qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", source.path, uri])
         #expect(convert.status == 0, "\(convert.output)")
-        let compare = try run(["qemu-img", "compare", "-f", "raw", "-F", "raw", source.path, uri])
+        let compare = try runProgram(["qemu-img", "compare", "-f", "raw", "-F", "raw", source.path, uri])
         #expect(compare.status == 0, "\(compare.output)")
 
         // nbdcopy back out to a file.
         let copy = try TemporaryFile(size: 64 << 20)
-        let copied = try run(["nbdcopy", uri, copy.path])
+        let copied = try runProgram(["nbdcopy", uri, copy.path])
         #expect(copied.status == 0, "\(copied.output)")
-        #expect(try run(["cmp", source.path, copy.path]).status == 0)
+        #expect(try runProgram(["cmp", source.path, copy.path]).status == 0)
 
         // Trim and write-zeroes read back as zeros (qemu-io verifies the patterns).
-        let zeroes = try run([
+        let zeroes = try runProgram([
             "qemu-io", "-f", "raw", "-c", "discard 0 1M", "-c", "read -P 0 0 1M", "-c", "write -z 1M 1M", "-c", "read -P 0 1M 1M",
             "-c", "write -P 0xab 2M 64k", "-c", "read -P 0xab 2M 64k", uri,
         ])
         #expect(zeroes.status == 0 && !zeroes.output.contains("failed") && !zeroes.output.contains("error"), "\(zeroes.output)")
 
         // fio's nbd engine: random writes, then crc32c verification.
-        let fio = try run([
+        let fio = try runProgram([
             "fio", "--name=verify", "--ioengine=nbd", "--uri=\(uri)", "--rw=randwrite", "--bs=4k", "--iodepth=16",
             "--size=32M", "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--verify_state_save=0", "--randrepeat=0",
         ])
         #expect(fio.status == 0 && fio.output.contains("err= 0"), "\(fio.output)")
         #expect(!fio.output.contains("bad magic") && !fio.output.contains("verify: bad"))
         try call(client, "nbd_export_delete", [("name", text("vol"))])
-        #expect(try run(["nbdinfo", uri]).status != 0)
+        #expect(try runProgram(["nbdinfo", uri]).status != 0)
         withExtendedLifetime(daemon) {}
     }
 
     @Test func fioVerifiesThroughARAID1WhileALegIsRemoved() throws {
-        try #require(try run(["which", "fio"]).status == 0, "scripts/test.sh installs fio")
+        try #require(try runProgram(["which", "fio"]).status == 0, "scripts/test.sh installs fio")
         let files = [try TemporaryFile(size: 96 << 20), try TemporaryFile(size: 96 << 20)]
         let (daemon, client) = try daemonWithLvols(files, sizeMiB: 64)
         try call(client, "bdev_raid_create", [("name", text("raid")), ("raid_level", text("raid1")), ("base_bdevs", .array([text("lvs0/vol"), text("lvs1/vol")]))])

@@ -5,20 +5,6 @@ import Foundation
 import TestSupport
 import Testing
 
-/// Runs `python3 -m spdk.spdk_rpc -s SOCKET arguments…`; returns exit status and stdout.
-private func rpcPy(_ socket: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-m", "spdk.spdk_rpc", "-s", socket] + arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 @Suite struct RpcPyTests {
     @Test func spdkRpcDrivesTheDaemon() throws {
         let daemon = try Daemon()

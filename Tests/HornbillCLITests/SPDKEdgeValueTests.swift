@@ -11,21 +11,6 @@ import Testing
 private func object(_ members: [(String, JSONValue)]) -> JSONValue { .object(members.map { (key: $0.0, value: $0.1) }) }
 private func string(_ text: String) -> JSONValue { .string(text) }
 
-/// Runs SPDK's rpc.py (`python3 -m spdk.spdk_rpc`); returns exit status and stdout, where rpc.py
-/// also prints an error response (`"code": …, "message": …`).
-private func spdkRpc(_ socket: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-m", "spdk.spdk_rpc", "-s", socket] + arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 /// `hornbill rpc -s SOCKET METHOD PARAMS`.
 private func hornbillRpc(_ socket: String, _ method: String, _ params: String? = nil) throws
     -> (status: Int32, output: String, error: String)
@@ -92,28 +77,28 @@ private func number(_ value: JSONValue?) -> Int? {
     @Test func edgeValuesThroughSPDKsRpcPy() throws {
         let daemon = try Daemon()
         let socket = daemon.socket
-        try #require(try spdkRpc(socket, ["bdev_malloc_create", "32", "512", "-b", "Malloc0"]).status == 0, "spdk-rpc is missing or failed")
-        #expect(try spdkRpc(socket, ["bdev_lvol_create_lvstore", "Malloc0", "lvs", "-c", "1048576"]).status == 0)
-        #expect(try spdkRpc(socket, ["bdev_lvol_create", "-l", "lvs", "v", "4"]).status == 0)
+        try #require(try rpcPy(socket, ["bdev_malloc_create", "32", "512", "-b", "Malloc0"]).status == 0, "spdk-rpc is missing or failed")
+        #expect(try rpcPy(socket, ["bdev_lvol_create_lvstore", "Malloc0", "lvs", "-c", "1048576"]).status == 0)
+        #expect(try rpcPy(socket, ["bdev_lvol_create", "-l", "lvs", "v", "4"]).status == 0)
         // SPDK's own test (test/lvol/resize.sh) resizes to 0 and expects 0 blocks.
-        #expect(try spdkRpc(socket, ["bdev_lvol_resize", "lvs/v", "0"]).status == 0)
-        let bdev = try spdkRpc(socket, ["bdev_get_bdevs", "-b", "lvs/v"])
+        #expect(try rpcPy(socket, ["bdev_lvol_resize", "lvs/v", "0"]).status == 0)
+        let bdev = try rpcPy(socket, ["bdev_get_bdevs", "-b", "lvs/v"])
         #expect(bdev.status == 0 && bdev.output.contains("\"num_blocks\": 0,"))
-        #expect(try spdkRpc(socket, ["bdev_lvol_snapshot", "lvs/v", "snap"]).status == 0)
-        let snapshotOfSnapshot = try spdkRpc(socket, ["bdev_lvol_snapshot", "lvs/snap", "snap2"])
+        #expect(try rpcPy(socket, ["bdev_lvol_snapshot", "lvs/v", "snap"]).status == 0)
+        let snapshotOfSnapshot = try rpcPy(socket, ["bdev_lvol_snapshot", "lvs/snap", "snap2"])
         #expect(snapshotOfSnapshot.status != 0)
         #expect(snapshotOfSnapshot.output.contains("\"code\": -32602") && snapshotOfSnapshot.output.contains("\"message\": \"Invalid argument\""))
-        let taken = try spdkRpc(socket, ["bdev_lvol_snapshot", "lvs/v", "snap"])
+        let taken = try rpcPy(socket, ["bdev_lvol_snapshot", "lvs/v", "snap"])
         #expect(taken.status != 0 && taken.output.contains("\"code\": -32602") && taken.output.contains("\"message\": \"File exists\""))
 
-        let subsystems = try spdkRpc(socket, ["nvmf_get_subsystems", "-t", "other"])
+        let subsystems = try rpcPy(socket, ["nvmf_get_subsystems", "-t", "other"])
         #expect(subsystems.status != 0)
         #expect(subsystems.output.contains("\"code\": -32603") && subsystems.output.contains("\"message\": \"Unable to find a target.\""))
-        let created = try spdkRpc(socket, ["nvmf_create_subsystem", "nqn.2016-06.io.spdk:edge", "-t", "other"])
+        let created = try rpcPy(socket, ["nvmf_create_subsystem", "nqn.2016-06.io.spdk:edge", "-t", "other"])
         #expect(created.status != 0 && created.output.contains("\"message\": \"Unable to find target other\""))
-        #expect(try spdkRpc(socket, ["nvmf_create_subsystem", "nqn.2016-06.io.spdk:edge", "-t", "nvmf_tgt"]).status == 0)
-        #expect(try spdkRpc(socket, ["nvmf_get_subsystems", "-t", "nvmf_tgt"]).output.contains("nqn.2016-06.io.spdk:edge"))
-        let stats = try spdkRpc(socket, ["nvmf_get_stats", "-t", "other"])
+        #expect(try rpcPy(socket, ["nvmf_create_subsystem", "nqn.2016-06.io.spdk:edge", "-t", "nvmf_tgt"]).status == 0)
+        #expect(try rpcPy(socket, ["nvmf_get_subsystems", "-t", "nvmf_tgt"]).output.contains("nqn.2016-06.io.spdk:edge"))
+        let stats = try rpcPy(socket, ["nvmf_get_stats", "-t", "other"])
         #expect(stats.status != 0 && stats.output.contains("\"message\": \"Unable to find a target.\""))
     }
 

@@ -14,20 +14,6 @@ private func request(_ method: String, id: Int, params: String? = nil) -> String
     "{\"jsonrpc\":\"2.0\",\"id\":\(id),\"method\":\"\(method)\"" + (params.map { ",\"params\":\($0)" } ?? "") + "}\n"
 }
 
-/// Runs SPDK's rpc.py; returns its exit status and everything it printed (errors included).
-private func rpcPyWithErrors(_ socket: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-m", "spdk.spdk_rpc", "-s", socket] + arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 @Suite struct TgtBackpressureTests {
     @Test func aClientThatNeverReadsIsPausedWhileOthersAreServed() throws {
         let daemon = try Daemon()
@@ -232,12 +218,12 @@ private func rpcPyWithErrors(_ socket: String, _ arguments: [String]) throws -> 
     @Test func spdkRpcGetsENOMEMForAHugeMallocBdevAndTheDaemonGoesOn() throws {
         let daemon = try Daemon()
         // rpc.py's size is in MiB: 2^30 MiB is 2^50 bytes. It prints the error reply and exits 1.
-        let huge = try rpcPyWithErrors(daemon.socket, ["bdev_malloc_create", "1073741824", "512", "-b", "huge"])
+        let huge = try rpcPy(daemon.socket, ["bdev_malloc_create", "1073741824", "512", "-b", "huge"], includingErrors: true)
         try #require(!huge.output.contains("No module named"), "spdk-rpc is missing; scripts/test.sh installs it (pip install spdk)")
         #expect(huge.status == 1)
         #expect(huge.output.contains("\"code\": -12") && huge.output.contains("\"message\": \"Cannot allocate memory\""), "\(huge.output)")
-        #expect(try rpcPyWithErrors(daemon.socket, ["bdev_malloc_create", "1", "512", "-b", "small"]) == (0, "small\n"))
-        #expect(try rpcPyWithErrors(daemon.socket, ["bdev_get_bdevs", "-b", "huge"]).status == 1)
+        #expect(try rpcPy(daemon.socket, ["bdev_malloc_create", "1", "512", "-b", "small"], includingErrors: true) == (0, "small\n"))
+        #expect(try rpcPy(daemon.socket, ["bdev_get_bdevs", "-b", "huge"], includingErrors: true).status == 1)
     }
 
     @Test func anIOMemorySizePastAnyAddressIsRefused() throws {
