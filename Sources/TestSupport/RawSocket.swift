@@ -16,10 +16,14 @@ public final class RawSocket: @unchecked Sendable {  // used by one test task at
 
     deinit { close() }
 
-    /// Connects to 127.0.0.1:`port`.
-    public static func connect(port: UInt16) throws -> RawSocket {
+    /// Connects to 127.0.0.1:`port`; `receiveBufferBytes`, set before connecting, keeps what the
+    /// kernel takes off the server for this socket small.
+    public static func connect(port: UInt16, receiveBufferBytes: Int32? = nil) throws -> RawSocket {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        if var bytes = receiveBufferBytes {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian

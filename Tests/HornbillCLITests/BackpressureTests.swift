@@ -39,192 +39,25 @@ private let resumedReadBytes = 64 << 20
 
 // MARK: - Helpers
 
-/// A process's resident set size (VmRSS of /proc/PID/status), in bytes.
-private func residentBytes(_ pid: Int32) -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
-    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-        let digits = line.filter(\.isNumber)
-        return (Int(digits) ?? 0) * 1024
-    }
-    return 0
-}
-
-/// Runs a program with a time bound (it is killed past it); returns its status and output.
-private func run(_ arguments: [String], timeoutSeconds: Double = 60) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
-    DispatchQueue.global().asyncAfter(deadline: .now() + timeoutSeconds, execute: watchdog)
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    watchdog.cancel()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 /// qemu-io writes `pattern` at `offset` through NBD and reads it back, verifying every byte.
 private func writeAndVerifyOverNBD(_ uri: String, pattern: UInt8, offset: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let range = "\(offset) 4M"
-    let result = try run(["qemu-io", "-f", "raw", "-c", "write -P \(pattern) \(range)", "-c", "read -P \(pattern) \(range)", uri])
+    let result = try runProgram(["qemu-io", "-f", "raw", "-c", "write -P \(pattern) \(range)", "-c", "read -P \(pattern) \(range)", uri], timeoutSeconds: 60)
     let verified = !result.output.contains("Pattern verification failed") && result.output.contains("read 4194304/4194304 bytes")
     #expect(result.status == 0 && verified, "\(result.output)", sourceLocation: sourceLocation)
 }
 
-/// A blocking loopback TCP client speaking raw protocol bytes.
-private final class RawClient: @unchecked Sendable {
-    let fd: Int32
-
-    init(port: UInt16) throws {
-        var connected: Int32 = -1
-        var fd: Int32 = -1
-        for _ in 0..<300 {
-            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = port.bigEndian
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            if connected == 0 { break }
-            Glibc.close(fd)
-            usleep(20_000)
-        }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        self.fd = fd
-        var seconds = timeval(tv_sec: 10, tv_usec: 0)  // every blocking receive is bounded
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &seconds, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    private var isClosed = false
-
-    deinit { close() }
-
-    func close() {
-        guard !isClosed else { return }
-        isClosed = true
-        Glibc.close(fd)
-    }
-
-    func send(_ bytes: [UInt8]) throws {
-        var sent = 0
-        while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard count > 0 else { throw POSIXError(.EPIPE) }
-            sent += count
-        }
-    }
-
-    /// Exactly `count` bytes (each wait bounded by the receive timeout).
-    func receive(_ count: Int) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var got = 0
-        while got < count {
-            let n = bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + got, count - got, 0) }
-            guard n > 0 else { throw POSIXError(.ECONNRESET) }
-            got += n
-        }
-        return bytes
-    }
-
-    /// Reads and drops `count` bytes (each wait bounded by the receive timeout); returns the first
-    /// eight.
-    func receiveAndDrop(_ count: Int) throws -> [UInt8] {
-        let first = try receive(8)
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var got = 8
-        while got < count {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, min($0.count, count - got), 0) }
-            guard n > 0 else { throw POSIXError(.ECONNRESET) }
-            got += n
-        }
-        return first
-    }
-
-    /// Sends `chunk` over and over and never reads, until `seconds` passed (the peer stopped
-    /// reading and the kernel's buffers are full, or it went on reading) or the connection
-    /// failed; returns the bytes sent.
-    func flood(_ chunk: [UInt8], seconds: Double) -> Int {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        var total = 0
-        var offset = 0
-        chunk.withUnsafeBytes { raw in
-            while ContinuousClock.now < deadline {
-                var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                guard poll(&poller, 1, 50) == 1 else { continue }
-                let count = Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
-                if count < 0 {
-                    if errno == EAGAIN || errno == EINTR { continue }
-                    return
-                }
-                total += count
-                offset = (offset + count) % raw.count
-            }
-        }
-        return total
-    }
+/// A client of `port`, waiting up to 6 s for it to listen.
+private func rawClient(port: UInt16) throws -> BlockingTCPClient {
+    try BlockingTCPClient(port: port, attempts: 300, receiveTimeoutSeconds: 10)
 }
 
-private func be<T: FixedWidthInteger>(_ value: T) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
-
-private func loadBE<T: FixedWidthInteger>(_ bytes: [UInt8], _ offset: Int, as: T.Type = T.self) -> T {
-    bytes.withUnsafeBytes { T(bigEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
-}
-
-// MARK: - NBD by hand
-
-private enum RawNBD {
-    static let optionMagic: UInt64 = 0x4948_4156_454F_5054  // "IHAVEOPT"
-    static let requestMagic: UInt32 = 0x2560_9513
-    static let requestBytes = 28
-
-    static func option(_ option: UInt32, _ data: [UInt8]) -> [UInt8] {
-        be(optionMagic) + be(option) + be(UInt32(data.count)) + data
-    }
-
-    /// NBD_OPT_INFO (6) or NBD_OPT_GO (7) for `name`, asking for the name and description too.
-    static func information(_ option: UInt32, name: String) -> [UInt8] {
-        let bytes = Array(name.utf8)
-        return Self.option(option, be(UInt32(bytes.count)) + bytes + be(UInt16(2)) + be(UInt16(1)) + be(UInt16(2)))
-    }
-
-    /// Connects, negotiates with NBD_OPT_GO (reading the handshake's replies) and returns the
-    /// client, ready for requests.
-    static func connect(port: UInt16, export: String) throws -> RawClient {
-        let client = try RawClient(port: port)
-        _ = try client.receive(18)
-        try client.send(be(UInt32(3)))  // fixed newstyle, no zeroes
-        try client.send(information(7, name: export))
-        while true {
-            let header = try client.receive(20)
-            let type = loadBE(header, 12, as: UInt32.self)
-            let length = Int(loadBE(header, 16, as: UInt32.self))
-            if length > 0 { _ = try client.receive(length) }
-            if type == 1 { return client }  // NBD_REP_ACK
-            guard type & 0x8000_0000 == 0 else { throw POSIXError(.EPROTO) }
-        }
-    }
-
-    /// `count` read requests of `length` bytes walking through the first `span` bytes.
-    static func reads(count: Int, length: Int, span: Int) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(count * requestBytes)
-        for index in 0..<count {
-            let offset = UInt64(index * length % span)
-            out += be(requestMagic) + be(UInt16(0)) + be(UInt16(0)) + be(UInt64(index)) + be(offset) + be(UInt32(length))
-        }
-        return out
-    }
-}
+// MARK: - NBD
 
 /// Floods `port` with pipelined NBD reads of `length` bytes on a connection that never reads;
 /// returns the connection (still open, stalled) and the reply bytes its requests asked for.
-private func floodNBDReads(port: UInt16, export: String, length: Int, span: Int) async throws -> (RawClient, Int) {
-    let client = try RawNBD.connect(port: port, export: export)
+private func floodNBDReads(port: UInt16, export: String, length: Int, span: Int) async throws -> (BlockingTCPClient, Int) {
+    let client = try RawNBD.connect(port: port, export: export, receiveTimeoutSeconds: 10)
     let chunk = RawNBD.reads(count: 1024, length: length, span: span)
     let sent = try await offThread { client.flood(chunk, seconds: floodSeconds) }
     return (client, sent / RawNBD.requestBytes * length)
@@ -232,19 +65,6 @@ private func floodNBDReads(port: UInt16, export: String, length: Int, span: Int)
 
 // MARK: - tgt
 
-
-/// A daemon with a 64 MiB malloc bdev exported over NBD.
-private func tgtWithNBDExport() throws -> (Daemon, port: UInt16, uri: String) {
-    let daemon = try Daemon()
-    let client = try daemon.client()
-    try rpc(client, "bdev_malloc_create", [("name", text("m0")), ("num_blocks", .integer(16384)), ("block_size", .integer(4096))])
-    let port = freeTCPPort()
-    try rpc(client, "nbd_export_create", [
-        ("name", text("vol")), ("bdev_name", text("m0")),
-        ("listen_address", params([("traddr", text("127.0.0.1")), ("trsvcid", text(String(port)))])),
-    ])
-    return (daemon, port, "nbd://127.0.0.1:\(port)/vol")
-}
 
 /// The test's own NVMe/TCP host, the well-behaved client of the NVMe test.
 private let hostReactor: Reactor = {
@@ -275,8 +95,8 @@ private enum RawNVMe {
     }
 
     /// ICReq/ICResp, then a Connect for `queueID`; returns the client and the controller ID.
-    static func connect(port: UInt16, nqn: String, queueID: UInt16, queueSize: Int, controllerID: UInt16) throws -> (RawClient, UInt16) {
-        let client = try RawClient(port: port)
+    static func connect(port: UInt16, nqn: String, queueID: UInt16, queueSize: Int, controllerID: UInt16) throws -> (BlockingTCPClient, UInt16) {
+        let client = try rawClient(port: port)
         try client.send(ICReq().encode())
         _ = try client.receive(128)
         var command = SubmissionEntry.connect(commandID: 1, queueID: queueID, queueSize: queueSize, keepAliveMilliseconds: 0)
@@ -288,7 +108,7 @@ private enum RawNVMe {
         return (client, UInt16(truncatingIfNeeded: completion.dw0))
     }
 
-    static func receiveCompletion(_ client: RawClient) throws -> CompletionEntry {
+    static func receiveCompletion(_ client: BlockingTCPClient) throws -> CompletionEntry {
         let response = try client.receive(24)
         guard response[0] == PDUType.capsuleResp.rawValue else { throw POSIXError(.EPROTO) }
         return response.withUnsafeBytes { CompletionEntry(bytes: UnsafeRawBufferPointer(rebasing: $0[8..<24])) }
@@ -327,7 +147,7 @@ private func replicaRequest(kind: UInt8, id: UInt64, offset: UInt64, length: Int
 /// Writes a random 4 MiB at `offset` of a replica over its protocol and reads it back; true when it
 /// matches.
 private func writeAndVerifyReplica(port: UInt16, offset: UInt64, seed: UInt64) throws -> Bool {
-    let client = try RawClient(port: port)
+    let client = try rawClient(port: port)
     var random = SeededRandom(seed: seed)
     var data = [UInt8](repeating: 0, count: 4 << 20)
     data.withUnsafeMutableBytes { random.fill($0) }
@@ -354,7 +174,7 @@ private final class ReplicaSet: @unchecked Sendable {
             processes.append(try HornbillProcess([
                 "replica", "\(root)/replicas/vol-\(String(format: "%08x", index))", "--size", String(size), "--listen", "127.0.0.1:\(port)",
             ]))
-            _ = try RawClient(port: port)  // waits until it listens
+            _ = try rawClient(port: port)  // waits until it listens
         }
     }
 
@@ -408,7 +228,7 @@ private final class ReplicaSet: @unchecked Sendable {
         let list = RawNBD.option(3, [])
         let info = RawNBD.information(6, name: "vol")
         let chunk = Array(repeating: list + info, count: 2048).flatMap { $0 }
-        let slow = try RawClient(port: port)
+        let slow = try rawClient(port: port)
         try slow.send(be(UInt32(3)))
         let sent = try await offThread { slow.flood(chunk, seconds: floodSeconds) }
         let requested = sent / (list.count + info.count) * 16 * (20 + 4 + nameBytes)
@@ -426,21 +246,9 @@ private final class ReplicaSet: @unchecked Sendable {
     }
 
     @Test func nvmeTCPClientThatNeverReadsIsStalledNotServedIntoMemory() async throws {
-        let daemon = try Daemon()
-        let pid = daemon.process.processIdentifier
-        let client = try daemon.client()
         let nqn = "nqn.2023-01.io.hornbill:bp"
-        let port = freeTCPPort()
-        try rpc(client, "bdev_malloc_create", [("name", text("m0")), ("num_blocks", .integer(16384)), ("block_size", .integer(4096))])
-        try rpc(client, "nvmf_create_transport", [("trtype", text("TCP"))])
-        try rpc(client, "nvmf_create_subsystem", [("nqn", text(nqn)), ("allow_any_host", .bool(true))])
-        try rpc(client, "nvmf_subsystem_add_ns", [("nqn", text(nqn)), ("namespace", params([("bdev_name", text("m0"))]))])
-        try rpc(client, "nvmf_subsystem_add_listener", [
-            ("nqn", text(nqn)),
-            ("listen_address", params([
-                ("trtype", text("tcp")), ("adrfam", text("ipv4")), ("traddr", text("127.0.0.1")), ("trsvcid", text(String(port))),
-            ])),
-        ])
+        let (daemon, port) = try tgtWithNVMeNamespace(nqn: nqn, blocks: 16384)
+        let pid = daemon.process.processIdentifier
         let host = try await NVMeHostController.attach(
             name: "bp\(port)", options: .init(address: "127.0.0.1", serviceID: String(port), subsystemNQN: nqn), reactor: hostReactor)
         let device = host.namespaces[0]
@@ -484,7 +292,7 @@ private final class ReplicaSet: @unchecked Sendable {
         #expect(try writeAndVerifyReplica(port: port, offset: 0, seed: 1))
         let baseline = residentBytes(process.pid)
 
-        let slow = try RawClient(port: port)
+        let slow = try rawClient(port: port)
         let length = 256 << 10
         let chunk = (0..<1024).flatMap {
             replicaRequest(kind: 1, id: UInt64($0), offset: UInt64($0 * length % replicas.size), length: length)
@@ -514,7 +322,7 @@ private final class ReplicaSet: @unchecked Sendable {
         ]
         for port in replicas.ports { arguments += ["--replica", "tcp://127.0.0.1:\(port)"] }
         let controller = try HornbillProcess(arguments)
-        _ = try RawClient(port: frontendPort)
+        _ = try rawClient(port: frontendPort)
         for _ in 0..<300 where (try? JSONRPCClient(path: statusSocket)) == nil { usleep(20_000) }
         let uri = "nbd://127.0.0.1:\(frontendPort)/vol"
         func modes() throws -> [String] {

@@ -105,6 +105,9 @@ final class RawRPCSocket {
     }
 }
 
+/// A process's resident memory in bytes (VmRSS), 0 once /proc no longer has it.
+func residentBytes(_ pid: Int32) -> Int { Int(ProcessStats.residentBytes(pid) ?? 0) }
+
 /// A process's resident memory and CPU time, from /proc.
 enum ProcessStats {
     /// VmRSS in bytes.
