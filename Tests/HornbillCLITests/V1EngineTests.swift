@@ -7,56 +7,11 @@ import JSONRPC
 import TestSupport
 import Testing
 
-/// A background `hornbill` process, killed when released.
-private final class Background: @unchecked Sendable {
-    let process = Process()
-
-    init(_ arguments: [String]) throws {
-        process.executableURL = builtProduct("hornbill")
-        process.arguments = arguments
-        process.standardError = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    func kill(_ signal: Int32 = SIGKILL) {
-        Glibc.kill(process.processIdentifier, signal)
-        process.waitUntilExit()
-    }
-
-    deinit { if process.isRunning { kill() } }
-}
-
-private func waitForPort(_ port: UInt16) {
-    for _ in 0..<300 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        close(fd)
-        if connected == 0 { return }
-        usleep(20_000)
-    }
-}
-
 private func fio(_ uri: String, sizeMiB: Int) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [
+    try runProgram([
         "fio", "--name=v1", "--ioengine=nbd", "--uri=\(uri)", "--rw=randwrite", "--bs=4k", "--iodepth=16", "--size=\(sizeMiB)M",
         "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--verify_state_save=0", "--randrepeat=0",
-    ]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    ])
 }
 
 /// A volume: replica processes on directories and a controller.
@@ -64,8 +19,8 @@ private final class V1Volume: @unchecked Sendable {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("hornbill-v1-\(UUID().uuidString.prefix(8))").path
     let size = 64 << 20
     var replicaPorts: [UInt16] = []
-    var replicas: [Background?] = []
-    var controller: Background?
+    var replicas: [HornbillProcess?] = []
+    var controller: HornbillProcess?
     var frontendPort: UInt16 = 0
     var statusSocket: String { "\(root)/status.sock" }
     var uri: String { "nbd://127.0.0.1:\(frontendPort)/vol" }
@@ -84,8 +39,8 @@ private final class V1Volume: @unchecked Sendable {
     func directory(_ index: Int) -> String { "\(root)/replicas/vol-\(String(format: "%08x", index + 0xa0))" }
 
     func startReplica(_ index: Int) throws {
-        replicas[index] = try Background(["replica", directory(index), "--size", String(size), "--listen", "127.0.0.1:\(replicaPorts[index])"])
-        waitForPort(replicaPorts[index])
+        replicas[index] = try HornbillProcess(["replica", directory(index), "--size", String(size), "--listen", "127.0.0.1:\(replicaPorts[index])"])
+        _ = try? BlockingTCPClient(port: replicaPorts[index], attempts: 300)  // waits until it listens
     }
 
     func startController(timeoutSeconds: Double = 8) throws {
@@ -96,8 +51,8 @@ private final class V1Volume: @unchecked Sendable {
             "--status-socket", statusSocket, "--replica-timeout", String(timeoutSeconds),
         ]
         for port in replicaPorts { arguments += ["--replica", "tcp://127.0.0.1:\(port)"] }
-        controller = try Background(arguments)
-        waitForPort(frontendPort)
+        controller = try HornbillProcess(arguments)
+        _ = try? BlockingTCPClient(port: frontendPort, attempts: 300)  // waits until it listens
         for _ in 0..<300 where (try? JSONRPCClient(path: statusSocket)) == nil { usleep(20_000) }
     }
 
