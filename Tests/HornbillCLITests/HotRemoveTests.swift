@@ -52,22 +52,15 @@ private final class Background {
     }
 }
 
-/// Runs a program to its end, bounded by `seconds`.
-private func run(_ arguments: [String], seconds: Double = 60) throws -> (status: Int32, output: String) {
-    let program = try Background(arguments)
-    let result = program.finish(within: seconds)
-    return (result.timedOut ? -1 : result.status, result.output)
-}
-
 /// Writes `pattern` over the first MiB of an NBD export (qemu-io verifies nothing here).
 private func writePattern(_ uri: String, _ pattern: UInt8) throws -> Bool {
-    let result = try run(["qemu-io", "-f", "raw", "-c", "write -P \(pattern) 0 1M", uri])
+    let result = try runProgram(["qemu-io", "-f", "raw", "-c", "write -P \(pattern) 0 1M", uri], timeoutSeconds: 60)
     return result.status == 0 && !result.output.contains("failed")
 }
 
 /// True when the first MiB of an NBD export holds `pattern` (qemu-io's read -P checks every byte).
 private func holdsPattern(_ uri: String, _ pattern: UInt8) throws -> Bool {
-    let result = try run(["qemu-io", "-f", "raw", "-c", "read -P \(pattern) 0 1M", uri])
+    let result = try runProgram(["qemu-io", "-f", "raw", "-c", "read -P \(pattern) 0 1M", uri], timeoutSeconds: 60)
     return result.status == 0 && !result.output.contains("failed") && !result.output.contains("mismatch")
 }
 
@@ -115,6 +108,12 @@ private struct Stack {
         }
         try exportNBD("a", bdev: "hr/a")
         try rpc(client, "nvmf_subsystem_add_ns", [("nqn", text(Self.nqn)), ("namespace", params([("bdev_name", text("hr/b"))]))])
+    }
+
+    /// Creates a 64 MiB malloc bdev `base` and builds on it.
+    func buildOnMallocBase() throws {
+        try rpc(client, "bdev_malloc_create", [("name", text("base")), ("num_blocks", .integer(16384)), ("block_size", .integer(4096))])
+        try build(on: "base", create: true)
     }
 
     /// Starts fio writing to export `a` past the pattern, and the project's own NVMe/TCP client
@@ -167,12 +166,12 @@ private struct Stack {
         let ours = subsystems.first { $0["nqn"] == text(Self.nqn) }
         #expect(ours?["namespaces"] == .array([]), sourceLocation: sourceLocation)
         #expect(try holdsPattern(otherURI, 0x33), "the bystander export lost its data", sourceLocation: sourceLocation)
-        #expect(try run(["nbdinfo", uri]).status != 0, sourceLocation: sourceLocation)
+        #expect(try runProgram(["nbdinfo", uri], timeoutSeconds: 60).status != 0, sourceLocation: sourceLocation)
     }
 }
 
 private func requireClients() throws {
-    try #require(try run(["which", "fio", "qemu-io", "nbdinfo"]).status == 0, "scripts/test.sh installs fio, qemu-utils and libnbd-bin")
+    try #require(try runProgram(["which", "fio", "qemu-io", "nbdinfo"], timeoutSeconds: 60).status == 0, "scripts/test.sh installs fio, qemu-utils and libnbd-bin")
 }
 
 @Suite(.serialized) struct HotRemoveTests {
@@ -181,8 +180,7 @@ private func requireClients() throws {
         let daemon = try Daemon()
         let client = try daemon.client()
         let stack = try Stack.prepare(client)
-        try rpc(client, "bdev_malloc_create", [("name", text("base")), ("num_blocks", .integer(16384)), ("block_size", .integer(4096))])
-        try stack.build(on: "base", create: true)
+        try stack.buildOnMallocBase()
         #expect(try writePattern(stack.uri, 0x5a))
         let clients = try stack.startClients()
         #expect(try rpc(client, "bdev_malloc_delete", [("name", text("base"))]) == .bool(true))
@@ -349,7 +347,7 @@ private func requireClients() throws {
         #expect(try client.call("bdev_get_bdevs", params: params([("name", text("r"))])) == .failure(JSONRPCError(code: -19, message: "No such device")))
         guard case .array(let exports) = try rpc(client, "nbd_export_list") else { return }
         #expect(exports.map { $0["name"] } == [text("other")])
-        #expect(try run(["nbdinfo", raidURI]).status != 0)
+        #expect(try runProgram(["nbdinfo", raidURI], timeoutSeconds: 60).status != 0)
         // The same with an NVMe-oF namespace on the array: the namespace goes.
         try rpc(client, "bdev_raid_create", [("name", text("r")), ("raid_level", text("raid1")), ("base_bdevs", .array([text("l0/v"), text("l1/v")]))])
         try rpc(client, "nvmf_subsystem_add_ns", [("nqn", text(Stack.nqn)), ("namespace", params([("bdev_name", text("r"))]))])
@@ -369,8 +367,7 @@ private func requireClients() throws {
         let daemon = try Daemon()
         let client = try daemon.client()
         let stack = try Stack.prepare(client)
-        try rpc(client, "bdev_malloc_create", [("name", text("base")), ("num_blocks", .integer(16384)), ("block_size", .integer(4096))])
-        try stack.build(on: "base", create: true)
+        try stack.buildOnMallocBase()
         let nbd = try RawNBDConnection(port: stack.nbdPort, export: "a")
         // 64 reads sent together, then the base goes while they are received and executed.
         let cookies = Array(UInt64(1)...64)
@@ -401,8 +398,7 @@ private func requireClients() throws {
         let daemon = try Daemon()
         let client = try daemon.client()
         let stack = try Stack.prepare(client)
-        try rpc(client, "bdev_malloc_create", [("name", text("base")), ("num_blocks", .integer(16384)), ("block_size", .integer(4096))])
-        try stack.build(on: "base", create: true)
+        try stack.buildOnMallocBase()
         let clients = try stack.startClients()
         #expect(try rpc(client, "bdev_lvol_delete", [("name", text("hr/a"))]) == .bool(true))
         #expect(try rpc(client, "bdev_lvol_delete", [("name", text("hr/b"))]) == .bool(true))
@@ -430,39 +426,17 @@ private func requireClients() throws {
 /// A hand-driven NBD client (NBD_OPT_EXPORT_NAME, simple replies) on a blocking socket whose
 /// every wait is bounded, to see exactly which requests the server answers.
 private final class RawNBDConnection: @unchecked Sendable {  // one thread at a time
-    let fd: Int32
+    private let socket: RawSocket
+    private var fd: Int32 { socket.fd }
     /// Set when the server closed the connection (rather than a wait running out).
     private(set) var endedCleanly = false
 
     init(port: UInt16, export: String) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0, receive(18) != nil else { throw POSIXError(.ECONNREFUSED) }
-        send(Self.be(UInt32(3)))  // fixed newstyle, no zeroes
-        send(Self.be(UInt64(0x4948_4156_454F_5054)) + Self.be(UInt32(1)) + Self.be(UInt32(export.utf8.count)) + Array(export.utf8))
+        socket = try RawSocket.connect(port: port)
+        guard receive(18) != nil else { throw POSIXError(.ECONNREFUSED) }
+        socket.send(be(UInt32(3)))  // fixed newstyle, no zeroes
+        socket.send(RawNBD.option(1, Array(export.utf8)))  // NBD_OPT_EXPORT_NAME
         guard receive(10) != nil else { throw POSIXError(.ECONNRESET) }
-    }
-
-    deinit { close(fd) }
-
-    static func be<T: FixedWidthInteger>(_ value: T) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
-    static func value<T: FixedWidthInteger>(_ bytes: [UInt8], _ offset: Int, as: T.Type = T.self) -> T {
-        bytes.withUnsafeBytes { T(bigEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
-    }
-
-    func send(_ bytes: [UInt8]) {
-        var sent = 0
-        while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if count <= 0 { return }
-            sent += count
-        }
     }
 
     /// Exactly `count` bytes; nil at end of stream (then `endedCleanly`) or after 30 s of silence.
@@ -484,20 +458,15 @@ private final class RawNBDConnection: @unchecked Sendable {  // one thread at a 
 
     /// NBD_CMD_READ requests, one per cookie, at offsets `length` apart, in one send.
     func sendReads(_ cookies: [UInt64], length: UInt32) {
-        var bytes: [UInt8] = []
-        for cookie in cookies {
-            bytes += Self.be(UInt32(0x2560_9513)) + Self.be(UInt16(0)) + Self.be(UInt16(0)) + Self.be(cookie)
-                + Self.be((cookie - 1) * UInt64(length)) + Self.be(length)
-        }
-        send(bytes)
+        socket.send(cookies.flatMap { RawNBD.request(type: 0, cookie: $0, offset: ($0 - 1) * UInt64(length), length: length) })
     }
 
     /// The next simple reply to a read of `length` bytes (its data skipped), or nil when none comes.
     func readReply(length: Int) -> (cookie: UInt64, error: UInt32)? {
-        guard let header = receive(16), Self.value(header, 0, as: UInt32.self) == 0x6744_6698 else { return nil }
-        let error = Self.value(header, 4, as: UInt32.self)
+        guard let header = receive(16), loadBE(header, 0, as: UInt32.self) == 0x6744_6698 else { return nil }
+        let error = loadBE(header, 4, as: UInt32.self)
         if error == 0 { guard receive(length) != nil else { return nil } }
-        return (Self.value(header, 8, as: UInt64.self), error)
+        return (loadBE(header, 8, as: UInt64.self), error)
     }
 }
 
