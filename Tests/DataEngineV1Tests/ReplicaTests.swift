@@ -19,30 +19,12 @@ private func temporaryDirectory() -> String {
 
 /// A blocking replica-protocol client.
 private final class RawReplicaClient: @unchecked Sendable {
-    let fd: Int32
+    private let socket: RawSocket
+    var fd: Int32 { socket.fd }
 
-    init(port: UInt16) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 else { throw POSIXError(.ECONNREFUSED) }
-    }
+    init(port: UInt16) throws { socket = try RawSocket.connect(port: port) }
 
-    deinit { close(fd) }
-
-    func send(_ bytes: [UInt8]) {
-        var sent = 0
-        while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if count <= 0 { return }
-            sent += count
-        }
-    }
+    func send(_ bytes: [UInt8]) { socket.send(bytes) }
 
     func receive(_ count: Int) async throws -> [UInt8]? {
         let fd = self.fd

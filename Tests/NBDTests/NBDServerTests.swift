@@ -14,32 +14,13 @@ private let reactor: Reactor = {
 
 /// A hand-driven NBD client on a blocking socket (every wait bounded by poll).
 private final class RawNBDClient: @unchecked Sendable {
-    let fd: Int32
+    private let socket: RawSocket
+    var fd: Int32 { socket.fd }
 
-    init(port: UInt16) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 else { throw POSIXError(.ECONNREFUSED) }
-    }
+    init(port: UInt16) throws { socket = try RawSocket.connect(port: port) }
 
-    deinit { close(fd) }
+    func send(_ bytes: [UInt8]) { socket.send(bytes) }
 
-    func send(_ bytes: [UInt8]) {
-        var sent = 0
-        while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if count <= 0 { return }
-            sent += count
-        }
-    }
-
-    /// Exactly `count` bytes, or nil at end of stream or after 5 s.
     func receive(_ count: Int) async throws -> [UInt8]? {
         let fd = self.fd
         return try await offThread {
@@ -291,14 +272,20 @@ private final class Fixture: Sendable {
         #expect(fixture.device.claims.current.claimant == nil && fixture.device.claims.current.writers == 0)
     }
 
-    @Test func aHotRemoveAnswersTheRequestsInFlightThenCloses() async throws {
-        let device = try GateDevice(name: "gate-\(UUID().uuidString.prefix(6))", blockCount: 2048, blockSize: 512)
+    /// A server exporting `device` as `disk`, and a raw client of it through the handshake.
+    private func exportInTransmission(_ device: GateDevice) async throws -> (NBDServer, RawNBDClient) {
         let server = NBDServer(reactor: reactor)
         let address = NBDAddress(host: "127.0.0.1", port: 0)
         try server.createExport(name: "disk", device: device, address: address, readOnly: false)
         let client = try RawNBDClient(port: try #require(server.boundPort(address)))
         try await client.greet()
         _ = try #require(try await client.go("disk"))
+        return (server, client)
+    }
+
+    @Test func aHotRemoveAnswersTheRequestsInFlightThenCloses() async throws {
+        let device = try GateDevice(name: "gate-\(UUID().uuidString.prefix(6))", blockCount: 2048, blockSize: 512)
+        let (server, client) = try await exportInTransmission(device)
         func read(_ cookie: UInt64) {
             client.send(NBDRequest(flags: 0, type: NBDWire.Command.read.rawValue, cookie: cookie, offset: cookie * 512, length: 512).bytes)
         }
@@ -331,12 +318,7 @@ private final class Fixture: Sendable {
     @Test func aHotRemoveDoesNotWaitForAClientThatStopsReading() async throws {
         let device = try GateDevice(name: "gate-\(UUID().uuidString.prefix(6))", blockCount: 8192, blockSize: 512)
         device.openGate()
-        let server = NBDServer(reactor: reactor)
-        let address = NBDAddress(host: "127.0.0.1", port: 0)
-        try server.createExport(name: "disk", device: device, address: address, readOnly: false)
-        let client = try RawNBDClient(port: try #require(server.boundPort(address)))
-        try await client.greet()
-        _ = try #require(try await client.go("disk"))
+        let (server, client) = try await exportInTransmission(device)
         // Reads whose answers (4 MiB each) the client never takes fill every buffer on the way.
         for cookie in 1...8 {
             client.send(NBDRequest(flags: 0, type: NBDWire.Command.read.rawValue, cookie: UInt64(cookie), offset: 0, length: 4 << 20).bytes)

@@ -6,37 +6,16 @@ import TestSupport
 /// A hand-driven NVMe/TCP host on a blocking socket, for protocol edge cases the real host never
 /// produces. Every wait is bounded by poll.
 final class RawNVMeClient: @unchecked Sendable {
-    let fd: Int32
+    private let socket: RawSocket
+    var fd: Int32 { socket.fd }
     private var buffer: [UInt8] = []
     var framer = PDUFramer(role: .host)
 
-    private init(fd: Int32) { self.fd = fd }
-    deinit { close(fd) }
+    private init(socket: RawSocket) { self.socket = socket }
 
-    static func connect(port: UInt16) async throws -> RawNVMeClient {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 else {
-            close(fd)
-            throw POSIXError(.ECONNREFUSED)
-        }
-        return RawNVMeClient(fd: fd)
-    }
+    static func connect(port: UInt16) async throws -> RawNVMeClient { RawNVMeClient(socket: try RawSocket.connect(port: port)) }
 
-    func send(_ bytes: [UInt8]) {
-        var sent = 0
-        while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if count <= 0 { return }
-            sent += count
-        }
-    }
+    func send(_ bytes: [UInt8]) { socket.send(bytes) }
 
     /// Reads bytes for up to `timeout`; false on end of stream or timeout.
     private func fill(timeout: Duration) -> Bool {
