@@ -1,0 +1,68 @@
+// V1 processes left over by an instance manager that was killed (SIGKILL leaves its children
+// running, ProcessSupervisorChild.swift). While it runs, the instance manager records each child
+// as "<pid> <start time> <name>" (the start time is field 22 of /proc/<pid>/stat, in clock ticks
+// since boot), rewritten on every change. The next instance manager stops each recorded process
+// that is still alive with the same start time: a pid reused by another process since has another
+// start time and is left alone.
+
+import Foundation
+import Glibc
+
+/// One recorded child.
+public struct LeftoverProcess: Sendable, Equatable {
+    public var pid: Int32
+    public var startTime: UInt64
+    public var name: String
+}
+
+extension ProcessSupervisor {
+    /// Writes the running children to `path` now and after every change, until cancelled.
+    public nonisolated func recordChildren(to path: String) async {
+        let changes = self.changes.subscribe()
+        await writeChildRecord(to: path)
+        for await _ in changes {
+            await writeChildRecord(to: path)
+        }
+    }
+
+    /// Writes the running children to `path` (atomically: a temporary file renamed over it).
+    public func writeChildRecord(to path: String) {
+        let lines = list().values.compactMap { process -> String? in
+            guard process.pid > 0, let start = processStartTime(process.pid) else { return nil }
+            return "\(process.pid) \(start) \(process.spec.name)\n"
+        }
+        let temporary = path + ".tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(lines.sorted().joined().utf8)) else { return }
+        _ = rename(temporary, path)
+    }
+
+    /// Stops (SIGKILL, the whole process group) each process recorded in `path` that is still the
+    /// same process, and removes the record. Answers what it stopped.
+    @discardableResult
+    public static func stopLeftovers(recordedIn path: String) -> [LeftoverProcess] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        var stopped: [LeftoverProcess] = []
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ", maxSplits: 2)
+            guard fields.count == 3, let pid = Int32(fields[0]), pid > 1, let start = UInt64(fields[1]) else { continue }
+            guard processStartTime(pid) == start else { continue }
+            // Each child leads a process group of its own; its own children go with it.
+            if kill(-pid, SIGKILL) != 0 { _ = kill(pid, SIGKILL) }
+            stopped.append(LeftoverProcess(pid: pid, startTime: start, name: String(fields[2])))
+        }
+        _ = unlink(path)
+        return stopped
+    }
+}
+
+/// Field 22 of /proc/<pid>/stat (start time in clock ticks after boot); nil if there is no such
+/// process or it is a zombie.
+func processStartTime(_ pid: Int32) -> UInt64? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return nil }
+    // After "pid (comm)": field 3 (state) onwards.
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 19, fields[0] != "Z" else { return nil }
+    return UInt64(fields[19])
+}
