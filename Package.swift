@@ -114,7 +114,7 @@ let package = Package(
             name: "hornbill",
             dependencies: [
                 "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "NVMeWire", "NVMeTCP", "DataEngineV1",
-                "NBD", "JSONRPC", "EngineRPC",
+                "NBD", "JSONRPC", "EngineRPC", "InstanceManager", "InstanceManagerServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -193,7 +193,7 @@ let package = Package(
         .testTarget(
             name: "InstanceManagerServerTests",
             dependencies: [
-                "InstanceManagerAPI", "InstanceManagerServer",
+                "InstanceManagerAPI", "InstanceManagerServer", "JSONRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
