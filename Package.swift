@@ -130,7 +130,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["StorageKit", "BlockCore", "BlockDevices"],
+            dependencies: ["StorageKit", "BlockCore", "BlockDevices", "InstanceManager", "JSONRPC"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -193,7 +193,7 @@ let package = Package(
         .testTarget(
             name: "InstanceManagerServerTests",
             dependencies: [
-                "InstanceManagerAPI", "InstanceManagerServer", "JSONRPC",
+                "InstanceManager", "InstanceManagerAPI", "InstanceManagerServer", "JSONRPC", "TestSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
