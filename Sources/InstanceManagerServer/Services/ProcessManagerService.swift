@@ -4,7 +4,7 @@
 // removed one with `deleted` set), ProcessLog the captured lines and then new ones while the
 // process's output lasts.
 
-import GRPCCore
+public import GRPCCore
 public import InstanceManager
 public import InstanceManagerAPI
 public import SwiftProtobuf

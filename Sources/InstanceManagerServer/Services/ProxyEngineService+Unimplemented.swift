@@ -3,9 +3,9 @@
 // itself, for every data engine. Written by scripts/unimplemented-rpcs.py from the generated
 // protocol; regenerate it with the served methods when one is implemented.
 
-import GRPCCore
-import InstanceManagerAPI
-import SwiftProtobuf
+public import GRPCCore
+public import InstanceManagerAPI
+public import SwiftProtobuf
 
 extension ProxyEngineService {
     public func volumeExpand(request: Imrpc_EngineVolumeExpandRequest, context: ServerContext) async throws -> Google_Protobuf_Empty {

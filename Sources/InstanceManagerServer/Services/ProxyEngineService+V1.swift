@@ -13,7 +13,7 @@ extension ProxyEngineService {
         let processes = await supervisor.list()
         guard
             let process = processes.values.first(where: { process in
-                process.status.portStart > 0 && (process.status.portStart...process.status.portEnd).contains(Int(port))
+                process.status.portStart > 0 && process.status.portStart <= Int(port) && Int(port) <= process.status.portEnd
             })
         else { throw .notFound("engine process listening on port \(port)") }
         guard let flag = process.spec.args.firstIndex(of: "--status-socket"), flag + 1 < process.spec.args.count else {

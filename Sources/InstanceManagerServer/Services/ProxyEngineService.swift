@@ -6,7 +6,7 @@
 // (ProxyEngineService+V1.swift). Every other RPC answers Unimplemented
 // (ProxyEngineService+Unimplemented.swift).
 
-import GRPCCore
+public import GRPCCore
 public import InstanceManager
 public import InstanceManagerAPI
 public import SwiftProtobuf

@@ -3,9 +3,9 @@
 // Written by scripts/unimplemented-rpcs.py from the generated protocol; regenerate it with the
 // served methods when one is implemented.
 
-import GRPCCore
-import InstanceManagerAPI
-import SwiftProtobuf
+public import GRPCCore
+public import InstanceManagerAPI
+public import SwiftProtobuf
 
 /// The status of an RPC this server does not offer: Unimplemented, naming the method.
 func unimplementedRPC(_ context: ServerContext) -> RPCError {

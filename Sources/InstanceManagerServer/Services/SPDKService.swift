@@ -4,7 +4,7 @@
 // or engine until the client goes away. Every other RPC answers Unimplemented
 // (SPDKService+Unimplemented.swift).
 
-import GRPCCore
+public import GRPCCore
 public import InstanceManager
 public import InstanceManagerAPI
 public import SwiftProtobuf
