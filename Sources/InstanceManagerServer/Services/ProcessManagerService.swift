@@ -59,10 +59,13 @@ public struct ProcessManagerRPCService: ProcessManagerService.SimpleServiceProto
     ) async throws {
         try await withRPCErrors {
             try Self.requireName(request.name)
-            for await line in try await supervisor.log(name: request.name) {
-                var message = LogResponse()
-                message.line = line
-                try await response.write(message)
+            let lines = try await supervisor.log(name: request.name)
+            try await untilRPCCancelled {
+                for await line in lines {
+                    var message = LogResponse()
+                    message.line = line
+                    try await response.write(message)
+                }
             }
         }
     }
@@ -74,18 +77,21 @@ public struct ProcessManagerRPCService: ProcessManagerService.SimpleServiceProto
         try await withRPCErrors {
             // Subscribed before the first listing, so no change between the two is missed.
             let changes = supervisor.changes.subscribe()
-            var known = await supervisor.list()
-            for await _ in changes {
-                let current = await supervisor.list()
-                for (name, process) in current.sorted(by: { $0.key < $1.key }) where known[name] != process {
-                    try await response.write(InstanceManagerAPI.ProcessResponse(supervised: process))
+            let supervisor = supervisor
+            try await untilRPCCancelled {
+                var known = await supervisor.list()
+                for await _ in changes {
+                    let current = await supervisor.list()
+                    for (name, process) in current.sorted(by: { $0.key < $1.key }) where known[name] != process {
+                        try await response.write(InstanceManagerAPI.ProcessResponse(supervised: process))
+                    }
+                    for (name, process) in known.sorted(by: { $0.key < $1.key }) where current[name] == nil {
+                        var gone = process
+                        gone.deleted = true
+                        try await response.write(InstanceManagerAPI.ProcessResponse(supervised: gone))
+                    }
+                    known = current
                 }
-                for (name, process) in known.sorted(by: { $0.key < $1.key }) where current[name] == nil {
-                    var gone = process
-                    gone.deleted = true
-                    try await response.write(InstanceManagerAPI.ProcessResponse(supervised: gone))
-                }
-                known = current
             }
         }
     }

@@ -216,9 +216,12 @@ public struct SPDKService: Spdkrpc_SPDKService.SimpleServiceProtocol {
 
     /// Sends an Empty on every change until the client goes away or the changes end.
     private func watch(_ response: RPCWriter<Google_Protobuf_Empty>) async throws {
+        let changes = instances.changes.subscribe()
         try await withRPCErrors {
-            for await _ in instances.changes.subscribe() {
-                try await response.write(Google_Protobuf_Empty())
+            try await untilRPCCancelled {
+                for await _ in changes {
+                    try await response.write(Google_Protobuf_Empty())
+                }
             }
         }
     }
