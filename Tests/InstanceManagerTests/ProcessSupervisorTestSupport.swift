@@ -4,6 +4,7 @@
 import Foundation
 import Glibc
 import InstanceManager
+import TestSupport
 import Testing
 
 /// Polls `get` until `done` holds for the process, or fails after `seconds`.

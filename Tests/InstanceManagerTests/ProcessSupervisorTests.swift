@@ -5,6 +5,7 @@
 import Foundation
 import Glibc
 import InstanceManager
+import TestSupport
 import Testing
 
 /// Listens on the port of its second argument (`127.0.0.1:PORT`) for a minute.
