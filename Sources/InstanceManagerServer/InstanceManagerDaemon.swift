@@ -94,19 +94,18 @@ public final class InstanceManagerDaemon: Sendable {
         spdkEnabled: Bool
     ) -> [[any RegistrableRPCService]] {
         var ports: [[any RegistrableRPCService]] = [
-            // InstanceManagerPorts.processManagerOffset: ProcessManagerService (V1 processes, over
-            // `processes`) is added here.
-            [],
-            // InstanceManagerPorts.proxyOffset: imrpc.ProxyEngineService is added here.
-            [],
+            // InstanceManagerPorts.processManagerOffset
+            [ProcessManagerRPCService(supervisor: processes, build: build)],
+            // InstanceManagerPorts.proxyOffset
+            [ProxyEngineService(instances: v2, supervisor: processes, build: build)],
             // InstanceManagerPorts.diskOffset
             [DiskService(v2: v2, build: build)],
             // InstanceManagerPorts.instanceOffset
             [InstanceService(processes: processes, v2: v2, build: build, shutdown: streamShutdown)],
         ]
-        if spdkEnabled {
-            // InstanceManagerPorts.spdkOffset: spdkrpc.SPDKService (over `v2`) is added here.
-            ports.append([])
+        if spdkEnabled, let v2 {
+            // InstanceManagerPorts.spdkOffset
+            ports.append([SPDKService(instances: v2, build: build)])
         }
         return ports
     }

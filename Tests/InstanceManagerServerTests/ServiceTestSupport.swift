@@ -20,14 +20,3 @@ func withServices<Result: Sendable>(
     }
 }
 
-/// The status `body` ends with; nil if it succeeds.
-func rpcError(_ body: () async throws -> Void) async -> RPCError? {
-    do {
-        try await body()
-        return nil
-    } catch let error as RPCError {
-        return error
-    } catch {
-        return RPCError(code: .unknown, message: "not an RPCError: \(error)")
-    }
-}
