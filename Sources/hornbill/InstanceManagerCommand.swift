@@ -57,10 +57,19 @@ struct InstanceManagerCommand: AsyncParsableCommand {
         let daemon = try InstanceManagerDaemon(configuration: configuration)
         let (stops, stop) = AsyncStream<Void>.makeStream()
         try handleStopSignals(stop)
+        // The first signal asks for a graceful stop; one that has not finished within the grace
+        // period, or a second signal, ends the process at once. Its V1 children may then outlive
+        // it: the next instance manager stops them from the record under --data-dir.
         Task {
+            var signals = 0
             for await _ in stops {
+                signals += 1
+                guard signals == 1 else { Self.exitNow("a second stop signal") }
                 daemon.shutdown()
-                return
+                Task {
+                    try await Task.sleep(for: Self.shutdownGracePeriod)
+                    Self.exitNow("not stopped within \(Self.shutdownGracePeriod)")
+                }
             }
         }
         let ports = port + InstanceManagerPorts.instanceOffset
@@ -70,6 +79,14 @@ struct InstanceManagerCommand: AsyncParsableCommand {
                     .utf8))
         try await daemon.run()
         FileHandle.standardError.write(Data("hornbill instance-manager: stopped\n".utf8))
+    }
+
+    /// How long a graceful stop may take: calls under way finish, V1 processes get SIGTERM.
+    static let shutdownGracePeriod: Duration = .seconds(45)
+
+    static func exitNow(_ reason: String) -> Never {
+        FileHandle.standardError.write(Data("hornbill instance-manager: stopping at once: \(reason)\n".utf8))
+        Glibc.exit(1)
     }
 
     private func parsedListen() throws -> (host: String, port: Int) {
