@@ -105,7 +105,7 @@ let package = Package(
 
         .target(
             name: "InstanceManager",
-            dependencies: ["StorageKit", "JSONRPC"],
+            dependencies: ["StorageKit", "JSONRPC", "CLinuxIO"],
             swiftSettings: strictSettings
         ),
 

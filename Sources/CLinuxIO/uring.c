@@ -2,6 +2,7 @@
 #include "CLinuxIO.h"
 
 #include <errno.h>
+#include <spawn.h>
 #include <pthread.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -227,4 +228,8 @@ int hb_set_thread_name(const char *name) {
     strncpy(truncated, name, sizeof truncated - 1);
     truncated[sizeof truncated - 1] = '\0';
     return pthread_setname_np(pthread_self(), truncated);
+}
+
+int hb_spawn_actions_add_close_from(void *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, from);
 }

@@ -21,6 +21,7 @@
 // process may run other children (Foundation's Process) that a waitpid(-1) would steal.
 
 import Foundation
+import CLinuxIO
 import Glibc
 
 /// A launched child: its pid and the read end of its output.
@@ -48,6 +49,10 @@ func spawnChild(binary: String, arguments: [String]) throws(InstanceManagerError
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_adddup2(&actions, ends[1], 1)
     posix_spawn_file_actions_adddup2(&actions, ends[1], 2)
+    // Nothing else of the supervisor's reaches the child: a descriptor it inherited (a listening
+    // socket, a parent's pipe) would stay open for as long as the child runs, past the
+    // supervisor's own end, and make whoever waits for that descriptor to close wait as long.
+    _ = hb_spawn_actions_add_close_from(&actions, 3)
 
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)

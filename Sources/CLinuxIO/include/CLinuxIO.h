@@ -92,4 +92,9 @@ int hb_eventfd(void);
 /// Names the calling thread (Linux keeps the first 15 bytes). Returns 0 or an errno value.
 int hb_set_thread_name(const char *name);
 
+/// posix_spawn file action closing every descriptor from `from` up (glibc's
+/// posix_spawn_file_actions_addclosefrom_np, which Swift's Glibc module does not export).
+/// `actions` points at a posix_spawn_file_actions_t. Returns 0 or an errno value.
+int hb_spawn_actions_add_close_from(void *actions, int from);
+
 #endif
