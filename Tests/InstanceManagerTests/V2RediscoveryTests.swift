@@ -78,8 +78,12 @@ import Testing
         }
         let reloaded = try await instances.diskGet(name: "disk1")
         #expect(reloaded.state == .ready && reloaded.uuid == disk.uuid)
-        let lost = try await instances.replicaGet(name: "vol-r-1")
-        #expect(lost.state == .error && lost.uuid == replica.uuid)
+        // The same reconcile reports the replica, whose NVMe/TCP export is gone, as an error.
+        let lost = try await eventually(10) { () async throws -> ReplicaInfo? in
+            let got = try await instances.replicaGet(name: "vol-r-1")
+            return got.state == .error ? got : nil
+        }
+        #expect(lost.uuid == replica.uuid)
 
         // Stop and start the replica, delete and create the engine: the data is there.
         try await instances.engineDelete(name: "vol-e-0")
