@@ -65,12 +65,26 @@ final class DaemonProcess: @unchecked Sendable {
     var pid: Int32 { process.processIdentifier }
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    /// Sends `signal` and waits for the exit; the exit status.
+    /// Sends `signal` and waits for the exit; the exit status (the signal's number if it was killed).
+    ///
+    /// Reaps the pid itself rather than calling `Process.waitUntilExit()`: Foundation learns of the
+    /// exit when a socket the child inherited is closed, and the processes an instance manager
+    /// started (left running when it is killed) inherit that socket too, so Foundation would wait
+    /// for them as well, for ever.
     @discardableResult
     func stop(_ signal: Int32) -> Int32 {
-        if process.isRunning { kill(process.processIdentifier, signal) }
-        process.waitUntilExit()
-        return process.terminationStatus
+        guard process.isRunning else { return process.terminationStatus }
+        let pid = process.processIdentifier
+        kill(pid, signal)
+        var status: Int32 = 0
+        var reaped: pid_t
+        repeat { reaped = waitpid(pid, &status, 0) } while reaped < 0 && errno == EINTR
+        guard reaped == pid else {  // Foundation reaped it first
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        let killedBy = status & 0x7f
+        return killedBy == 0 ? (status >> 8) & 0xff : killedBy
     }
 
     /// Kills the process (SIGKILL) and starts it again with the same arguments.

@@ -94,7 +94,7 @@ private struct Node {
         #expect(manager.daemon.stop(SIGTERM) == 0, "\(manager.daemon.log)")
     }
 
-    @Test(.disabled("does not finish yet: the run hangs; to be investigated")) func replicaStopStartKeepsDataAndWatchesSeeChanges() async throws {
+    @Test func replicaStopStartKeepsDataAndWatchesSeeChanges() async throws {
         let scratch = try ScratchSpace()
         let node = try await Node(scratch, name: "a")
         try await withServices(node.manager) { instances, _ in
@@ -171,7 +171,7 @@ private struct Node {
         }
     }
 
-    @Test(.disabled("does not finish yet: the run hangs; to be investigated")) func engineOverTwoNodesServesNBDAndNVMf() async throws {
+    @Test func engineOverTwoNodesServesNBDAndNVMf() async throws {
         let scratch = try ScratchSpace()
         let local = try await Node(scratch, name: "a")
         let remote = try await Node(scratch, name: "b")
@@ -208,7 +208,7 @@ private struct Node {
         }
     }
 
-    @Test(.disabled("does not finish yet: the run hangs; to be investigated")) func aV1EngineOfReplicaAndControllerProcesses() async throws {
+    @Test func aV1EngineOfReplicaAndControllerProcesses() async throws {
         let scratch = try ScratchSpace()
         let tgt = try Tgt(scratch, name: "tgt")
         let manager = try ManagerProcess(scratch, name: "im", tgt: tgt)
@@ -272,7 +272,7 @@ private struct Node {
         #expect(manager.daemon.stop(SIGTERM) == 0, "\(manager.daemon.log)")
     }
 
-    @Test(.disabled("does not finish yet: the run hangs; to be investigated")) func badRequestsGetTheirStatusAndChangeNothing() async throws {
+    @Test func badRequestsGetTheirStatusAndChangeNothing() async throws {
         let scratch = try ScratchSpace()
         let node = try await Node(scratch, name: "a")
         try await withServices(node.manager) { instances, _ in
@@ -329,7 +329,7 @@ private struct Node {
         }
     }
 
-    @Test(.disabled("does not finish yet: the run hangs; to be investigated")) func replicasAndDataSurviveAnInstanceManagerKillAndATgtRestart() async throws {
+    @Test(.disabled("fails: fio verify over the new engine after a tgt restart exits 1; to be investigated")) func replicasAndDataSurviveAnInstanceManagerKillAndATgtRestart() async throws {
         let scratch = try ScratchSpace()
         let node = try await Node(scratch, name: "a")
         let endpoint = try await withServices(node.manager) { instances, _ in
@@ -380,7 +380,7 @@ private struct Node {
         }
     }
 
-    @Test(.disabled("does not finish yet: the run hangs; to be investigated")) func v1ProcessesLeftByAKilledInstanceManagerAreStoppedByTheNextOne() async throws {
+    @Test func v1ProcessesLeftByAKilledInstanceManagerAreStoppedByTheNextOne() async throws {
         let scratch = try ScratchSpace()
         let tgt = try Tgt(scratch, name: "tgt")
         let manager = try ManagerProcess(scratch, name: "im", tgt: tgt)
