@@ -171,8 +171,7 @@ private struct Node {
         }
     }
 
-    @Test(.disabled("flaky: the second instance manager is sometimes not seen listening within 10 s although it says it listens; to be investigated"))
-    func engineOverTwoNodesServesNBDAndNVMf() async throws {
+    @Test func engineOverTwoNodesServesNBDAndNVMf() async throws {
         let scratch = try ScratchSpace()
         let local = try await Node(scratch, name: "a")
         let remote = try await Node(scratch, name: "b")
