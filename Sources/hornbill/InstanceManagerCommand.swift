@@ -73,11 +73,20 @@ struct InstanceManagerCommand: AsyncParsableCommand {
             }
         }
         let ports = port + InstanceManagerPorts.instanceOffset
-        FileHandle.standardError.write(
-            Data(
-                "hornbill instance-manager: listening on \(host):\(port)-\(port + (spdkEnabled ? 4 : 3)) (instances on \(ports)), storage IP \(configuration.ip)\n"
-                    .utf8))
-        try await daemon.run()
+        let running = Task { try await daemon.run() }
+        do {
+            // Said only once every port is bound; a port taken is one line and a non-zero exit.
+            _ = try await daemon.listeningPorts()
+            FileHandle.standardError.write(
+                Data(
+                    "hornbill instance-manager: listening on \(host):\(port)-\(port + (spdkEnabled ? 4 : 3)) (instances on \(ports)), storage IP \(configuration.ip)\n"
+                        .utf8))
+            try await running.value
+        } catch {
+            // The servers that did bind are not waited for: nothing was served yet.
+            FileHandle.standardError.write(Data("hornbill instance-manager: \(error)\n".utf8))
+            Glibc._exit(1)
+        }
         FileHandle.standardError.write(Data("hornbill instance-manager: stopped\n".utf8))
     }
 
