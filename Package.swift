@@ -27,6 +27,7 @@ let package = Package(
         .target(name: "StorageKit", swiftSettings: strictSettings),
         .target(name: "BlockCore", dependencies: ["StorageKit"], swiftSettings: strictSettings),
         .target(name: "NVMeWire", dependencies: ["StorageKit"], swiftSettings: strictSettings),
+        .target(name: "ManagerModel", swiftSettings: strictSettings),
 
         // The one C seam: io_uring system calls and block-device ioctls.
         .target(name: "CLinuxIO"),
