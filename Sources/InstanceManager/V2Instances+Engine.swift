@@ -29,6 +29,8 @@ extension V2Instances {
         }
         await lock()
         defer { unlock() }
+        // The tgt as it is now: replicas of this node it lost (it restarted) exposed again first.
+        await reconcileLocked()
         guard engines[name] == nil else { throw InstanceManagerError(.alreadyExists, "engine \(name) already exists") }
         if let other = engines.values.first(where: { $0.info.volumeName == volumeName }) {
             throw InstanceManagerError(.alreadyExists, "volume \(volumeName) already has engine \(other.info.name)")

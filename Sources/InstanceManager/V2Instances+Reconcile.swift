@@ -5,7 +5,8 @@
 //   lvstores come back when they are recreated) get it back;
 // - head lvols of replica names not tracked become replicas, `stopped`, or `running` when the
 //   tgt still exposes them (their port is reserved); tracked replicas whose lvol is gone are
-//   dropped; running replicas no longer exposed are `error`;
+//   dropped; running replicas no longer exposed (the tgt restarted) are exposed again on their
+//   ports, or are `error` if that fails;
 // - engines whose RAID bdev is gone are `error` until deleted (refreshEngineModes); RAIDs of
 //   engines not known (an instance-manager restart) are reported as engines in `error` too.
 // A tgt that cannot be reached changes nothing: the next round tries again.
@@ -17,6 +18,11 @@ extension V2Instances {
     public func reconcile() async {
         await lock()
         defer { unlock() }
+        await reconcileLocked()
+    }
+
+    /// One round, for callers that hold the lock (engine create looks at the tgt as it is now).
+    func reconcileLocked() async {
         do {
             try await reconcileDisks()
             try await reconcileReplicas()
@@ -104,8 +110,18 @@ extension V2Instances {
             }
             let before = replica
             if replica.state == .running && !subsystems.contains(where: { $0.nqn == V2Naming.nqn(name) }) {
-                replica.state = .error
-                replica.errorMsg = "the tgt no longer exposes replica \(name) (it restarted?); stop and start it again"
+                do throws(InstanceManagerError) {
+                    guard replica.portStart > 0 else {
+                        throw InstanceManagerError(.internalError, "replica \(name) holds no port")
+                    }
+                    try await tgt.expose(
+                        nqn: V2Naming.nqn(name), bdev: head.bdev.uuid, ip: configuration.ip,
+                        port: Int(replica.portStart))
+                } catch {
+                    replica.state = .error
+                    replica.errorMsg =
+                        "the tgt no longer exposes replica \(name) (it restarted?) and exposing it again failed: \(error.message)"
+                }
             }
             replica.refresh(from: bdevs, clusterSize: UInt64(max(head.disk.clusterSize, 1)))
             if replica != before {

@@ -329,7 +329,7 @@ private struct Node {
         }
     }
 
-    @Test(.disabled("fails: fio verify over the new engine after a tgt restart exits 1; to be investigated")) func replicasAndDataSurviveAnInstanceManagerKillAndATgtRestart() async throws {
+    @Test func replicasAndDataSurviveAnInstanceManagerKillAndATgtRestart() async throws {
         let scratch = try ScratchSpace()
         let node = try await Node(scratch, name: "a")
         let endpoint = try await withServices(node.manager) { instances, _ in
@@ -375,6 +375,7 @@ private struct Node {
                 Requests.engine(
                     "vol-e-1", volume: "vol", size: volumeSize,
                     replicas: ["r-1": "127.0.0.1:\(replica.status.portStart)"], frontend: "nbd"))
+            #expect(again.status.state == "running", "\(again.status.errorMsg)")
             let verified = try await fio(again.status.endpoint, verifyOnly: true)
             #expect(verified.status == 0, "\(verified.output)")
         }
