@@ -101,7 +101,9 @@ public final class InstanceManagerServers: Sendable {
                 }
             }
             do {
-                try await group.waitForAll()
+                // `next()`, not `waitForAll()`: the latter rethrows only once every task has
+                // ended, and the servers that did bind would serve on.
+                while try await group.next() != nil {}
             } catch {
                 // One server failed: the others stop now, without waiting for their calls.
                 beginGracefulShutdown()

@@ -83,9 +83,11 @@ struct InstanceManagerCommand: AsyncParsableCommand {
                         .utf8))
             try await running.value
         } catch {
-            // The servers that did bind are not waited for: nothing was served yet.
+            // A server that cannot bind ends them all: run() returns once the others have stopped.
             FileHandle.standardError.write(Data("hornbill instance-manager: \(error)\n".utf8))
-            Glibc._exit(1)
+            daemon.shutdown()
+            _ = try? await running.value
+            throw ExitCode.failure
         }
         FileHandle.standardError.write(Data("hornbill instance-manager: stopped\n".utf8))
     }

@@ -4,6 +4,7 @@ import GRPCNIOTransportHTTP2Posix
 import InstanceManagerAPI
 import InstanceManagerServer
 import SwiftProtobuf
+import TestSupport
 import Testing
 
 /// The servers over real loopback sockets, called with clients generated from the same protos.
@@ -20,6 +21,20 @@ import Testing
             ],
             reflection: .instanceManager()
         )
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aPortAlreadyTakenEndsRunWithTheBindError() async throws {
+        let taken = try RawListener()
+        let servers = try InstanceManagerServers(
+            endpoints: [
+                InstanceManagerEndpoint(host: "127.0.0.1", port: 0, services: []),
+                InstanceManagerEndpoint(host: "127.0.0.1", port: Int(taken.port), services: []),
+                InstanceManagerEndpoint(host: "127.0.0.1", port: 0, services: []),
+            ],
+            reflection: .instanceManager()
+        )
+        await #expect(throws: (any Error).self) { try await servers.run() }
+        await #expect(throws: (any Error).self) { _ = try await servers.listeningPorts() }
     }
 
     @Test func healthCheckAnswersOnEveryServer() async throws {

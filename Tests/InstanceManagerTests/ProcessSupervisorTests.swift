@@ -199,13 +199,17 @@ private func expectNotFound(sourceLocation: SourceLocation = #_sourceLocation, _
     }
 
     @Test func aWatchIsNotifiedOfEveryStep() async throws {
+        let scratch = try ScratchDirectory()
+        let go = "\(scratch.path)/go"
         let supervisor = ProcessSupervisor(options: .init(portRange: testPortRange()))
         let changes = supervisor.changes.subscribe()
-        _ = try await supervisor.create(shell("brief", "sleep 1"))
+        // The process ends only once the watcher has seen it run.
+        _ = try await supervisor.create(shell("brief", "while [ ! -e \(go) ]; do sleep 0.05; done"))
         var seen: [ProcessState] = []
         for await _ in changes {
             guard let state = await supervisor.list()["brief"]?.status.state else { break }
             if seen.last != state { seen.append(state) }
+            if state == .running { _ = FileManager.default.createFile(atPath: go, contents: nil) }
             if state == .stopped { _ = try await supervisor.delete(name: "brief") }
         }
         // Notifications may coalesce, but a watcher that lists on each one sees the process come,
