@@ -54,6 +54,8 @@ public final class InstanceManagerServers: Sendable {
         var transport: HTTP2ServerTransport.Posix
         var health: HealthService
         var serviceNames: [String]
+        /// "host:port" as given, for errors.
+        var address: String
     }
 
     private let servers: [Server]
@@ -89,7 +91,15 @@ public final class InstanceManagerServers: Sendable {
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for server in servers {
-                group.addTask { try await server.grpc.serve() }
+                group.addTask {
+                    do {
+                        try await server.grpc.serve()
+                    } catch let error as RuntimeError {
+                        // The transport's own error (a bind that failed) says what went wrong.
+                        throw InstanceManagerServersError(
+                            description: "cannot serve on \(server.address): \(error.cause.map { "\($0)" } ?? error.message)")
+                    }
+                }
             }
             group.addTask { [servers, shutdownRequests] in
                 for await _ in shutdownRequests { break }
@@ -202,7 +212,8 @@ public final class InstanceManagerServers: Sendable {
             service.registerMethods(with: &router)
         }
         let server = GRPCServer(transport: transport, router: router)
-        return Server(grpc: server, transport: transport, health: health, serviceNames: names)
+        let shown = endpoint.host.contains(":") ? "[\(endpoint.host)]:\(endpoint.port)" : "\(endpoint.host):\(endpoint.port)"
+        return Server(grpc: server, transport: transport, health: health, serviceNames: names, address: shown)
     }
 
     /// The full names of the services `services` register, in order, each once; throws if two

@@ -77,16 +77,22 @@ struct InstanceManagerCommand: AsyncParsableCommand {
         do {
             // Said only once every port is bound; a port taken is one line and a non-zero exit.
             _ = try await daemon.listeningPorts()
-            FileHandle.standardError.write(
-                Data(
-                    "hornbill instance-manager: listening on \(host):\(port)-\(port + (spdkEnabled ? 4 : 3)) (instances on \(ports)), storage IP \(configuration.ip)\n"
-                        .utf8))
+        } catch {
+            // A server that cannot bind ends them all; run() says why once the others stopped.
+            daemon.shutdown()
+            var cause: any Error = error
+            do { try await running.value } catch { cause = error }
+            FileHandle.standardError.write(Data("hornbill instance-manager: \(cause)\n".utf8))
+            throw ExitCode.failure
+        }
+        FileHandle.standardError.write(
+            Data(
+                "hornbill instance-manager: listening on \(host):\(port)-\(port + (spdkEnabled ? 4 : 3)) (instances on \(ports)), storage IP \(configuration.ip)\n"
+                    .utf8))
+        do {
             try await running.value
         } catch {
-            // A server that cannot bind ends them all: run() returns once the others have stopped.
             FileHandle.standardError.write(Data("hornbill instance-manager: \(error)\n".utf8))
-            daemon.shutdown()
-            _ = try? await running.value
             throw ExitCode.failure
         }
         FileHandle.standardError.write(Data("hornbill instance-manager: stopped\n".utf8))

@@ -1,6 +1,7 @@
 // `hornbill instance-manager`'s command line: help, and arguments refused before anything listens.
 
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs `hornbill` to its exit; the status and what it printed (stdout and stderr).
@@ -33,5 +34,17 @@ private func runHornbill(_ arguments: [String]) async throws -> (status: Int32, 
             ["instance-manager", "--listen", "127.0.0.1:1", "--data-dir", scratch.path] + arguments)
         #expect(result.status != 0)
         #expect(result.output.contains(message), "\(result.output)")
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aPortAlreadyTakenIsOneLineAndExitOne() async throws {
+        let scratch = try ScratchSpace()
+        let taken = try RawListener()
+        // The instance service's port (the listen port + 3) is the one taken.
+        let listen = Int(taken.port) - 3
+        let result = try await runHornbill(
+            ["instance-manager", "--listen", "127.0.0.1:\(listen)", "--data-dir", scratch.path])
+        #expect(result.status == 1)
+        let lines = result.output.split(separator: "\n")
+        #expect(lines.count == 1 && lines.first?.contains("Address already in use") == true, "\(result.output)")
     }
 }
