@@ -1,6 +1,8 @@
 // Engines (longhorn-api.md §3.6, §4.4): a RAID1 bdev named after the engine over its replicas,
 // each attached as an NVMe/TCP controller named after the replica (bdev `<replica>n1`), and a
-// frontend. A local replica is attached over NVMe/TCP too: the tgt refuses an lvol that is an
+// frontend (`spdk-tcp-nvmf`: an NVMe/TCP target; `spdk-tcp-blockdev`: that target connected by
+// the host's kernel initiator, `/dev/longhorn/<volume>`; `nbd`: an NBD export). A local replica is
+// attached over NVMe/TCP too: the tgt refuses an lvol that is an
 // NVMe-oF namespace (the replica's exposure) as a RAID base (claimed for exclusive write), as SPDK
 // does.
 
@@ -93,7 +95,7 @@ extension V2Instances {
         switch frontend {
         case .none:
             break
-        case .nvmf, .nbd:
+        case .nvmf, .nbd, .blockdev:
             let port: PortRange
             do {
                 port = try ports.allocate(count: 1)
@@ -103,20 +105,22 @@ extension V2Instances {
             record.frontendPort = port
             record.info.port = Int32(port.start)
             record.info.targetPort = Int32(port.start)
-            if frontend == .nvmf {
-                let nqn = V2Naming.volumeNQN(volume)
-                try await tgt.unexpose(nqn: nqn)
-                try await tgt.expose(nqn: nqn, bdev: name, ip: configuration.ip, port: port.start)
-                record.info.endpoint = "nvmf://\(configuration.ip):\(port.start)/\(nqn)"
-            } else {
+            if frontend == .nbd {
                 try await tgt.nbdUnexport(name: volume)
                 try await tgt.nbdExport(name: volume, bdev: name, ip: configuration.ip, port: port.start)
                 record.info.endpoint = "nbd://\(configuration.ip):\(port.start)/\(volume)"
+                return
             }
-        case .blockdev:
-            throw InstanceManagerError(
-                .unimplemented,
-                "frontend spdk-tcp-blockdev: connecting the host's NVMe/TCP initiator is not implemented here")
+            let nqn = V2Naming.volumeNQN(volume)
+            try await tgt.unexpose(nqn: nqn)
+            try await tgt.expose(nqn: nqn, bdev: name, ip: configuration.ip, port: port.start)
+            if frontend == .nvmf {
+                record.info.endpoint = "nvmf://\(configuration.ip):\(port.start)/\(nqn)"
+            } else {
+                // The host's initiator connects to this node's own target.
+                record.info.endpoint = try await configuration.initiator.connect(
+                    nqn: nqn, ip: configuration.ip, port: port.start, volume: volume)
+            }
         }
     }
 
@@ -155,6 +159,12 @@ extension V2Instances {
         guard var record = engines[name] else { throw .notFound("engine \(name)") }
         switch EngineFrontend(rawValue: record.info.frontend) {
         case .nvmf?: try await tgt.unexpose(nqn: V2Naming.volumeNQN(record.info.volumeName))
+        case .blockdev?:
+            let nqn = V2Naming.volumeNQN(record.info.volumeName)
+            if configuration.kernelHasNVMeTCPInitiator() {
+                try configuration.initiator.disconnect(nqn: nqn, volume: record.info.volumeName)
+            }
+            try await tgt.unexpose(nqn: nqn)
         case .nbd?: try await tgt.nbdUnexport(name: record.info.volumeName)
         default: break
         }

@@ -24,14 +24,18 @@ public struct V2InstancesConfiguration: Sendable {
     /// values by default: I/O to a lost replica fails after `fastIOFailTimeout`, the host
     /// reconnects every `reconnectDelay` and gives the controller up after `controllerLossTimeout`.
     public var replicaControllerTimeouts: ControllerTimeouts
+    /// The host's NVMe/TCP initiator and where it makes volume device nodes (`spdk-tcp-blockdev`).
+    public var initiator: KernelNVMeInitiator
 
     public init(
         tgtSocketPath: String, ip: String, portRange: ClosedRange<Int> = InstanceManagerLimits.defaultSPDKPorts,
         rpcTimeout: Duration = InstanceManagerLimits.tgtCallTimeout,
         reconcileInterval: Duration = InstanceManagerLimits.reconcileInterval,
         kernelHasNVMeTCPInitiator: @escaping @Sendable () -> Bool = KernelNVMeTCP.isAvailable,
-        replicaControllerTimeouts: ControllerTimeouts = ControllerTimeouts()
+        replicaControllerTimeouts: ControllerTimeouts = ControllerTimeouts(),
+        initiator: KernelNVMeInitiator = KernelNVMeInitiator()
     ) {
+        self.initiator = initiator
         self.replicaControllerTimeouts = replicaControllerTimeouts
         self.tgtSocketPath = tgtSocketPath
         self.ip = ip
