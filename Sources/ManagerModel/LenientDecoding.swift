@@ -36,3 +36,12 @@ extension KeyedEncodingContainer {
         if let value { try encode(value, forKey: key) }
     }
 }
+
+extension KeyedEncodingContainer {
+    /// Writes `value` unless it is its type's zero value (Go's `omitempty`).
+    public mutating func encodeUnlessZero<Value: Encodable & Equatable & ZeroValued>(
+        _ value: Value, forKey key: Key
+    ) throws {
+        if value != .zero { try encode(value, forKey: key) }
+    }
+}
