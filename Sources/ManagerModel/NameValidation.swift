@@ -86,11 +86,12 @@ public enum NameValidation {
     }
 
     /// Longhorn's tags (node and disk tags, selectors): each must be a qualified name; the result
-    /// holds each tag once, sorted.
+    /// holds each tag once, sorted. Every invalid tag is reported (once), in one error.
     public static func validateTags(_ tags: [String]) throws(NameValidationError) -> [String] {
         var errors: [String] = []
         var accepted = Set<String>()
-        for tag in tags where !accepted.contains(tag) {
+        var seen = Set<String>()
+        for tag in tags where seen.insert(tag).inserted {
             let tagErrors = qualifiedNameErrors(tag)
             if tagErrors.isEmpty {
                 accepted.insert(tag)
