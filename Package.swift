@@ -147,6 +147,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "ManagerModelTests",
+            dependencies: ["ManagerModel"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "BlockDevicesTests",
             dependencies: ["StorageKit", "BlockCore", "BlockDevices", "TestSupport", "Simulation"],
             swiftSettings: strictSettings
