@@ -64,7 +64,8 @@ extension Array where Element == Condition {
     ) -> Bool {
         let timestamp = KubernetesTime.format(now)
         guard let index = firstIndex(where: { $0.type == type }) else {
-            append(Condition(type: type, status: status, reason: reason, message: message, lastTransitionTime: timestamp))
+            append(
+                Condition(type: type, status: status, reason: reason, message: message, lastTransitionTime: timestamp))
             return true
         }
         var condition = self[index]

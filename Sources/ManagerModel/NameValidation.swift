@@ -55,7 +55,8 @@ public enum NameValidation {
     public static func qualifiedNameErrors(_ value: String) -> [String] {
         let nameRule =
             "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
-        let example = "(e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+        let example =
+            "(e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
         let parts = value.split(separator: "/", omittingEmptySubsequences: false)
         let name: Substring
         var errors: [String] = []
@@ -128,7 +129,9 @@ public enum NameValidation {
         let bytes = Array(value.utf8)
         guard let first = bytes.first, let last = bytes.last else { return false }
         return isAlphanumeric(first) && isAlphanumeric(last)
-            && bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
+            && bytes.allSatisfy {
+                isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")
+            }
     }
 
     private static func isLowerAlphanumeric(_ byte: UInt8) -> Bool {

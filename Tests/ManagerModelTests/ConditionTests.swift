@@ -7,7 +7,8 @@ import Testing
 
     @Test func transitionTimeMovesOnlyWhenStatusChanges() {
         var conditions: [Condition] = []
-        let added = conditions.setCondition("Ready", status: .isFalse, reason: "NoDiskInfo", message: "disk is not in ready state", now: start)
+        let added = conditions.setCondition(
+            "Ready", status: .isFalse, reason: "NoDiskInfo", message: "disk is not in ready state", now: start)
         #expect(added)
         #expect(conditions.condition(ofType: "Ready")?.lastTransitionTime == "2027-01-15T08:00:00Z")
 

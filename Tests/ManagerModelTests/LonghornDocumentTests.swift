@@ -135,7 +135,9 @@ import Testing
 
     @Test func settingAttachmentOrphanInstanceManager() throws {
         let setting = try decode(
-            Setting.self, #"{"metadata":{"name":"default-replica-count"},"value":"{\"v1\":\"3\",\"v2\":\"2\"}","status":{"applied":true}}"#)
+            Setting.self,
+            #"{"metadata":{"name":"default-replica-count"},"value":"{\"v1\":\"3\",\"v2\":\"2\"}","status":{"applied":true}}"#
+        )
         #expect(setting.value == #"{"v1":"3","v2":"2"}"#)
         #expect(setting.status.applied)
 

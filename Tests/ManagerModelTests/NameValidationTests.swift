@@ -10,14 +10,19 @@ import Testing
         for bad in ["", "-a", "a-", "A", "a_b", "a.b", "é"] {
             #expect(NameValidation.dns1123LabelErrors(bad).count == 1, "\(bad)")
         }
-        #expect(NameValidation.dns1123LabelErrors(String(repeating: "a", count: 64)) == ["must be no more than 63 characters"])
+        #expect(
+            NameValidation.dns1123LabelErrors(String(repeating: "a", count: 64)) == [
+                "must be no more than 63 characters"
+            ])
     }
 
     @Test func dns1123Subdomains() {
         #expect(NameValidation.dns1123SubdomainErrors("longhorn.io").isEmpty)
         #expect(NameValidation.dns1123SubdomainErrors("node.longhorn.io").isEmpty)
         for bad in ["", ".io", "a..b", "a.", "Longhorn.io"] {
-            #expect(NameValidation.dns1123SubdomainErrors(bad).first?.hasPrefix("a lowercase RFC 1123 subdomain") == true, "\(bad)")
+            #expect(
+                NameValidation.dns1123SubdomainErrors(bad).first?.hasPrefix("a lowercase RFC 1123 subdomain") == true,
+                "\(bad)")
         }
     }
 
@@ -27,10 +32,17 @@ import Testing
         }
         #expect(NameValidation.qualifiedNameErrors("/ssd") == ["prefix part must be non-empty"])
         #expect(NameValidation.qualifiedNameErrors("a/b/c").first?.hasPrefix("a qualified name must consist") == true)
-        #expect(NameValidation.qualifiedNameErrors("Bad_Prefix/ssd").first?.hasPrefix("prefix part a lowercase RFC 1123 subdomain") == true)
+        #expect(
+            NameValidation.qualifiedNameErrors("Bad_Prefix/ssd").first?.hasPrefix(
+                "prefix part a lowercase RFC 1123 subdomain") == true)
         #expect(NameValidation.qualifiedNameErrors("example.com/").first == "name part must be non-empty")
-        #expect(NameValidation.qualifiedNameErrors(String(repeating: "x", count: 64)) == ["name part must be no more than 63 characters"])
-        #expect(NameValidation.qualifiedNameErrors("-ssd").first?.hasPrefix("name part must consist of alphanumeric") == true)
+        #expect(
+            NameValidation.qualifiedNameErrors(String(repeating: "x", count: 64)) == [
+                "name part must be no more than 63 characters"
+            ])
+        #expect(
+            NameValidation.qualifiedNameErrors("-ssd").first?.hasPrefix("name part must consist of alphanumeric")
+                == true)
         #expect(NameValidation.qualifiedNameErrors("ss d").count == 1)
     }
 
@@ -53,7 +65,9 @@ import Testing
     @Test func volumeNames() throws {
         try NameValidation.validateVolumeName("pvc-0123456789abcdef")
         try NameValidation.validateVolumeName(String(repeating: "v", count: 40))
-        #expect(throws: NameValidationError.self) { try NameValidation.validateVolumeName(String(repeating: "v", count: 41)) }
+        #expect(throws: NameValidationError.self) {
+            try NameValidation.validateVolumeName(String(repeating: "v", count: 41))
+        }
         #expect(throws: NameValidationError.self) { try NameValidation.validateVolumeName("Vol") }
         #expect(throws: NameValidationError.self) { try NameValidation.validateVolumeName("") }
     }

@@ -6,7 +6,8 @@ import Testing
 /// every resource's zero value is what a document with only a name decodes as.
 @Suite struct ResourceRoundTripTests {
     let time = "2026-12-07T07:17:02Z"
-    let ready = Condition(type: "Ready", status: .isTrue, reason: "", message: "ok", lastTransitionTime: "2026-12-07T07:17:02Z")
+    let ready = Condition(
+        type: "Ready", status: .isTrue, reason: "", message: "ok", lastTransitionTime: "2026-12-07T07:17:02Z")
 
     @Test func setting() throws {
         let setting = Setting(
@@ -93,7 +94,8 @@ import Testing
     @Test func engine() throws {
         var spec = EngineSpec(
             instance: InstanceSpec(
-                volumeName: "vol", volumeSize: StringInt64(10 << 30), nodeID: "node-1", image: "hornbill:1", desireState: .running,
+                volumeName: "vol", volumeSize: StringInt64(10 << 30), nodeID: "node-1", image: "hornbill:1",
+                desireState: .running,
                 dataEngine: .v2))
         spec.frontend = .blockdev
         spec.replicaAddressMap = ["vol-r-0123abcd": "10.0.0.2:20001"]
@@ -130,7 +132,8 @@ import Testing
 
     @Test func replica() throws {
         var spec = ReplicaSpec(
-            instance: InstanceSpec(volumeName: "vol", volumeSize: StringInt64(1 << 30), nodeID: "node-2", dataEngine: .v2))
+            instance: InstanceSpec(
+                volumeName: "vol", volumeSize: StringInt64(1 << 30), nodeID: "node-2", dataEngine: .v2))
         spec.engineName = "vol-e-0"
         spec.diskID = "lvs-uuid"
         spec.diskPath = "/dev/nvme1n1"
@@ -160,9 +163,13 @@ import Testing
         process.portStart = 20001
         process.portEnd = 20001
         process.conditions = ["FilesystemReadOnly": false]
-        status.instanceReplicas = ["vol-r-0123abcd": InstanceProcess(spec: InstanceProcessSpec(name: "vol-r-0123abcd", dataEngine: .v2), status: process)]
+        status.instanceReplicas = [
+            "vol-r-0123abcd": InstanceProcess(
+                spec: InstanceProcessSpec(name: "vol-r-0123abcd", dataEngine: .v2), status: process)
+        ]
         status.dataEngineStatus.v2 = V2DataEngineStatus(cpuMask: "0x1", cpuCoreNumber: 1, interruptModeEnabled: "false")
-        let manager = InstanceManager(metadata: ResourceMetadata(name: "instance-manager-0123"), spec: spec, status: status)
+        let manager = InstanceManager(
+            metadata: ResourceMetadata(name: "instance-manager-0123"), spec: spec, status: status)
         #expect(try roundTrip(manager) == manager)
         let written = try #require(try jsonObject(manager)["status"] as? [String: Any])
         #expect(written["instanceEngines"] == nil)
@@ -193,7 +200,8 @@ import Testing
                 parameters: [OrphanParameter.instanceName: "vol-r-0123abcd"]),
             status: OrphanStatus(ownerID: "node-1", conditions: [ready]))
         #expect(try roundTrip(orphan) == orphan)
-        let dataOrphan = Orphan(metadata: ResourceMetadata(name: "orphan-4567"), spec: OrphanSpec(orphanType: .replicaData))
+        let dataOrphan = Orphan(
+            metadata: ResourceMetadata(name: "orphan-4567"), spec: OrphanSpec(orphanType: .replicaData))
         let spec = try #require(try jsonObject(dataOrphan)["spec"] as? [String: Any])
         #expect(spec["orphanType"] as? String == "replica")
         #expect(spec["dataEngine"] == nil)

@@ -48,14 +48,16 @@ private struct Sized: Codable, Equatable {
         let object = try jsonObject(["mode": DataLocality.strictLocal, "other": DataLocality.bestEffort])
         #expect(object["mode"] as? String == "strict-local")
         #expect(object["other"] as? String == "best-effort")
-        #expect(try decode([String: ConditionStatus].self, #"{"a":"True","b":"False","c":"Unknown"}"#)
-            == ["a": .isTrue, "b": .isFalse, "c": .unknown])
+        #expect(
+            try decode([String: ConditionStatus].self, #"{"a":"True","b":"False","c":"Unknown"}"#)
+                == ["a": .isTrue, "b": .isFalse, "c": .unknown])
     }
 
     @Test func unknownSpellingNamesTheAcceptedOnes() {
         let failure = decodingFailure([VolumeState].self, #"["attached","parked"]"#) ?? ""
         #expect(failure.contains("invalid VolumeState \"parked\""))
-        #expect(failure.contains("\"creating\", \"attached\", \"detached\", \"attaching\", \"detaching\", \"deleting\""))
+        #expect(
+            failure.contains("\"creating\", \"attached\", \"detached\", \"attaching\", \"detaching\", \"deleting\""))
         #expect(decodingFailure([DataEngine].self, #"["V2"]"#) != nil)
     }
 
