@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Pure cores: no I/O.
@@ -61,6 +62,12 @@ let package = Package(
         .target(
             name: "NVMeTCP",
             dependencies: ["StorageKit", "BlockCore", "BlockDevices", "NVMeWire"],
+            swiftSettings: strictSettings
+        ),
+
+        .target(
+            name: "ManagerStore",
+            dependencies: ["ManagerModel", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
 
@@ -141,6 +148,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        .executableTarget(
+            name: "hornbill-store-writer",
+            dependencies: ["ManagerModel", "ManagerStore"],
+            path: "Tests/StoreWriter",
+            swiftSettings: strictSettings
+        ),
+
         .testTarget(
             name: "StorageKitTests",
             dependencies: ["StorageKit"],
@@ -205,6 +219,11 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ManagerStoreTests",
+            dependencies: ["ManagerModel", "ManagerStore"],
             swiftSettings: strictSettings
         ),
         .testTarget(
