@@ -18,6 +18,9 @@ install() {
     fi
 }
 
+# SQLite's headers and library, which GRDB (the manager's store) builds against.
+install -- libsqlite3-dev
+
 # Debian packages the tests use: real NBD clients (qemu-img, nbdinfo, nbdcopy, fio's nbd engine).
 install -- fio qemu-utils libnbd-bin nbdkit
 

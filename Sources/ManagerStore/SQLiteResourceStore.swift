@@ -207,6 +207,19 @@ public final class SQLiteResourceStore: ResourceStore {
         return AsyncThrowingStream { () async throws -> ResourceEvent? in try await watcher.next() }
     }
 
+    /// What the write connection runs with (journal mode, synchronous level: 2 is FULL), as
+    /// SQLite reports it: the settings the durability promise rests on.
+    func durabilitySettings() async throws(ResourceStoreError) -> (journalMode: String, synchronous: Int) {
+        try checkOpen()
+        do {
+            return try await pool.writeWithoutTransaction { db in
+                (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "", try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
+            }
+        } catch {
+            throw StoreErrors.map(error)
+        }
+    }
+
     // MARK: Transactions
 
     private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(ResourceStoreError) -> T {

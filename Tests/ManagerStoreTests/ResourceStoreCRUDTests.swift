@@ -1,0 +1,157 @@
+// Create, read, list, compare-and-swap update and delete on a real store file.
+
+import Foundation
+import ManagerModel
+import ManagerStore
+import Testing
+
+@Suite struct ResourceStoreCRUDTests {
+    let gadgets = Gadget.kind
+
+    @Test func createThenGetAndList() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteResourceStore(directory: directory.path)
+        let first = try await store.create(gadgets, name: "g-1", labels: ["node": "a"], document: document(#"{"size":1}"#))
+        let second = try await store.create(gadgets, name: "g-2", labels: ["node": "b"], document: document(#"{"size":2}"#))
+        #expect(first.resourceVersion == 1 && first.createRevision == 1)
+        #expect(second.resourceVersion == 2 && second.createRevision == 2)
+
+        let read = try #require(try await store.get(gadgets, name: "g-1"))
+        #expect(read == first)
+        #expect(read.document == document(#"{"size":1}"#))
+        #expect(read.labels == ["node": "a"])
+        #expect(try await store.get(gadgets, name: "g-3") == nil)
+        #expect(try await store.get(Widget.kind, name: "g-1") == nil, "kinds are kept apart")
+
+        let all = try await store.list(gadgets, selector: .everything)
+        #expect(all.items.map(\.name) == ["g-1", "g-2"])
+        #expect(all.revision == 2)
+        #expect(try await store.revision() == 2)
+        #expect(try await store.list(Widget.kind, selector: .everything).items.isEmpty)
+        try store.close()
+    }
+
+    @Test func listSelectsOnEveryLabelGiven() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteResourceStore(directory: directory.path)
+        _ = try await store.create(gadgets, name: "a", labels: ["node": "n1", "disk": "d1"], document: document("{}"))
+        _ = try await store.create(gadgets, name: "b", labels: ["node": "n1", "disk": "d2"], document: document("{}"))
+        _ = try await store.create(gadgets, name: "c", labels: ["node": "n2", "disk": "d1"], document: document("{}"))
+        _ = try await store.create(gadgets, name: "d", labels: [:], document: document("{}"))
+
+        func names(_ labels: [String: String]) async throws -> [String] {
+            try await store.list(gadgets, selector: ResourceSelector(labels: labels)).items.map(\.name)
+        }
+        #expect(try await names(["node": "n1"]) == ["a", "b"])
+        #expect(try await names(["disk": "d1"]) == ["a", "c"])
+        #expect(try await names(["node": "n1", "disk": "d1"]) == ["a"])
+        #expect(try await names(["node": "n3"]) == [])
+        #expect(try await names([:]) == ["a", "b", "c", "d"])
+        try store.close()
+    }
+
+    @Test func createOfATakenNameFailsAndChangesNothing() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteResourceStore(directory: directory.path)
+        let original = try await store.create(gadgets, name: "g", labels: [:], document: document(#"{"size":1}"#))
+        await #expect(throws: ResourceStoreError.alreadyExists(kind: gadgets, name: "g")) {
+            _ = try await store.create(gadgets, name: "g", labels: [:], document: document(#"{"size":2}"#))
+        }
+        #expect(try await store.get(gadgets, name: "g") == original)
+        #expect(try await store.revision() == 1)
+        try store.close()
+    }
+
+    @Test func updateWithAStaleVersionConflictsAndChangesNothing() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteResourceStore(directory: directory.path)
+        let created = try await store.create(gadgets, name: "g", labels: ["v": "1"], document: document(#"{"size":1}"#))
+        _ = try await store.create(gadgets, name: "other", labels: [:], document: document("{}"))
+        let updated = try await store.update(
+            gadgets, name: "g", labels: ["v": "2"], document: document(#"{"size":2}"#), expectedVersion: created.resourceVersion)
+        #expect(updated.resourceVersion == 3)
+        #expect(updated.createRevision == created.createRevision)
+        #expect(updated.labels == ["v": "2"])
+
+        // A writer that read version 1 loses: conflict naming both versions, nothing written.
+        await #expect(throws: ResourceStoreError.conflict(kind: gadgets, name: "g", expected: 1, actual: 3)) {
+            _ = try await store.update(
+                gadgets, name: "g", labels: ["v": "stale"], document: document(#"{"size":99}"#), expectedVersion: 1)
+        }
+        #expect(try await store.get(gadgets, name: "g") == updated)
+        #expect(try await store.revision() == 3)
+
+        await #expect(throws: ResourceStoreError.notFound(kind: gadgets, name: "missing")) {
+            _ = try await store.update(gadgets, name: "missing", labels: [:], document: document("{}"), expectedVersion: 1)
+        }
+        #expect(try await store.revision() == 3)
+        try store.close()
+    }
+
+    @Test func deleteWithAndWithoutAnExpectedVersion() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteResourceStore(directory: directory.path)
+        let a = try await store.create(gadgets, name: "a", labels: ["x": "y"], document: document(#"{"size":1}"#))
+        _ = try await store.create(gadgets, name: "b", labels: [:], document: document(#"{"size":2}"#))
+
+        await #expect(throws: ResourceStoreError.conflict(kind: gadgets, name: "a", expected: 7, actual: 1)) {
+            _ = try await store.delete(gadgets, name: "a", expectedVersion: 7)
+        }
+        #expect(try await store.get(gadgets, name: "a") == a)
+
+        let gone = try await store.delete(gadgets, name: "a", expectedVersion: a.resourceVersion)
+        #expect(gone.resourceVersion == 3, "a delete is stamped with its own revision")
+        #expect(gone.document == a.document && gone.labels == a.labels && gone.createRevision == 1)
+        #expect(try await store.get(gadgets, name: "a") == nil)
+
+        let goneB = try await store.delete(gadgets, name: "b", expectedVersion: nil)
+        #expect(goneB.resourceVersion == 4)
+        #expect(try await store.list(gadgets, selector: .everything).items.isEmpty)
+
+        await #expect(throws: ResourceStoreError.notFound(kind: gadgets, name: "a")) {
+            _ = try await store.delete(gadgets, name: "a", expectedVersion: nil)
+        }
+        #expect(try await store.revision() == 4)
+
+        // The name can be taken again, as a new resource.
+        let again = try await store.create(gadgets, name: "a", labels: [:], document: document("{}"))
+        #expect(again.createRevision == 5)
+        try store.close()
+    }
+
+    @Test func typedHelpersEncodeAndDecodeResources() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteResourceStore(directory: directory.path)
+        let created = try await store.create(Gadget(size: 3, color: "red"), name: "g1", labels: ["node": "n1"])
+        _ = try await store.create(Gadget(size: 4, color: "blue"), name: "g2")
+        _ = try await store.create(Widget(spec: ["a": "b"]), name: "g1")
+        #expect(created.value == Gadget(size: 3, color: "red"))
+
+        let read = try #require(try await store.get(Gadget.self, "g1"))
+        #expect(read.value == Gadget(size: 3, color: "red"))
+        #expect(read.labels == ["node": "n1"])
+        #expect(try await store.get(Widget.self, "g1")?.value == Widget(spec: ["a": "b"]))
+
+        let raw = try #require(try await store.get(Gadget.kind, name: "g1"))
+        #expect(raw.document == Data(#"{"color":"red","size":3}"#.utf8), "documents are JSON with sorted keys")
+
+        let listed = try await store.list(Gadget.self, selector: ResourceSelector(labels: ["node": "n1"]))
+        #expect(listed.items.map(\.value) == [Gadget(size: 3, color: "red")])
+        #expect(listed.revision == 3)
+
+        let updated = try await store.update(
+            Gadget(size: 5, color: "red"), name: "g1", labels: ["node": "n1"], expectedVersion: read.resourceVersion)
+        #expect(updated.value.size == 5)
+        await #expect(throws: ResourceStoreError.conflict(kind: Gadget.kind, name: "g1", expected: 1, actual: 4)) {
+            _ = try await store.update(Gadget(size: 6, color: "red"), name: "g1", expectedVersion: 1)
+        }
+        let deleted = try await store.delete(Gadget.self, "g1", expectedVersion: updated.resourceVersion)
+        #expect(deleted.value == Gadget(size: 5, color: "red"))
+        #expect(try await store.get(Gadget.self, "g1") == nil)
+
+        // A stored document of another shape is a clear error, not a crash.
+        _ = try await store.create(Gadget.kind, name: "odd", labels: [:], document: document(#"{"size":"big"}"#))
+        await #expect(throws: ResourceStoreError.self) { _ = try await store.get(Gadget.self, "odd") }
+        try store.close()
+    }
+}
