@@ -43,6 +43,8 @@ final class StoreWatcher: Sendable {
                 defer { pageIndex += 1 }
                 return page[pageIndex]
             }
+            // While catching up, the history comes first: live changes may lie beyond a gap.
+            guard mode == .live else { return nil }
             while bufferIndex < buffer.count {
                 let event = buffer[bufferIndex]
                 bufferIndex += 1
