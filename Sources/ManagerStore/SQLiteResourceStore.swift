@@ -14,7 +14,7 @@
 // revision order; writers never wait for a watcher.
 //
 // History: the last `historyLimit` changes are kept; a watch after an older revision fails with
-// `compacted`. One process opens the file at a time.
+// `compacted`. One store opens the directory at a time (`StoreDirectoryLock`).
 
 public import Foundation
 import GRDB
@@ -50,6 +50,7 @@ public final class SQLiteResourceStore: ResourceStore {
     private let pool: DatabasePool
     private let hub = WatchHub()
     private let closed = Mutex(false)
+    private let lock: Mutex<StoreDirectoryLock?>
 
     /// Opens the store in `directory` (created if missing), creating or migrating its schema.
     public init(directory: String, options: Options = Options()) throws(ResourceStoreError) {
@@ -63,12 +64,13 @@ public final class SQLiteResourceStore: ResourceStore {
         } catch {
             throw .unavailable("cannot create the store directory \(directory): \(error.localizedDescription)")
         }
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
+        lock = Mutex(try StoreDirectoryLock(directory: directory))
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
+            pool = try DatabasePool(path: path)
+            // The pool turns WAL on with synchronous=NORMAL (a commit then syncs only at
+            // checkpoints: durable across a process kill, not a power cut); FULL syncs the log at
+            // every commit. Writes all go through this one connection.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try StoreSchema.migrator().migrate(pool)
         } catch {
             throw .unavailable("cannot open \(path): \(error)")
@@ -93,6 +95,7 @@ public final class SQLiteResourceStore: ResourceStore {
         }
         guard !wasClosed else { return }
         hub.close()
+        defer { lock.withLock { $0 = nil } }
         do { try pool.close() } catch { throw StoreErrors.map(error) }
     }
 
