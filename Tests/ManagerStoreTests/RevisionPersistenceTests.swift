@@ -48,4 +48,17 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: store.path))
         try store.close()
     }
+
+    @Test func oneStoreAtATimeOpensADirectory() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteResourceStore(directory: directory.path)
+        _ = try await store.create(Gadget.kind, name: "g", labels: [:], document: document("{}"))
+        #expect(throws: ResourceStoreError.unavailable("the store in \(directory.path) is open in another process")) {
+            _ = try SQLiteResourceStore(directory: directory.path)
+        }
+        try store.close()
+        let reopened = try SQLiteResourceStore(directory: directory.path)
+        #expect(try await reopened.revision() == 1)
+        try reopened.close()
+    }
 }
