@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // Pure cores: no I/O.
@@ -105,6 +108,19 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // The manager's REST API in Longhorn's /v1 (go-rancher) envelope.
+        .target(
+            name: "ManagerREST",
+            dependencies: [
+                "ManagerModel",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         .target(
             name: "EngineRPC",
             dependencies: ["BlockCore", "BlockDevices", "LogicalVolumes", "RAID", "NVMeWire", "NVMeTCP", "NBD", "JSONRPC"],
@@ -155,6 +171,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        .testTarget(
+            name: "ManagerRESTTests",
+            dependencies: [
+                "ManagerModel", "ManagerREST",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "StorageKitTests",
             dependencies: ["StorageKit"],
