@@ -106,7 +106,9 @@ public struct SettingRoutes: APIRouteGroup {
                 throw APIError.internalError("checking setting \(definition.name) failed: \(error)")
             }
         }
-        let document = SettingDocument(name: definition.name, value: proposed, applied: true)
+        // The value is in force once written: every reader of the setting reads the store.
+        let created = current?.document.metadata.creationTimestamp ?? Date().formatted(.iso8601)
+        let document = SettingDocument(name: definition.name, value: proposed, applied: true, creationTimestamp: created)
         let data = try Self.encode(document)
         var existing = current
         for attempt in 0...ManagerRESTLimits.conflictRetries {
@@ -144,7 +146,7 @@ public struct SettingRoutes: APIRouteGroup {
         do {
             return try encoder.encode(document)
         } catch {
-            throw APIError.internalError("setting \(document.name) cannot be encoded: \(error)")
+            throw APIError.internalError("setting \(document.metadata.name) cannot be encoded: \(error)")
         }
     }
 }
