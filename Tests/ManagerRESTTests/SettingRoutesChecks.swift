@@ -128,18 +128,38 @@ struct SettingRoutesChecks {
         }
     }
 
-    func concurrentWritesAllLand() async throws {
-        try await withServer { client in
-            let values = (8...15).map(String.init)
-            try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
-                for value in values {
-                    group.addTask { try await Self.put(client, "engine-replica-timeout", #"{"value":"\#(value)"}"#).status }
-                }
-                for try await status in group { #expect(status == .ok) }
+    /// Writes the setting behind the API's back while the API is between reading it and writing
+    /// it, as a concurrent writer would.
+    private struct InterferingWriter: SettingChangeValidator {
+        let store: any ResourceStore
+
+        func validateChange(of definition: SettingDefinition, from current: String, to proposed: String) async throws {
+            let kind = ResourceKind(rawValue: "settings")
+            let document = try JSONSerialization.data(withJSONObject: [
+                "metadata": ["name": definition.name], "value": current, "status": ["applied": true],
+            ])
+            if let stored = try await store.get(kind, name: definition.name) {
+                _ = try await store.update(
+                    kind, name: definition.name, labels: [:], document: document, expectedVersion: stored.resourceVersion)
+            } else {
+                _ = try await store.create(kind, name: definition.name, labels: [:], document: document)
             }
-            let read = try await client.execute(uri: "/v1/settings/engine-replica-timeout", method: .get)
-            let value = try Self.json(read).string("value")
-            #expect(values.contains { #"{"v1":"\#($0)","v2":"\#($0)"}"# == value })
+        }
+    }
+
+    func aWriteThatLostARaceIsRetriedOnTheNewVersion() async throws {
+        let api = ManagerAPI(groups: [SettingRoutes(store: store, changeValidator: InterferingWriter(store: store))])
+        try await api.makeApplication(host: "127.0.0.1", port: 0).test(.live) { client in
+            // Not stored yet: the other writer creates it first.
+            let created = try await Self.put(client, "engine-replica-timeout", #"{"value":"9"}"#)
+            #expect(created.status == .ok)
+            // Stored: the other writer updates it first.
+            let updated = try await Self.put(client, "engine-replica-timeout", #"{"value":"10"}"#)
+            #expect(updated.status == .ok)
+            let stored = try #require(try await store.get(ResourceKind(rawValue: "settings"), name: "engine-replica-timeout"))
+            #expect(try JSONObject(stored.document).string("value") == #"{"v1":"10","v2":"10"}"#)
+            // Four writes: each PUT's own and the other writer's before it.
+            #expect(stored.resourceVersion - stored.createRevision == 3)
         }
     }
 }
