@@ -27,17 +27,20 @@ extension SettingDefinition {
     }
 
     /// The per-engine values of a stored data-engine-specific value (nil if it is not one).
-    public func engineValues(of stored: String) -> [String: String]? {
+    public func engineValues(of stored: String) -> [DataEngine: String]? {
         guard let dataEngines, let values = try? Self.parseEngineObject(stored) else { return nil }
-        return Set(values.keys) == Set(dataEngines) ? values : nil
+        guard Set(values.keys) == Set(dataEngines.map(\.rawValue)) else { return nil }
+        return Dictionary(
+            uniqueKeysWithValues: dataEngines.compactMap { engine in values[engine.rawValue].map { (engine, $0) } })
     }
 
     /// The canonical JSON object of per-engine values: keys sorted, no spaces.
-    public static func perEngineJSON(_ values: [String: String]) -> String {
+    public static func perEngineJSON(_ values: [DataEngine: String]) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let byName = Dictionary(uniqueKeysWithValues: values.map { ($0.key.rawValue, $0.value) })
         // Encoding a dictionary of strings cannot fail.
-        guard let data = try? encoder.encode(values) else { return "{}" }
+        guard let data = try? encoder.encode(byName) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -53,21 +56,24 @@ extension SettingDefinition {
             return Self.perEngineJSON(Dictionary(uniqueKeysWithValues: dataEngines.map { ($0, single) }))
         }
         let given = try Self.parseEngineObject(value)
-        for engine in given.keys.sorted() where !dataEngines.contains(engine) {
+        let held = dataEngines.map(\.rawValue)
+        for engine in given.keys.sorted() where !held.contains(engine) {
             throw ValueRejection(
-                "data engine \(engine) is not supported by this setting (it holds \(dataEngines.joined(separator: ", ")))")
+                "data engine \(engine) is not supported by this setting (it holds \(held.joined(separator: ", ")))")
         }
-        let missing = dataEngines.filter { given[$0] == nil }
+        let missing = held.filter { given[$0] == nil }
         if !missing.isEmpty {
-            throw ValueRejection("a value per data engine must name every engine the setting holds: missing \(missing.joined(separator: ", "))")
+            throw ValueRejection(
+                "a value per data engine must name every engine the setting holds: missing \(missing.joined(separator: ", "))"
+            )
         }
-        var normalizedValues: [String: String] = [:]
-        for (engine, engineValue) in given {
+        var normalizedValues: [DataEngine: String] = [:]
+        for engine in dataEngines {
             do {
                 normalizedValues[engine] = try normalizedSingle(
-                    engineValue.trimmingCharacters(in: .whitespacesAndNewlines))
+                    (given[engine.rawValue] ?? "").trimmingCharacters(in: .whitespacesAndNewlines))
             } catch {
-                throw ValueRejection("data engine \(engine): \(error.reason)")
+                throw ValueRejection("data engine \(engine.rawValue): \(error.reason)")
             }
         }
         return Self.perEngineJSON(normalizedValues)

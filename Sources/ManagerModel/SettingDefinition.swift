@@ -64,9 +64,9 @@ public struct SettingDefinition: Sendable, Equatable {
     public var intRange: IntegerRange?
     public var floatRange: FloatRange?
     public var stringFormat: StringFormat
-    /// The data engines ("v1", "v2") a data-engine-specific setting holds a value for, sorted;
-    /// nil for a setting with one value for every engine.
-    public var dataEngines: [String]?
+    /// The data engines a data-engine-specific setting holds a value for, sorted; nil for a
+    /// setting with one value for every engine.
+    public var dataEngines: [DataEngine]?
 
     public var dataEngineSpecific: Bool { dataEngines != nil }
 
@@ -74,7 +74,7 @@ public struct SettingDefinition: Sendable, Equatable {
         name: String, displayName: String, description: String, category: Category, type: ValueType,
         required: Bool = true, readOnly: Bool = false, defaultValue: String, options: [String] = [],
         intRange: IntegerRange? = nil, floatRange: FloatRange? = nil, stringFormat: StringFormat = .any,
-        dataEngines: [String]? = nil
+        dataEngines: [DataEngine]? = nil
     ) {
         self.name = name
         self.displayName = displayName
@@ -88,6 +88,6 @@ public struct SettingDefinition: Sendable, Equatable {
         self.intRange = intRange
         self.floatRange = floatRange
         self.stringFormat = stringFormat
-        self.dataEngines = dataEngines?.sorted()
+        self.dataEngines = dataEngines?.sorted { $0.rawValue < $1.rawValue }
     }
 }

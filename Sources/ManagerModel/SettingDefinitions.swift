@@ -43,8 +43,8 @@ extension SettingDefinition {
         SettingDefinition(
             name: "default-replica-count", displayName: "Default Replica Count",
             description: "The number of replicas a volume gets when it is created without naming one.",
-            category: .general, type: .int, defaultValue: perEngineJSON(["v1": "3", "v2": "3"]),
-            intRange: IntegerRange(minimum: 1, maximum: 20), dataEngines: ["v1", "v2"]),
+            category: .general, type: .int, defaultValue: perEngineJSON([.v1: "3", .v2: "3"]),
+            intRange: IntegerRange(minimum: 1, maximum: 20), dataEngines: [.v1, .v2]),
         SettingDefinition(
             name: "replica-soft-anti-affinity", displayName: "Replica Node Level Soft Anti-Affinity",
             description: "Allows two replicas of one volume on the same node when no other node can take one. "
@@ -60,19 +60,21 @@ extension SettingDefinition {
             description: "Allows two replicas of one volume on the same disk when no other disk can take one.",
             category: .scheduling, type: .bool, defaultValue: "true"),
         SettingDefinition(
-            name: "allow-empty-node-selector-volume", displayName: "Allow Scheduling Empty Node Selector Volumes To Any Node",
+            name: "allow-empty-node-selector-volume",
+            displayName: "Allow Scheduling Empty Node Selector Volumes To Any Node",
             description: "Lets a volume without a node selector place replicas on nodes that have tags.",
             category: .scheduling, type: .bool, defaultValue: "true"),
         SettingDefinition(
-            name: "allow-empty-disk-selector-volume", displayName: "Allow Scheduling Empty Disk Selector Volumes To Any Disk",
+            name: "allow-empty-disk-selector-volume",
+            displayName: "Allow Scheduling Empty Disk Selector Volumes To Any Disk",
             description: "Lets a volume without a disk selector place replicas on disks that have tags.",
             category: .scheduling, type: .bool, defaultValue: "true"),
         SettingDefinition(
             name: "engine-replica-timeout", displayName: "Engine Replica Timeout",
             description: "How many seconds an engine waits for a replica to answer an outstanding I/O before it marks "
                 + "the replica failed; the last replica left is given twice as long.",
-            category: .general, type: .int, defaultValue: perEngineJSON(["v1": "8", "v2": "8"]),
-            intRange: IntegerRange(minimum: 8, maximum: 30), dataEngines: ["v1", "v2"]),
+            category: .general, type: .int, defaultValue: perEngineJSON([.v1: "8", .v2: "8"]),
+            intRange: IntegerRange(minimum: 8, maximum: 30), dataEngines: [.v1, .v2]),
         SettingDefinition(
             name: "default-data-path", displayName: "Default Data Path",
             description: "Where a node's default disk keeps its data: a directory for a filesystem disk, or a block "

@@ -37,7 +37,7 @@ import Testing
         let replicaCount = try #require(SettingDefinition.named("default-replica-count"))
         #expect(replicaCount.type == .int)
         #expect(replicaCount.intRange == .init(minimum: 1, maximum: 20))
-        #expect(replicaCount.dataEngines == ["v1", "v2"])
+        #expect(replicaCount.dataEngines == [.v1, .v2])
         let timeout = try #require(SettingDefinition.named("engine-replica-timeout"))
         #expect(timeout.intRange == .init(minimum: 8, maximum: 30))
         #expect(timeout.dataEngineSpecific)
@@ -51,7 +51,7 @@ import Testing
 
     @Test func engineValuesReadBackAStoredValue() throws {
         let replicaCount = try #require(SettingDefinition.named("default-replica-count"))
-        #expect(replicaCount.engineValues(of: #"{"v1":"2","v2":"5"}"#) == ["v1": "2", "v2": "5"])
+        #expect(replicaCount.engineValues(of: #"{"v1":"2","v2":"5"}"#) == [.v1: "2", .v2: "5"])
         #expect(replicaCount.engineValues(of: "3") == nil)
         #expect(replicaCount.engineValues(of: #"{"v1":"2"}"#) == nil)
         #expect(SettingDefinition.named("v2-data-engine")?.engineValues(of: "true") == nil)

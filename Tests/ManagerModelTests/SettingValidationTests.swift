@@ -16,7 +16,8 @@ import Testing
         #expect(try SettingDefinition.validate(name: "v2-data-engine", value: "False") == "false")
         #expect(try SettingDefinition.validate(name: "v2-data-engine", value: "1") == "true")
         #expect(try SettingDefinition.validate(name: "storage-over-provisioning-percentage", value: " +0200 ") == "200")
-        #expect(try SettingDefinition.validate(name: "default-data-path", value: " /data/longhorn ") == "/data/longhorn")
+        #expect(
+            try SettingDefinition.validate(name: "default-data-path", value: " /data/longhorn ") == "/data/longhorn")
     }
 
     @Test func aBooleanIsTrueOrFalse() {
@@ -34,7 +35,8 @@ import Testing
         #expect(above?.contains("less than or equal to 100") == true)
         #expect(reason("storage-minimal-available-percentage", "-1")?.contains("larger than or equal to 0") == true)
         #expect(reason("storage-over-provisioning-percentage", "12.5")?.contains("not an integer") == true)
-        #expect(reason("storage-over-provisioning-percentage", "99999999999999999999")?.contains("not an integer") == true)
+        #expect(
+            reason("storage-over-provisioning-percentage", "99999999999999999999")?.contains("not an integer") == true)
     }
 
     @Test func aRequiredSettingRefusesAnEmptyValue() {
@@ -48,7 +50,8 @@ import Testing
 
     @Test func aPlainValueAppliesToEveryEngine() throws {
         #expect(try SettingDefinition.validate(name: "default-replica-count", value: " 2 ") == #"{"v1":"2","v2":"2"}"#)
-        #expect(try SettingDefinition.validate(name: "engine-replica-timeout", value: "30") == #"{"v1":"30","v2":"30"}"#)
+        #expect(
+            try SettingDefinition.validate(name: "engine-replica-timeout", value: "30") == #"{"v1":"30","v2":"30"}"#)
         #expect(reason("engine-replica-timeout", "7")?.contains("larger than or equal to 8") == true)
     }
 
@@ -59,14 +62,18 @@ import Testing
         let tooMany = reason("default-replica-count", #"{"v1":"3","v2":"21"}"#)
         #expect(tooMany?.contains("default-replica-count with invalid value ") == true)
         #expect(tooMany?.contains("data engine v2: value 21 should be less than or equal to 20") == true)
-        #expect(reason("default-replica-count", #"{"v1":"3","v2":"3","v3":"3"}"#)?.contains("data engine v3 is not supported") == true)
+        #expect(
+            reason("default-replica-count", #"{"v1":"3","v2":"3","v3":"3"}"#)?.contains(
+                "data engine v3 is not supported") == true)
         #expect(reason("default-replica-count", #"{"v1":"3"}"#)?.contains("missing v2") == true)
         #expect(reason("default-replica-count", #"{"v1":3,"v2":"3"}"#)?.contains("must be a JSON string") == true)
         #expect(reason("default-replica-count", #"{"v1":"3""#)?.contains("not a JSON object") == true)
     }
 
     @Test func aSettingOfOneValueTakesNoObject() {
-        #expect(reason("storage-over-provisioning-percentage", #"{"v1":"100","v2":"100"}"#)?.contains("not an integer") == true)
+        #expect(
+            reason("storage-over-provisioning-percentage", #"{"v1":"100","v2":"100"}"#)?.contains("not an integer")
+                == true)
     }
 
     @Test func anUnknownSettingIsNotFound() {
