@@ -27,7 +27,8 @@ public struct APIResource<Fields: Encodable & Sendable>: Encodable, Sendable {
     /// `<self>?action=<name>`.
     public init(id: String, type: String, pluralName: String, actions: [String] = [], fields: Fields, links: APILinks) {
         let selfURL = links.resource(pluralName, id: id)
-        self.init(id: id, type: type, links: ["self": selfURL], actions: links.actions(actions, of: selfURL), fields: fields)
+        self.init(
+            id: id, type: type, links: ["self": selfURL], actions: links.actions(actions, of: selfURL), fields: fields)
     }
 
     private enum EnvelopeKey: String, CodingKey { case id, type, links, actions }

@@ -42,7 +42,8 @@ struct APIEnvelopeMiddleware: RouterMiddleware {
         guard let bearerToken else { return }
         let given = request.headers[.authorization] ?? ""
         let prefix = "Bearer "
-        guard given.hasPrefix(prefix), Self.constantTimeEqual(Array(given.utf8.dropFirst(prefix.utf8.count)), Array(bearerToken.utf8))
+        guard given.hasPrefix(prefix),
+            Self.constantTimeEqual(Array(given.utf8.dropFirst(prefix.utf8.count)), Array(bearerToken.utf8))
         else {
             throw APIError(.unauthorized, "a valid bearer token is required: Authorization: Bearer <token>")
         }
@@ -67,7 +68,8 @@ struct APIEnvelopeMiddleware: RouterMiddleware {
         case let error as HTTPError:
             return APIError(error.status, error.body ?? error.status.reasonPhrase)
         case is NIOTooManyBytesError:
-            return APIError(.contentTooLarge, "the request body is larger than \(ManagerRESTLimits.requestBodyBytesMax) bytes")
+            return APIError(
+                .contentTooLarge, "the request body is larger than \(ManagerRESTLimits.requestBodyBytesMax) bytes")
         default: return APIError.internalError("\(error)")
         }
     }

@@ -45,7 +45,8 @@ public struct ManagerAPI: Sendable {
         router.get("/v1/schemas") { request, _ in
             let links = links(request)
             return try APIResponse.json(
-                APICollection(resourceType: "schema", selfURL: links.schemas, data: schemas.map { $0.resource(links: links) }))
+                APICollection(
+                    resourceType: "schema", selfURL: links.schemas, data: schemas.map { $0.resource(links: links) }))
         }
         router.get("/v1/schemas/:id") { request, context in
             let id = context.parameters.get("id") ?? ""

@@ -1,50 +1,16 @@
 // A setting as stored and as the API shows it.
 //
-// Stored: kind "settings", named after the setting, document `SettingDocument` (Longhorn's
-// Setting: `metadata.name`, `value`, `status.applied`). A setting not stored has its default.
+// Stored: kind "settings", named after the setting, document ManagerModel's `Setting`
+// (`metadata.name`, `value`, `status.applied`). A setting not stored has its default.
 // In the API: `type:"setting"`, fields `name`, `value`, `applied` and `definition`, the definition
 // as Longhorn returns it (`displayName`, `description`, `category`, `type`, `required`, `readOnly`,
 // `default`, `options` and `range` when the setting has them, `dataEngineSpecific`).
 
 import ManagerModel
 
-/// The stored document of a setting, in the shape of Longhorn's Setting resource:
-/// `{"metadata":{"name":…,"labels":{},"creationTimestamp":…},"value":…,"status":{"applied":…}}`.
-struct SettingDocument: Codable, Sendable, Equatable {
+/// Where settings are stored.
+enum SettingStorage {
     static let kind = ResourceKind(rawValue: "settings")
-
-    struct Metadata: Codable, Sendable, Equatable {
-        var name: String
-        var labels: [String: String] = [:]
-        var creationTimestamp: String
-
-        init(name: String, creationTimestamp: String) {
-            self.name = name
-            self.creationTimestamp = creationTimestamp
-        }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            name = try container.decode(String.self, forKey: .name)
-            labels = try container.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
-            creationTimestamp = try container.decodeIfPresent(String.self, forKey: .creationTimestamp) ?? ""
-        }
-    }
-
-    struct Status: Codable, Sendable, Equatable {
-        /// The value is in force.
-        var applied: Bool
-    }
-
-    var metadata: Metadata
-    var value: String
-    var status: Status
-
-    init(name: String, value: String, applied: Bool, creationTimestamp: String) {
-        metadata = Metadata(name: name, creationTimestamp: creationTimestamp)
-        self.value = value
-        status = Status(applied: applied)
-    }
 }
 
 /// A setting's fields in its API resource.
@@ -54,7 +20,7 @@ struct SettingFields: Encodable, Sendable {
     var applied: Bool
     var definition: SettingDefinitionFields
 
-    init(_ definition: SettingDefinition, document: SettingDocument?) {
+    init(_ definition: SettingDefinition, document: Setting?) {
         name = definition.name
         value = document?.value ?? definition.defaultValue
         applied = document?.status.applied ?? true

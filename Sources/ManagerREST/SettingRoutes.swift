@@ -54,7 +54,9 @@ public struct SettingRoutes: APIRouteGroup {
         }
     }
 
-    private func resource(_ definition: SettingDefinition, _ document: SettingDocument?, links: APILinks)
+    private func resource(
+        _ definition: SettingDefinition, _ document: Setting?, links: APILinks
+    )
         -> APIResource<SettingFields>
     {
         APIResource(
@@ -63,24 +65,24 @@ public struct SettingRoutes: APIRouteGroup {
     }
 
     /// Every defined setting with its stored document, if any, in name order.
-    private func list() async throws(APIError) -> [(definition: SettingDefinition, document: SettingDocument?)] {
+    private func list() async throws(APIError) -> [(definition: SettingDefinition, document: Setting?)] {
         let stored: ResourceList
         do {
-            stored = try await store.list(SettingDocument.kind, selector: .everything)
+            stored = try await store.list(SettingStorage.kind, selector: .everything)
         } catch {
             throw APIError(error)
         }
-        var documents: [String: SettingDocument] = [:]
+        var documents: [String: Setting] = [:]
         for item in stored.items {
             documents[item.name] = try Self.decode(item)
         }
         return SettingDefinition.all.map { ($0, documents[$0.name]) }
     }
 
-    private func read(_ name: String) async throws(APIError) -> (document: SettingDocument, version: Int64)? {
+    private func read(_ name: String) async throws(APIError) -> (document: Setting, version: Int64)? {
         let stored: StoredResource?
         do {
-            stored = try await store.get(SettingDocument.kind, name: name)
+            stored = try await store.get(SettingStorage.kind, name: name)
         } catch {
             throw APIError(error)
         }
@@ -88,7 +90,7 @@ public struct SettingRoutes: APIRouteGroup {
         return (try Self.decode(stored), stored.resourceVersion)
     }
 
-    private func set(_ definition: SettingDefinition, to value: String) async throws(APIError) -> SettingDocument {
+    private func set(_ definition: SettingDefinition, to value: String) async throws(APIError) -> Setting {
         let proposed: String
         do {
             proposed = try definition.validate(value)
@@ -101,24 +103,27 @@ public struct SettingRoutes: APIRouteGroup {
                 try await changeValidator.validateChange(
                     of: definition, from: current?.document.value ?? definition.defaultValue, to: proposed)
             } catch let refusal as SettingChangeRefusal {
-                throw APIError(SettingError.invalidValue(name: definition.name, value: proposed, reason: refusal.reason))
+                throw APIError(
+                    SettingError.invalidValue(name: definition.name, value: proposed, reason: refusal.reason))
             } catch {
                 throw APIError.internalError("checking setting \(definition.name) failed: \(error)")
             }
         }
         // The value is in force once written: every reader of the setting reads the store.
         let created = current?.document.metadata.creationTimestamp ?? Date().formatted(.iso8601)
-        let document = SettingDocument(name: definition.name, value: proposed, applied: true, creationTimestamp: created)
+        let document = Setting(
+            metadata: ResourceMetadata(name: definition.name, creationTimestamp: created), value: proposed,
+            status: SettingStatus(applied: true))
         let data = try Self.encode(document)
         var existing = current
         for attempt in 0...ManagerRESTLimits.conflictRetries {
             do {
                 if let existing {
                     _ = try await store.update(
-                        SettingDocument.kind, name: definition.name, labels: [:], document: data,
+                        SettingStorage.kind, name: definition.name, labels: [:], document: data,
                         expectedVersion: existing.version)
                 } else {
-                    _ = try await store.create(SettingDocument.kind, name: definition.name, labels: [:], document: data)
+                    _ = try await store.create(SettingStorage.kind, name: definition.name, labels: [:], document: data)
                 }
                 return document
             } catch .conflict, .alreadyExists, .notFound {
@@ -132,15 +137,15 @@ public struct SettingRoutes: APIRouteGroup {
         throw APIError.conflict("setting \(definition.name) kept changing while it was being set; try again")
     }
 
-    private static func decode(_ stored: StoredResource) throws(APIError) -> SettingDocument {
+    private static func decode(_ stored: StoredResource) throws(APIError) -> Setting {
         do {
-            return try JSONDecoder().decode(SettingDocument.self, from: stored.document)
+            return try JSONDecoder().decode(Setting.self, from: stored.document)
         } catch {
             throw APIError.internalError("the stored setting \(stored.name) cannot be read: \(error)")
         }
     }
 
-    private static func encode(_ document: SettingDocument) throws(APIError) -> Data {
+    private static func encode(_ document: Setting) throws(APIError) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         do {

@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
 import ManagerREST
 import NIOCore
@@ -16,13 +16,18 @@ import Testing
         }
 
         var schemas: [APISchema] {
-            [APISchema(id: "echo", pluralName: "echoes", collectionMethods: ["GET", "POST"], resourceFields: ["name": .init("string", create: true)])]
+            [
+                APISchema(
+                    id: "echo", pluralName: "echoes", collectionMethods: ["GET", "POST"],
+                    resourceFields: ["name": .init("string", create: true)])
+            ]
         }
 
         func addRoutes(to router: Router<BasicRequestContext>, links: @escaping @Sendable (Request) -> APILinks) {
             router.post("/v1/echoes") { request, _ in
                 let echo = try await APIRequestBody.decode(Echo.self, from: request)
-                let resource = APIResource(id: echo.name, type: "echo", pluralName: "echoes", fields: echo, links: links(request))
+                let resource = APIResource(
+                    id: echo.name, type: "echo", pluralName: "echoes", fields: echo, links: links(request))
                 let data = try JSONEncoder().encode(resource)
                 return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
             }
@@ -99,7 +104,8 @@ import Testing
     @Test func aBodyIsReadWithoutContentTypeAndUnknownFieldsAreIgnored() async throws {
         try await withServer { client in
             let body = ByteBuffer(string: #"{"name":"a","count":2,"links":{"self":"x"},"extra":[1,2]}"#)
-            let response = try await client.execute(uri: "/v1/echoes", method: .post, headers: Self.basicEmpty, body: body)
+            let response = try await client.execute(
+                uri: "/v1/echoes", method: .post, headers: Self.basicEmpty, body: body)
             #expect(response.status == .ok)
             let json = try JSONObject(Data(response.body.readableBytesView))
             #expect(json.string("id") == "a")
@@ -117,7 +123,8 @@ import Testing
                 ("", "empty"),
             ]
             for (body, reason) in cases {
-                let response = try await client.execute(uri: "/v1/echoes", method: .post, body: ByteBuffer(string: body))
+                let response = try await client.execute(
+                    uri: "/v1/echoes", method: .post, body: ByteBuffer(string: body))
                 #expect(response.status == .badRequest, "\(body)")
                 let json = try JSONObject(Data(response.body.readableBytesView))
                 #expect(json.string("code") == "Bad Request")
@@ -145,11 +152,14 @@ import Testing
             let json = try JSONObject(Data(missing.body.readableBytesView))
             #expect(json.string("type") == "error")
             #expect(json.int("status") == 401)
-            let wrong = try await client.execute(uri: "/v1/schemas", method: .get, headers: [.authorization: "Bearer s3cres"])
+            let wrong = try await client.execute(
+                uri: "/v1/schemas", method: .get, headers: [.authorization: "Bearer s3cres"])
             #expect(wrong.status == .unauthorized)
-            let longer = try await client.execute(uri: "/v1/schemas", method: .get, headers: [.authorization: "Bearer s3cret2"])
+            let longer = try await client.execute(
+                uri: "/v1/schemas", method: .get, headers: [.authorization: "Bearer s3cret2"])
             #expect(longer.status == .unauthorized)
-            let right = try await client.execute(uri: "/v1/schemas", method: .get, headers: [.authorization: "Bearer s3cret"])
+            let right = try await client.execute(
+                uri: "/v1/schemas", method: .get, headers: [.authorization: "Bearer s3cret"])
             #expect(right.status == .ok)
         }
     }

@@ -1,8 +1,9 @@
 import Foundation
 import Hummingbird
 import ManagerModel
-@testable import ManagerREST
 import Testing
+
+@testable import ManagerREST
 
 @Suite struct EnvelopeEncodingTests {
     private let links = APILinks(host: "node-1:9500")
@@ -28,13 +29,16 @@ import Testing
 
     @Test func aResourceWithoutActionsHasAnEmptyMap() throws {
         let json = try encodeJSON(
-            APIResource(id: "a", type: "volume", pluralName: "volumes", fields: VolumeFields(name: "a", size: "0"), links: links))
+            APIResource(
+                id: "a", type: "volume", pluralName: "volumes", fields: VolumeFields(name: "a", size: "0"), links: links
+            ))
         #expect(json.object("actions")?.members.isEmpty == true)
     }
 
     @Test func anEmptyCollectionHasAListNotNull() throws {
         let json = try encodeJSON(
-            APICollection<APIResource<VolumeFields>>(resourceType: "volume", selfURL: links.collection("volumes"), data: []))
+            APICollection<APIResource<VolumeFields>>(
+                resourceType: "volume", selfURL: links.collection("volumes"), data: []))
         #expect(json.string("type") == "collection")
         #expect(json.string("resourceType") == "volume")
         #expect(json.object("links")?.string("self") == "http://node-1:9500/v1/volumes")
@@ -60,13 +64,16 @@ import Testing
         #expect(listable["collectionMethods"] as? [String] == ["GET"])
         #expect(listable["resourceMethods"] as? [String] == ["GET"])
         let unlisted = try encodeJSON(
-            APISchema(id: "error", pluralName: "errors", collectionMethods: [], resourceMethods: []).resource(links: links))
+            APISchema(id: "error", pluralName: "errors", collectionMethods: [], resourceMethods: []).resource(
+                links: links))
         #expect(unlisted.object("links")?.string("collection") == nil)
     }
 
     @Test func storeAndSettingFailuresMapToHTTPStatuses() {
         #expect(APIError(.notFound(kind: .init(rawValue: "settings"), name: "x")).status == .notFound)
-        #expect(APIError(.conflict(kind: .init(rawValue: "settings"), name: "x", expected: 1, actual: 2)).status == .conflict)
+        #expect(
+            APIError(.conflict(kind: .init(rawValue: "settings"), name: "x", expected: 1, actual: 2)).status
+                == .conflict)
         #expect(APIError(.alreadyExists(kind: .init(rawValue: "settings"), name: "x")).status == .conflict)
         #expect(APIError(.invalid("bad name")).status == .badRequest)
         #expect(APIError(.unavailable("disk gone")).status == .internalServerError)

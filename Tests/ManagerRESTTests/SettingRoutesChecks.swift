@@ -31,7 +31,9 @@ struct SettingRoutesChecks {
         try JSONObject(Data(response.body.readableBytesView))
     }
 
-    private static func put(_ client: any TestClientProtocol, _ name: String, _ body: String) async throws -> TestResponse {
+    private static func put(
+        _ client: any TestClientProtocol, _ name: String, _ body: String
+    ) async throws -> TestResponse {
         try await client.execute(uri: "/v1/settings/\(name)", method: .put, body: ByteBuffer(string: body))
     }
 
@@ -47,7 +49,8 @@ struct SettingRoutesChecks {
             let replicaCount = try #require(settings.first { $0.string("id") == "default-replica-count" })
             #expect(replicaCount.string("type") == "setting")
             #expect(replicaCount.string("value") == #"{"v1":"3","v2":"3"}"#)
-            #expect(replicaCount.object("links")?.string("self") == "http://localhost/v1/settings/default-replica-count")
+            #expect(
+                replicaCount.object("links")?.string("self") == "http://localhost/v1/settings/default-replica-count")
             let definition = try #require(replicaCount.object("definition"))
             #expect(definition.string("displayName") == "Default Replica Count")
             #expect(definition.string("type") == "int")
@@ -63,7 +66,8 @@ struct SettingRoutesChecks {
 
     func getReturnsTheDefaultOr404() async throws {
         try await withServer { client in
-            let response = try await client.execute(uri: "/v1/settings/storage-minimal-available-percentage", method: .get)
+            let response = try await client.execute(
+                uri: "/v1/settings/storage-minimal-available-percentage", method: .get)
             #expect(response.status == .ok)
             let json = try Self.json(response)
             #expect(json.string("value") == "25")
@@ -78,12 +82,14 @@ struct SettingRoutesChecks {
         try await withServer { client in
             // The client sends back the whole object it read; only `value` counts.
             let response = try await Self.put(
-                client, "default-replica-count", #"{"id":"x","type":"setting","name":"other","value":" 2 ","applied":false}"#)
+                client, "default-replica-count",
+                #"{"id":"x","type":"setting","name":"other","value":" 2 ","applied":false}"#)
             #expect(response.status == .ok)
             #expect(try Self.json(response).string("value") == #"{"v1":"2","v2":"2"}"#)
             let read = try await client.execute(uri: "/v1/settings/default-replica-count", method: .get)
             #expect(try Self.json(read).string("value") == #"{"v1":"2","v2":"2"}"#)
-            let stored = try #require(try await store.get(ResourceKind(rawValue: "settings"), name: "default-replica-count"))
+            let stored = try #require(
+                try await store.get(ResourceKind(rawValue: "settings"), name: "default-replica-count"))
             let document = try JSONObject(stored.document)
             #expect(document.string("value") == #"{"v1":"2","v2":"2"}"#)
             #expect(document.object("metadata")?.string("name") == "default-replica-count")
@@ -97,16 +103,19 @@ struct SettingRoutesChecks {
 
     func anInvalidValueIs400AndChangesNothing() async throws {
         try await withServer { client in
-            #expect(try await Self.put(client, "storage-minimal-available-percentage", #"{"value":"40"}"#).status == .ok)
+            #expect(
+                try await Self.put(client, "storage-minimal-available-percentage", #"{"value":"40"}"#).status == .ok)
             let before = try #require(
                 try await store.get(ResourceKind(rawValue: "settings"), name: "storage-minimal-available-percentage"))
             let response = try await Self.put(client, "storage-minimal-available-percentage", #"{"value":"101"}"#)
             #expect(response.status == .badRequest)
             let json = try Self.json(response)
             #expect(json.string("type") == "error")
-            #expect(json.string("message")?.contains("storage-minimal-available-percentage with invalid value ") == true)
+            #expect(
+                json.string("message")?.contains("storage-minimal-available-percentage with invalid value ") == true)
             #expect(json.string("message")?.contains("less than or equal to 100") == true)
-            let after = try await store.get(ResourceKind(rawValue: "settings"), name: "storage-minimal-available-percentage")
+            let after = try await store.get(
+                ResourceKind(rawValue: "settings"), name: "storage-minimal-available-percentage")
             #expect(after == before)
             let missing = try await Self.put(client, "storage-minimal-available-percentage", "{}")
             #expect(missing.status == .badRequest)
@@ -122,7 +131,9 @@ struct SettingRoutesChecks {
             #expect(refused.status == .badRequest)
             let message = try Self.json(refused).string("message") ?? ""
             #expect(message.contains("v2-data-engine with invalid value false"))
-            #expect(message.contains("cannot apply v2-data-engine setting to Longhorn workloads when there are attached v2 volumes"))
+            #expect(
+                message.contains(
+                    "cannot apply v2-data-engine setting to Longhorn workloads when there are attached v2 volumes"))
             let read = try await client.execute(uri: "/v1/settings/v2-data-engine", method: .get)
             #expect(try Self.json(read).string("value") == "true")
         }
@@ -140,7 +151,8 @@ struct SettingRoutesChecks {
             ])
             if let stored = try await store.get(kind, name: definition.name) {
                 _ = try await store.update(
-                    kind, name: definition.name, labels: [:], document: document, expectedVersion: stored.resourceVersion)
+                    kind, name: definition.name, labels: [:], document: document,
+                    expectedVersion: stored.resourceVersion)
             } else {
                 _ = try await store.create(kind, name: definition.name, labels: [:], document: document)
             }
@@ -156,7 +168,8 @@ struct SettingRoutesChecks {
             // Stored: the other writer updates it first.
             let updated = try await Self.put(client, "engine-replica-timeout", #"{"value":"10"}"#)
             #expect(updated.status == .ok)
-            let stored = try #require(try await store.get(ResourceKind(rawValue: "settings"), name: "engine-replica-timeout"))
+            let stored = try #require(
+                try await store.get(ResourceKind(rawValue: "settings"), name: "engine-replica-timeout"))
             #expect(try JSONObject(stored.document).string("value") == #"{"v1":"10","v2":"10"}"#)
             // Four writes: each PUT's own and the other writer's before it.
             #expect(stored.resourceVersion - stored.createRevision == 3)
