@@ -174,7 +174,7 @@ let package = Package(
         .testTarget(
             name: "ManagerRESTTests",
             dependencies: [
-                "ManagerModel", "ManagerREST",
+                "ManagerModel", "ManagerREST", "ManagerStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
