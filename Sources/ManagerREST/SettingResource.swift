@@ -10,7 +10,7 @@ import ManagerModel
 
 /// Where settings are stored.
 enum SettingStorage {
-    static let kind = ResourceKind(rawValue: "settings")
+    static let kind = ResourceKind.settings
 }
 
 /// A setting's fields in its API resource.

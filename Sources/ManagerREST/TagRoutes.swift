@@ -20,7 +20,7 @@ public struct TagRoutes: APIRouteGroup {
         ]
     }
 
-    static let nodeKind = ResourceKind(rawValue: "nodes")
+    static let nodeKind = ResourceKind.nodes
 
     public func addRoutes(to router: Router<BasicRequestContext>, links: @escaping @Sendable (Request) -> APILinks) {
         router.get("/v1/disktags") { request, _ in
