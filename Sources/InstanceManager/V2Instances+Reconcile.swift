@@ -81,6 +81,7 @@ extension V2Instances {
 
     private func reconcileReplicas() async throws(InstanceManagerError) {
         let bdevs = try await tgt.bdevs()
+        let lvols = LvolIndex(bdevs)
         let subsystems = try await tgt.subsystems()
         let readyDisks = disks.values.filter { $0.state == .ready }
         var changed = false
@@ -123,7 +124,7 @@ extension V2Instances {
                         "the tgt no longer exposes replica \(name) (it restarted?) and exposing it again failed: \(error.message)"
                 }
             }
-            replica.refresh(from: bdevs, clusterSize: UInt64(max(head.disk.clusterSize, 1)))
+            replica.refresh(from: lvols, clusterSize: UInt64(max(head.disk.clusterSize, 1)))
             if replica != before {
                 replicas[name] = replica
                 changed = true
@@ -144,7 +145,7 @@ extension V2Instances {
                     replica.portEnd = Int32(port)
                 }
             }
-            replica.refresh(from: bdevs, clusterSize: UInt64(max(head.disk.clusterSize, 1)))
+            replica.refresh(from: lvols, clusterSize: UInt64(max(head.disk.clusterSize, 1)))
             replicas[name] = replica
             changed = true
         }

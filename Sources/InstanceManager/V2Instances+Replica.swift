@@ -71,7 +71,7 @@ extension V2Instances {
             replica.state = .running
             replica.errorMsg = ""
             let bdevs = try await tgt.bdevs()
-            replica.refresh(from: bdevs, clusterSize: store.clusterSize)
+            replica.refresh(from: LvolIndex(bdevs), clusterSize: store.clusterSize)
         } catch {
             try? await tgt.unexpose(nqn: V2Naming.nqn(name))
             self.ports.release(ports)
@@ -138,12 +138,36 @@ extension V2Instances {
     public func replicaList() -> [String: ReplicaInfo] { replicas }
 }
 
+/// The tgt's lvols by alias, indexed once per bdev listing: a replica's refresh looks up its head
+/// and its snapshots instead of scanning every bdev (a list with hundreds of replicas would
+/// otherwise cost the square of their number).
+struct LvolIndex {
+    /// "lvstore/lvol" → bdev.
+    private var byAlias: [String: TgtBdev] = [:]
+    /// "lvstore/replica" → snapshot name → bdev, for lvols named "<replica>-snap-<snapshot>".
+    private var snapshotsByOwner: [String: [String: TgtBdev]] = [:]
+
+    init(_ bdevs: [TgtBdev]) {
+        let marker = "-snap-"
+        for bdev in bdevs {
+            guard let alias = bdev.lvolAlias else { continue }
+            byAlias[alias] = bdev
+            // Every "-snap-" in the name could end the owner's name: record each reading.
+            for found in alias.ranges(of: marker) {
+                let owner = String(alias[..<found.lowerBound])
+                let snapshot = String(alias[found.upperBound...])
+                if !snapshot.isEmpty { snapshotsByOwner[owner, default: [:]][snapshot] = bdev }
+            }
+        }
+    }
+
+    func lvol(_ alias: String) -> TgtBdev? { byAlias[alias] }
+    func snapshots(of ownerAlias: String) -> [String: TgtBdev] { snapshotsByOwner[ownerAlias] ?? [:] }
+}
+
 extension ReplicaInfo {
     /// Head, snapshots and sizes from the tgt's bdev listing.
-    mutating func refresh(from bdevs: [TgtBdev], clusterSize: UInt64) {
-        let prefix = "\(lvsName)/"
-        let lvols = bdevs.filter { $0.lvolAlias?.hasPrefix(prefix) == true }
-        func lvolName(_ bdev: TgtBdev) -> String { String(bdev.lvolAlias?.dropFirst(prefix.count) ?? "") }
+    mutating func refresh(from lvols: LvolIndex, clusterSize: UInt64) {
         func info(_ bdev: TgtBdev, reportedAs reported: String) -> LvolInfo {
             let allocated = bdev.lvol?["num_allocated_clusters"]?.uint64Value ?? 0
             let snapshotPrefix = "\(name)-snap-"
@@ -165,12 +189,12 @@ extension ReplicaInfo {
                 children: children, creationTime: bdev.creationTime, userCreated: false, snapshotTimestamp: "",
                 snapshotChecksum: "")
         }
-        guard let headBdev = lvols.first(where: { lvolName($0) == name }) else { return }
+        let alias = "\(lvsName)/\(name)"
+        guard let headBdev = lvols.lvol(alias) else { return }
         head = info(headBdev, reportedAs: "volume-head")
         uuid = headBdev.uuid
         var snapshots: [String: LvolInfo] = [:]
-        for bdev in lvols where lvolName(bdev).hasPrefix("\(name)-snap-") {
-            let snapshot = String(lvolName(bdev).dropFirst("\(name)-snap-".count))
+        for (snapshot, bdev) in lvols.snapshots(of: alias) {
             snapshots[snapshot] = info(bdev, reportedAs: snapshot)
         }
         self.snapshots = snapshots

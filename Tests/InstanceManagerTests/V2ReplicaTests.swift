@@ -8,6 +8,31 @@ import TestSupport
 import Testing
 
 @Suite struct V2ReplicaTests {
+    @Test func snapshotsTakenInTheTgtAreReportedUnderTheirReplica() async throws {
+        let daemon = try TgtDaemon()
+        let instances = makeInstances(daemon, ports: testPortRange())
+        let file = try TemporaryFile(size: 64 << 20, name: "im-replica-snapshots")
+        let disk = try await readyDisk(instances, name: "disk1", file: file)
+        for name in ["vol-r-1", "vol-r-2"] {
+            let replica = try await instances.replicaCreate(
+                name: name, lvsName: "disk1", lvsUUID: disk.uuid, specSize: 4 << 20, portCount: 1)
+            #expect(replica.state == .running, "\(replica.errorMsg)")
+        }
+        for (lvol, snapshot) in [("vol-r-1", "vol-r-1-snap-s1"), ("vol-r-1", "vol-r-1-snap-s2"), ("vol-r-2", "vol-r-2-snap-s1")] {
+            _ = try daemon.call(
+                "bdev_lvol_snapshot", [("lvol_name", .string("disk1/\(lvol)")), ("snapshot_name", .string(snapshot))]
+            ).get()
+        }
+        await instances.reconcile()
+        let first = try await instances.replicaGet(name: "vol-r-1")
+        #expect(first.snapshots.keys.sorted() == ["s1", "s2"])
+        #expect(first.snapshots["s2"]?.parent == "s1" && first.snapshots["s2"]?.children == ["volume-head": true])
+        #expect(first.head?.parent == "s2")
+        let second = try await instances.replicaGet(name: "vol-r-2")
+        #expect(second.snapshots.keys.sorted() == ["s1"] && second.snapshots["s1"]?.uuid != first.snapshots["s1"]?.uuid)
+        await instances.stop()
+    }
+
     @Test func createStopStartDeleteKeepsDataAcrossStop() async throws {
         let daemon = try TgtDaemon()
         let range = testPortRange()
