@@ -26,20 +26,10 @@ private final class RawReplicaClient: @unchecked Sendable {
 
     func send(_ bytes: [UInt8]) { socket.send(bytes) }
 
+    /// Exactly `count` bytes; nil when the peer closed or nothing came within 30 s.
     func receive(_ count: Int) async throws -> [UInt8]? {
-        let fd = self.fd
-        return try await offThread {
-            var bytes = [UInt8](repeating: 0, count: count)
-            var done = 0
-            while done < count {
-                var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                guard poll(&poller, 1, 5000) == 1 else { return nil }
-                let got = bytes[done...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                guard got > 0 else { return nil }
-                done += got
-            }
-            return bytes
-        }
+        let socket = self.socket
+        return try await offThread { socket.receive(exactly: count, timeout: .seconds(30)) }
     }
 
     func call(_ request: ReplicaRequest, payload: [UInt8] = []) async throws -> (status: UInt16, data: [UInt8])? {

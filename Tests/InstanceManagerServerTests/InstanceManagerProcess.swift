@@ -8,6 +8,7 @@ import Glibc
 import InstanceManagerAPI
 import JSONRPC
 import Synchronization
+import TestSupport
 import Testing
 
 /// The `hornbill` executable the test command built, beside the test bundle.
@@ -228,24 +229,7 @@ func eventually<T>(_ what: String, within seconds: Double = 15, _ body: () async
 
 /// Runs a program off the cooperative pool; its exit status and output.
 func runTool(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            do {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                process.arguments = arguments
-                let pipe = Pipe()
-                process.standardOutput = pipe
-                process.standardError = pipe
-                try process.run()
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
-    }
+    try await offThread { try runCommand(arguments) }
 }
 
 /// fio over NBD writing 2 MiB with crc32c verify headers, or (verifyOnly) checking them.

@@ -17,23 +17,9 @@ func readyDisk(_ instances: V2Instances, name: String, file: TemporaryFile, uuid
     }
 }
 
-/// Runs a program; its exit status and output.
-func runTool(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 /// fio over NBD writing 2 MiB with crc32c verify headers, or (verifyOnly) checking them.
 func fio(_ endpoint: String, verifyOnly: Bool = false) throws -> (status: Int32, output: String) {
-    try runTool(
+    try runCommand(
         [
             "fio", "--name=im", "--ioengine=nbd", "--uri=\(endpoint)", "--rw=write", "--bs=4k", "--iodepth=8",
             "--size=2M",

@@ -12,7 +12,7 @@ import Testing
 /// fio writing 16 MiB at random through the volume's NBD export, then verifying every block.
 private func fioRandomWrites(_ uri: String) async throws -> (status: Int32, output: String) {
     try await offThread {
-        try runTool([
+        try runCommand([
             "fio", "--name=v1", "--ioengine=nbd", "--uri=\(uri)", "--rw=randwrite", "--bs=4k", "--iodepth=16",
             "--size=16M",
             "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--verify_state_save=0", "--randrepeat=0",
@@ -22,7 +22,7 @@ private func fioRandomWrites(_ uri: String) async throws -> (status: Int32, outp
 
 /// The whole volume copied to a file with nbdcopy.
 private func copyVolume(_ uri: String, to path: String) async throws -> (status: Int32, output: String) {
-    try await offThread { try runTool(["nbdcopy", uri, path]) }
+    try await offThread { try runCommand(["nbdcopy", uri, path]) }
 }
 
 @Suite(.serialized, .timeLimit(.minutes(3))) struct V1VolumeSupervisorTests {

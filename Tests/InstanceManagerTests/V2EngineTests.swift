@@ -96,7 +96,7 @@ import Testing
         #expect(engine.state == .running, "\(engine.errorMsg)")
         let nqn = "nqn.2023-01.io.longhorn.spdk:volume-vol"
         #expect(engine.endpoint == "nvmf://127.0.0.1:\(engine.port)/\(nqn)")
-        let discovered = try runTool([
+        let discovered = try runCommand([
             hornbillExecutable().path, "nvme", "discover", "-a", "127.0.0.1", "-s", String(engine.port),
         ])
         #expect(discovered.status == 0 && discovered.output.contains(nqn), "\(discovered.output)")
