@@ -121,6 +121,22 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // The manager's controllers: the reconcile runtime and the node, disk and instance-manager loops.
+        .target(
+            name: "ManagerControllers",
+            dependencies: [
+                "ManagerModel",
+                "ManagerStore",
+                "InstanceManagerAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         .target(
             name: "EngineRPC",
             dependencies: ["BlockCore", "BlockDevices", "LogicalVolumes", "RAID", "NVMeWire", "NVMeTCP", "NBD", "JSONRPC"],
@@ -179,6 +195,21 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ManagerControllersTests",
+            dependencies: [
+                "ManagerModel", "ManagerStore", "ManagerControllers", "ManagerREST", "InstanceManagerAPI", "TestSupport",
+                "JSONRPC",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strictSettings
         ),

@@ -1,0 +1,67 @@
+// The keys waiting to be reconciled. A key is queued at most once; a key added while it is being
+// reconciled is queued again when that reconcile ends (the reconcile may have read state from
+// before the change), so one key is never reconciled twice at once and no change is missed.
+// A key added with a delay (a retry) is queued when the delay ends unless it was queued earlier.
+
+/// A queue of keys with the "one reconcile at a time per key" rule.
+actor WorkQueue {
+    private var queue: [String] = []
+    private var queued: Set<String> = []
+    private var processing: Set<String> = []
+    /// Keys added while being processed: queued again by `done`.
+    private var dirty: Set<String> = []
+    private var waiters: [CheckedContinuation<String?, Never>] = []
+    private var isShutDown = false
+
+    /// Queues `key` now (once, however often it is added).
+    func add(_ key: String) {
+        guard !isShutDown else { return }
+        if processing.contains(key) {
+            dirty.insert(key)
+            return
+        }
+        guard queued.insert(key).inserted else { return }
+        if waiters.isEmpty {
+            queue.append(key)
+        } else {
+            queued.remove(key)
+            processing.insert(key)
+            waiters.removeFirst().resume(returning: key)
+        }
+    }
+
+    /// Queues `key` after `delay` (a retry's backoff).
+    nonisolated func add(_ key: String, after delay: Duration) {
+        Task {
+            try? await Task.sleep(for: delay)
+            await self.add(key)
+        }
+    }
+
+    /// The next key to reconcile, waiting for one; nil once the queue is shut down.
+    func next() async -> String? {
+        if isShutDown { return nil }
+        if !queue.isEmpty {
+            let key = queue.removeFirst()
+            queued.remove(key)
+            processing.insert(key)
+            return key
+        }
+        return await withCheckedContinuation { waiters.append($0) }
+    }
+
+    /// Ends the reconcile of `key`; queues it again if it changed meanwhile.
+    func done(_ key: String) {
+        processing.remove(key)
+        if dirty.remove(key) != nil { add(key) }
+    }
+
+    /// Wakes every waiter with nil; later adds are ignored.
+    func shutDown() {
+        isShutDown = true
+        queue.removeAll()
+        queued.removeAll()
+        for waiter in waiters { waiter.resume(returning: nil) }
+        waiters.removeAll()
+    }
+}
