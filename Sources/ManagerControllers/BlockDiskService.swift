@@ -41,11 +41,13 @@ struct BlockDiskService: Sendable {
                 }
             }
         } catch let error as RPCError where error.code == .unavailable || error.code == .deadlineExceeded {
-            return .unreachable("the disk service at \(address.host):\(address.diskServicePort) cannot be reached: \(error.message)")
+            return .unreachable(
+                "the disk service at \(address.host):\(address.diskServicePort) cannot be reached: \(error.message)")
         } catch let error as RPCError {
             return .callFailed("\(error.code): \(error.message)")
         } catch {
-            return .unreachable("the disk service at \(address.host):\(address.diskServicePort) cannot be reached: \(error)")
+            return .unreachable(
+                "the disk service at \(address.host):\(address.diskServicePort) cannot be reached: \(error)")
         }
     }
 

@@ -78,8 +78,11 @@ enum DiskCheck {
             return (.isTrue, "", "")
         } catch {
             let reason =
-                error.reason == .filesystemChanged ? DiskConditionReason.diskFilesystemChanged : DiskConditionReason.noDiskInfo
-            return (.isFalse, reason, "Disk \(name)(\(spec.path)) on node \(inputs.nodeName) is not ready: \(error.message)")
+                error.reason == .filesystemChanged
+                ? DiskConditionReason.diskFilesystemChanged : DiskConditionReason.noDiskInfo
+            return (
+                .isFalse, reason, "Disk \(name)(\(spec.path)) on node \(inputs.nodeName) is not ready: \(error.message)"
+            )
         }
     }
 
@@ -91,14 +94,19 @@ enum DiskCheck {
         let prefix = "Disk \(name)(\(spec.path)) on node \(inputs.nodeName) is not ready"
         guard inputs.v2Enabled else {
             return (
-                (.isFalse, DiskConditionReason.diskNotReady,
-                 "\(prefix): block disks need the V2 data engine, and the setting v2-data-engine is false"),
+                (
+                    .isFalse, DiskConditionReason.diskNotReady,
+                    "\(prefix): block disks need the V2 data engine, and the setting v2-data-engine is false"
+                ),
                 false
             )
         }
         guard let address = inputs.instanceManagers.v2 else {
             return (
-                (.isFalse, DiskConditionReason.diskServiceUnreachable, "\(prefix): this node runs no V2 instance manager"),
+                (
+                    .isFalse, DiskConditionReason.diskServiceUnreachable,
+                    "\(prefix): this node runs no V2 instance manager"
+                ),
                 false
             )
         }
@@ -106,8 +114,10 @@ enum DiskCheck {
         case .ready(let disk):
             if !status.diskUUID.isEmpty && disk.uuid != status.diskUUID {
                 return (
-                    (.isFalse, DiskConditionReason.diskFilesystemChanged,
-                     "\(prefix): the disk service reports lvstore UUID \(disk.uuid), not the recorded \(status.diskUUID)"),
+                    (
+                        .isFalse, DiskConditionReason.diskFilesystemChanged,
+                        "\(prefix): the disk service reports lvstore UUID \(disk.uuid), not the recorded \(status.diskUUID)"
+                    ),
                     false
                 )
             }
@@ -143,7 +153,10 @@ enum DiskCheck {
         _ name: String, _ spec: DiskSpec, _ node: NodeSpec, _ status: DiskStatus, _ inputs: DiskInputs
     ) -> (ConditionStatus, reason: String, message: String) {
         guard status.conditions.isTrue(DiskConditionType.ready) else {
-            return (.isFalse, DiskConditionReason.diskNotReady, "Disk \(name)(\(spec.path)) on node \(inputs.nodeName) is not ready")
+            return (
+                .isFalse, DiskConditionReason.diskNotReady,
+                "Disk \(name)(\(spec.path)) on node \(inputs.nodeName) is not ready"
+            )
         }
         guard spec.allowScheduling, node.allowScheduling else {
             let which = spec.allowScheduling ? "node \(inputs.nodeName)" : "disk \(name)(\(spec.path))"

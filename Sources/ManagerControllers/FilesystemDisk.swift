@@ -48,7 +48,9 @@ enum FilesystemDisk {
 
     /// Checks the disk `name` at `path`: creates the directory and, when the node has no UUID for
     /// the disk yet, its config file; reads the UUID and the sizes.
-    static func check(name: String, path: String, recordedUUID: String) throws(FilesystemDiskError) -> FilesystemDiskInfo {
+    static func check(
+        name: String, path: String, recordedUUID: String
+    ) throws(FilesystemDiskError) -> FilesystemDiskInfo {
         guard path.hasPrefix("/") else {
             throw FilesystemDiskError(reason: .unavailable, message: "disk path \(path) is not an absolute path")
         }
@@ -56,7 +58,8 @@ enum FilesystemDisk {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
             throw FilesystemDiskError(
-                reason: .unavailable, message: "cannot create the disk directory \(path): \(error.localizedDescription)")
+                reason: .unavailable, message: "cannot create the disk directory \(path): \(error.localizedDescription)"
+            )
         }
         let config = try readOrCreateConfig(name: name, path: path, recordedUUID: recordedUUID)
         if !recordedUUID.isEmpty && config.diskUUID != recordedUUID {
@@ -96,7 +99,8 @@ enum FilesystemDisk {
         do {
             data = try handle.read(upToCount: DiskConfigFile.bytesMax + 1) ?? Data()
         } catch {
-            throw FilesystemDiskError(reason: .unavailable, message: "cannot read \(file): \(error.localizedDescription)")
+            throw FilesystemDiskError(
+                reason: .unavailable, message: "cannot read \(file): \(error.localizedDescription)")
         }
         guard data.count <= DiskConfigFile.bytesMax,
             let config = try? JSONDecoder().decode(DiskConfigFile.self, from: data), !config.diskUUID.isEmpty
@@ -107,7 +111,9 @@ enum FilesystemDisk {
         return config
     }
 
-    private static func writeConfig(_ config: DiskConfigFile, to file: String, directory: String) throws(FilesystemDiskError) {
+    private static func writeConfig(
+        _ config: DiskConfigFile, to file: String, directory: String
+    ) throws(FilesystemDiskError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let temporary = "\(file).tmp"
@@ -122,13 +128,17 @@ enum FilesystemDisk {
         } catch let error as FilesystemDiskError {
             throw error
         } catch {
-            throw FilesystemDiskError(reason: .unavailable, message: "cannot write \(temporary): \(error.localizedDescription)")
+            throw FilesystemDiskError(
+                reason: .unavailable, message: "cannot write \(temporary): \(error.localizedDescription)")
         }
         guard rename(temporary, file) == 0 else {
-            throw FilesystemDiskError(reason: .unavailable, message: "cannot rename \(temporary) to \(file): errno \(errno)")
+            throw FilesystemDiskError(
+                reason: .unavailable, message: "cannot rename \(temporary) to \(file): errno \(errno)")
         }
         let descriptor = open(directory, O_RDONLY | O_DIRECTORY)
-        guard descriptor >= 0 else { throw FilesystemDiskError(reason: .unavailable, message: "cannot open \(directory): errno \(errno)") }
+        guard descriptor >= 0 else {
+            throw FilesystemDiskError(reason: .unavailable, message: "cannot open \(directory): errno \(errno)")
+        }
         defer { close(descriptor) }
         guard fsync(descriptor) == 0 else {
             throw FilesystemDiskError(reason: .unavailable, message: "cannot sync \(directory): errno \(errno)")
@@ -136,7 +146,9 @@ enum FilesystemDisk {
     }
 
     /// The filesystem's size, the space available to unprivileged writers, and its type.
-    static func statistics(_ path: String) throws(FilesystemDiskError) -> (maximum: Int64, available: Int64, type: String) {
+    static func statistics(
+        _ path: String
+    ) throws(FilesystemDiskError) -> (maximum: Int64, available: Int64, type: String) {
         var info = statvfs()
         guard statvfs(path, &info) == 0 else {
             throw FilesystemDiskError(reason: .unavailable, message: "cannot statvfs \(path): errno \(errno)")

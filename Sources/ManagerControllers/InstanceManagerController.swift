@@ -37,7 +37,9 @@ public struct InstanceManagerController: Reconciler {
     let configuration: Configuration
     let clock: @Sendable () -> Date
 
-    public init(store: any ResourceStore, configuration: Configuration, clock: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        store: any ResourceStore, configuration: Configuration, clock: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.store = store
         self.configuration = configuration
         self.clock = clock

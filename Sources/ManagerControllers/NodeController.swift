@@ -44,7 +44,9 @@ public struct NodeController: Reconciler {
     let configuration: Configuration
     let clock: @Sendable () -> Date
 
-    public init(store: any ResourceStore, configuration: Configuration, clock: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        store: any ResourceStore, configuration: Configuration, clock: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.store = store
         self.configuration = configuration
         self.clock = clock
@@ -102,10 +104,12 @@ public struct NodeController: Reconciler {
         if status != node.status {
             var updated = node
             updated.status = status
-            _ = try await store.update(updated, name: nodeName, labels: stored.labels, expectedVersion: stored.resourceVersion)
+            _ = try await store.update(
+                updated, name: nodeName, labels: stored.labels, expectedVersion: stored.resourceVersion)
         }
         if !pending.isEmpty {
-            throw ReconcileRequeue(after: Self.pendingDiskPollDelay, "disks not ready yet: \(pending.joined(separator: ", "))")
+            throw ReconcileRequeue(
+                after: Self.pendingDiskPollDelay, "disks not ready yet: \(pending.joined(separator: ", "))")
         }
     }
 
@@ -113,7 +117,8 @@ public struct NodeController: Reconciler {
         if let stored = try await store.get(Node.self, nodeName) { return stored }
         let path = defaultDiskPath
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        let percentage = try await SettingValues(store: store).integer(SettingName.storageReservedPercentageForDefaultDisk)
+        let percentage = try await SettingValues(store: store).integer(
+            SettingName.storageReservedPercentageForDefaultDisk)
         let maximum = try FilesystemDisk.statistics(path).maximum
         let disk = DiskSpec(path: path, allowScheduling: true, storageReserved: maximum / 100 * percentage)
         let node = Node(
@@ -138,7 +143,7 @@ public struct NodeController: Reconciler {
         where node.spec.disks[name] == nil && status.diskType == .block {
             do {
                 try await BlockDiskService(address: address).delete(name: name, status: status)
-            } catch where status.diskUUID.isEmpty {
+            } catch  where status.diskUUID.isEmpty {
                 continue
             }
         }

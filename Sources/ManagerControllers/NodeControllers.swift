@@ -30,7 +30,8 @@ public struct NodeControllers: Sendable {
             store: store,
             configuration: .init(nodeName: nodeName, dataDirectory: dataDirectory, instanceManagers: instanceManagers))
         self.instanceManagers = InstanceManagerController(
-            store: store, configuration: .init(nodeName: nodeName, address: address, instanceManagers: instanceManagers))
+            store: store, configuration: .init(nodeName: nodeName, address: address, instanceManagers: instanceManagers)
+        )
     }
 
     /// Runs both loops until the task is cancelled.

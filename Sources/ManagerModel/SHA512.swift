@@ -32,7 +32,9 @@ enum SHA512 {
         while padded.count % 128 != 112 { padded.append(0) }
         let bitLength = UInt64(message.count) &* 8
         padded.append(contentsOf: [UInt8](repeating: 0, count: 8))
-        for shift in stride(from: 56, through: 0, by: -8) { padded.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            padded.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
+        }
 
         var words = [UInt64](repeating: 0, count: 80)
         for blockStart in stride(from: 0, to: padded.count, by: 128) {
@@ -42,11 +44,14 @@ enum SHA512 {
                 words[index] = word
             }
             for index in 16..<80 {
-                let s0 = rotateRight(words[index - 15], 1) ^ rotateRight(words[index - 15], 8) ^ (words[index - 15] >> 7)
+                let s0 =
+                    rotateRight(words[index - 15], 1) ^ rotateRight(words[index - 15], 8) ^ (words[index - 15] >> 7)
                 let s1 = rotateRight(words[index - 2], 19) ^ rotateRight(words[index - 2], 61) ^ (words[index - 2] >> 6)
                 words[index] = words[index - 16] &+ s0 &+ words[index - 7] &+ s1
             }
-            var (a, b, c, d, e, f, g, h) = (state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7])
+            var (a, b, c, d, e, f, g, h) = (
+                state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7]
+            )
             for index in 0..<80 {
                 let s1 = rotateRight(e, 14) ^ rotateRight(e, 18) ^ rotateRight(e, 41)
                 let choice = (e & f) ^ (~e & g)
@@ -58,7 +63,9 @@ enum SHA512 {
             }
             for (index, value) in [a, b, c, d, e, f, g, h].enumerated() { state[index] = state[index] &+ value }
         }
-        return state.flatMap { word in stride(from: 56, through: 0, by: -8).map { UInt8(truncatingIfNeeded: word >> UInt64($0)) } }
+        return state.flatMap { word in
+            stride(from: 56, through: 0, by: -8).map { UInt8(truncatingIfNeeded: word >> UInt64($0)) }
+        }
     }
 
     /// The digest in lowercase hex.

@@ -51,7 +51,8 @@ enum NodeChangeValidation {
             if let current = node.spec.disks[name] {
                 guard current.diskType == disk.diskType else {
                     throw .badRequest(
-                        "disk \(name): diskType cannot change from \(current.diskType.rawValue) to \(disk.diskType.rawValue)")
+                        "disk \(name): diskType cannot change from \(current.diskType.rawValue) to \(disk.diskType.rawValue)"
+                    )
                 }
                 if current.path != disk.path && current.allowScheduling {
                     throw .badRequest(
@@ -68,11 +69,14 @@ enum NodeChangeValidation {
                     "Delete disk on node \(node.metadata.name) error: Please disable the disk \(name) (\(current.path)) "
                         + "and remove all replicas first")
             }
-            if let status = node.status.diskStatus[name], status.storageScheduled > 0 || !status.scheduledReplica.isEmpty {
+            if let status = node.status.diskStatus[name],
+                status.storageScheduled > 0 || !status.scheduledReplica.isEmpty
+            {
                 let replicas = status.scheduledReplica.keys.sorted().joined(separator: ", ")
                 throw .badRequest(
                     "Delete disk on node \(node.metadata.name) error: disk \(name) (\(current.path)) still has "
-                        + "\(status.storageScheduled) bytes of replicas scheduled (\(replicas)); remove all replicas first")
+                        + "\(status.storageScheduled) bytes of replicas scheduled (\(replicas)); remove all replicas first"
+                )
             }
         }
         return result

@@ -95,7 +95,8 @@ public struct NodeRoutes: APIRouteGroup {
             fields: NodeFields(node, address: address), links: links)
     }
 
-    private func read(_ name: String) async throws(APIError) -> (value: Node, version: Int64, labels: [String: String]) {
+    private func read(_ name: String) async throws(APIError) -> (value: Node, version: Int64, labels: [String: String])
+    {
         let stored: StoredResource?
         do {
             stored = try await store.get(.nodes, name: name)
@@ -108,7 +109,8 @@ public struct NodeRoutes: APIRouteGroup {
 
     /// Applies `change` to the stored node and writes it with compare-and-swap, again on the new
     /// version when another writer got there first.
-    private func modify(_ name: String, _ change: (inout Node) throws(APIError) -> Void) async throws(APIError) -> Node {
+    private func modify(_ name: String, _ change: (inout Node) throws(APIError) -> Void) async throws(APIError) -> Node
+    {
         for _ in 0...ManagerRESTLimits.conflictRetries {
             let current = try await read(name)
             var node = current.value

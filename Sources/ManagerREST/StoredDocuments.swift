@@ -5,7 +5,9 @@ import Foundation
 import ManagerModel
 
 enum StoredDocuments {
-    static func decode<Resource: StoredResourceType>(_ type: Resource.Type, _ stored: StoredResource) throws(APIError) -> Resource {
+    static func decode<Resource: StoredResourceType>(
+        _ type: Resource.Type, _ stored: StoredResource
+    ) throws(APIError) -> Resource {
         do {
             return try JSONDecoder().decode(Resource.self, from: stored.document)
         } catch {

@@ -1,5 +1,6 @@
-@testable import ManagerModel
 import Testing
+
+@testable import ManagerModel
 
 @Suite struct InstanceManagerNamingTests {
     @Test func sha512MatchesTheStandardVectors() {
@@ -14,7 +15,8 @@ import Testing
         // Two blocks: 112 bytes of message pad into a second block.
         #expect(
             SHA512.hexDigest(
-                "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu")
+                "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu"
+            )
                 == "8e959b75dae313da8cf4f72814fc143f8f7779c6eb9f7fa17299aeadb6889018"
                 + "501d289e4900f7e4331b99dec4b5433ac7d329eeb6dd26545e96e55b874be909")
     }
@@ -24,6 +26,8 @@ import Testing
         #expect(name == "instance-manager-" + SHA512.hexDigest("node-1hornbillv2").prefix(32))
         #expect(name.count == "instance-manager-".count + 32)
         #expect(name != InstanceManager.name(nodeName: "node-1", image: "hornbill", dataEngine: .v1))
-        #expect(InstanceManager.name(nodeName: "node-1", dataEngine: .v1) == InstanceManager.name(nodeName: "node-1", image: "hornbill", dataEngine: .v1))
+        #expect(
+            InstanceManager.name(nodeName: "node-1", dataEngine: .v1)
+                == InstanceManager.name(nodeName: "node-1", image: "hornbill", dataEngine: .v1))
     }
 }

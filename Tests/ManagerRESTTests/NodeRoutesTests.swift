@@ -43,7 +43,8 @@ import Testing
                 "fast": DiskStatus(
                     conditions: [Condition(type: "Ready", status: .isTrue)], storageMaximum: 100, diskUUID: "u-fast"),
                 "empty": DiskStatus(diskUUID: "u-empty"),
-                "busy": DiskStatus(storageScheduled: 1 << 20, scheduledReplica: ["vol-r-1": 1 << 20], diskUUID: "u-busy"),
+                "busy": DiskStatus(
+                    storageScheduled: 1 << 20, scheduledReplica: ["vol-r-1": 1 << 20], diskUUID: "u-busy"),
             ]
             _ = try await store.create(node, name: "node-1")
             var manager = InstanceManager(
@@ -64,7 +65,9 @@ import Testing
         }
     }
 
-    private func json(_ response: TestResponse) throws -> JSONObject { try JSONObject(Data(response.body.readableBytesView)) }
+    private func json(_ response: TestResponse) throws -> JSONObject {
+        try JSONObject(Data(response.body.readableBytesView))
+    }
 
     private func diskUpdate(_ client: any TestClientProtocol, _ body: String) async throws -> TestResponse {
         try await client.execute(
@@ -79,7 +82,8 @@ import Testing
             "busy": #"{"path":"/data/busy","allowScheduling":false}"#,
         ]
         for (name, disk) in changes { disks[name] = disk }
-        return #"{"disks":{"# + disks.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
+        return #"{"disks":{"#
+            + disks.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
             + "}}"
     }
 
@@ -92,7 +96,8 @@ import Testing
             let node = try #require(list.objects("data")?.first)
             #expect(node.string("id") == "node-1" && node.string("type") == "node" && node.string("name") == "node-1")
             #expect(node.string("address") == "10.0.0.1")
-            #expect(node.object("actions")?.string("diskUpdate") == "http://localhost/v1/nodes/node-1?action=diskUpdate")
+            #expect(
+                node.object("actions")?.string("diskUpdate") == "http://localhost/v1/nodes/node-1?action=diskUpdate")
             #expect(node.object("conditions")?.object("Ready")?.string("status") == "True")
             let fast = try #require(node.object("disks")?.object("fast"))
             #expect(fast.string("path") == "/data/fast" && fast.string("diskType") == "filesystem")
@@ -136,17 +141,21 @@ import Testing
             #expect(node.spec.disks.count == 3, "a PUT leaves the disks alone")
 
             let tags = try await client.execute(
-                uri: "/v1/nodes/node-1", method: .put, body: ByteBuffer(string: #"{"allowScheduling":true,"tags":["-bad"]}"#))
+                uri: "/v1/nodes/node-1", method: .put,
+                body: ByteBuffer(string: #"{"allowScheduling":true,"tags":["-bad"]}"#))
             #expect(tags.status == .badRequest)
             #expect(
-                (try json(tags)).string("message")?.contains("at least one error encountered while validating tags") == true)
+                (try json(tags)).string("message")?.contains("at least one error encountered while validating tags")
+                    == true)
             node = try await fixture.storedNode()
-            #expect(node.spec.tags == ["a", "b"] && node.spec.allowScheduling == false, "a refused PUT changes nothing")
+            #expect(
+                node.spec.tags == ["a", "b"] && node.spec.allowScheduling == false, "a refused PUT changes nothing")
 
             let negative = try await client.execute(
                 uri: "/v1/nodes/node-1", method: .put, body: ByteBuffer(string: #"{"instanceManagerCPURequest":-1}"#))
             #expect(negative.status == .badRequest)
-            let missing = try await client.execute(uri: "/v1/nodes/node-9", method: .put, body: ByteBuffer(string: "{}"))
+            let missing = try await client.execute(
+                uri: "/v1/nodes/node-9", method: .put, body: ByteBuffer(string: "{}"))
             #expect(missing.status == .notFound)
 
             let nodeTags = try json(try await client.execute(uri: "/v1/nodetags", method: .get))
@@ -174,8 +183,11 @@ import Testing
             try await refused(
                 disks(["nvme": #"{"path":"/dev/nvme0n1","diskType":"block"}"#]),
                 "is not supported since v2 data engine is disabled")
-            try await refused(disks(["copy": #"{"path":"/data/fast","allowScheduling":false}"#]), "already used by disk")
-            try await refused(disks(["empty": #"{"path":"/data/empty","diskType":"block","allowScheduling":false}"#]), "is not supported")
+            try await refused(
+                disks(["copy": #"{"path":"/data/fast","allowScheduling":false}"#]), "already used by disk")
+            try await refused(
+                disks(["empty": #"{"path":"/data/empty","diskType":"block","allowScheduling":false}"#]),
+                "is not supported")
             try await refused(
                 disks(["new": #"{"path":"/data/new","diskDriver":"aio"}"#]), "only allowed for block disks")
             try await refused(
@@ -215,7 +227,9 @@ import Testing
             #expect(diskTags.objects("data")?.compactMap { $0.string("id") } == ["a", "z"])
 
             let type = try await diskUpdate(
-                client, #"{"disks":{"block-1":{"path":"/dev/loop7","diskType":"filesystem"},"busy":{"path":"/data/busy","allowScheduling":false},"fast":{"path":"/data/fast"}}}"#)
+                client,
+                #"{"disks":{"block-1":{"path":"/dev/loop7","diskType":"filesystem"},"busy":{"path":"/data/busy","allowScheduling":false},"fast":{"path":"/data/fast"}}}"#
+            )
             #expect(type.status == .badRequest)
             #expect((try json(type)).string("message")?.contains("diskType cannot change") == true)
 
@@ -236,7 +250,8 @@ import Testing
             #expect(manager.string("nodeID") == "node-1" && manager.string("currentState") == "running")
             #expect(manager.string("dataEngine") == "v1" && manager.string("managerType") == "aio")
             #expect(manager.object("instanceEngines")?.members.isEmpty == true)
-            #expect(manager.object("links")?.string("self") == "http://localhost/v1/instancemanagers/instance-manager-1")
+            #expect(
+                manager.object("links")?.string("self") == "http://localhost/v1/instancemanagers/instance-manager-1")
             let one = try await client.execute(uri: "/v1/instancemanagers/instance-manager-1", method: .get)
             #expect(one.status == .ok)
             let missing = try await client.execute(uri: "/v1/instancemanagers/none", method: .get)
