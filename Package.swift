@@ -137,6 +137,16 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // The REST API's client (the command line, the server's settings follower).
+        .target(name: "ManagerClient", swiftSettings: strictSettings),
+
+        // `hornbill server`: the supervisor of one node's processes.
+        .target(
+            name: "NodeServer",
+            dependencies: ["ManagerClient", "InstanceManager", "JSONRPC", "CLinuxIO"],
+            swiftSettings: strictSettings
+        ),
+
         .target(
             name: "EngineRPC",
             dependencies: ["BlockCore", "BlockDevices", "LogicalVolumes", "RAID", "NVMeWire", "NVMeTCP", "NBD", "JSONRPC"],
@@ -155,7 +165,10 @@ let package = Package(
             dependencies: [
                 "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "NVMeWire", "NVMeTCP", "DataEngineV1",
                 "NBD", "JSONRPC", "EngineRPC", "InstanceManager", "InstanceManagerServer",
+                "ManagerModel", "ManagerStore", "ManagerREST", "ManagerClient", "NodeServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -210,6 +223,15 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "NodeServerTests",
+            dependencies: [
+                "ManagerClient", "ManagerModel", "ManagerStore", "NodeServer", "JSONRPC", "TestSupport", "InstanceManagerAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             ],
             swiftSettings: strictSettings
         ),

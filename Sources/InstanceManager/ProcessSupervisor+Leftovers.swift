@@ -57,7 +57,7 @@ extension ProcessSupervisor {
 
 /// Field 22 of /proc/<pid>/stat (start time in clock ticks after boot); nil if there is no such
 /// process or it is a zombie.
-func processStartTime(_ pid: Int32) -> UInt64? {
+public func processStartTime(_ pid: Int32) -> UInt64? {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
         let close = stat.lastIndex(of: ")")
     else { return nil }

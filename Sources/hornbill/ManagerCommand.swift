@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import Hummingbird
+import Logging
+import ManagerModel
+import ManagerREST
+import ManagerStore
+import NIOCore
+
+/// `hornbill manager`: the control plane of one node (Longhorn's longhorn-manager): the resource
+/// store under --data-dir, the REST API, and the controllers that act on the store.
+struct ManagerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "manager",
+        abstract: "Run the manager: the resource store, Longhorn's /v1 REST API and the controllers.")
+
+    @Option(help: "Directory of the resource store (created if missing).")
+    var dataDir: String
+
+    @Option(help: "REST API listen address, host:port.")
+    var listen = "0.0.0.0:9500"
+
+    @Option(help: "This node's name (default: the host name).")
+    var nodeName: String?
+
+    @Option(help: "This node's address for storage traffic (default: the host's first non-loopback IPv4).")
+    var address: String?
+
+    @Option(help: "A file holding a bearer token every API request must carry.")
+    var apiTokenFile: String?
+
+    func validate() throws {
+        _ = try parsedListen()
+        if let address, !InstanceManagerCommand.isIPAddress(address) {
+            throw ValidationError("--address \(address) is not an IP address")
+        }
+        if let nodeName, nodeName.isEmpty { throw ValidationError("--node-name must not be empty") }
+    }
+
+    func run() async throws {
+        let (host, port) = try parsedListen()
+        let token = try readToken()
+        let identity = ManagerIdentity(
+            nodeName: nodeName ?? ProcessInfo.processInfo.hostName,
+            address: address ?? InstanceManagerCommand.defaultIP(listenHost: host))
+        let store: SQLiteResourceStore
+        do {
+            store = try SQLiteResourceStore(directory: dataDir)
+        } catch {
+            Self.fail("\(error)")
+        }
+        defer { try? store.close() }
+
+        let api = ManagerAPI(
+            groups: [
+                SettingRoutes(store: store, changeValidator: DataEngineSettingValidator(store: store)),
+                TagRoutes(store: store),
+            ],
+            configuration: .init(fallbackHost: "\(identity.address):\(port)", bearerToken: token))
+        var logger = Logger(label: "hornbill-manager")
+        logger.logLevel = .critical  // this command says what matters itself, one line each
+        let application = Application(
+            router: api.makeRouter(),
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "hornbill"),
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? port
+                FileHandle.standardError.write(
+                    Data("hornbill manager: listening on \(host):\(bound), node \(identity.nodeName) (\(identity.address))\n".utf8))
+            },
+            logger: logger)
+
+        // The controllers run beside the API until it stops. For now the setting-change validator
+        // (in the settings routes) is the only one; the node, disk and instance-manager
+        // controllers join this list, each a task that runs until cancelled.
+        let controllers: [@Sendable () async throws -> Void] = []
+
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // SIGTERM and SIGINT stop the API gracefully; the controllers are then cancelled.
+                group.addTask { try await application.runService() }
+                for controller in controllers { group.addTask { try await controller() } }
+                try await group.next()
+                group.cancelAll()
+            }
+        } catch {
+            Self.fail("\(error)")
+        }
+        FileHandle.standardError.write(Data("hornbill manager: stopped\n".utf8))
+    }
+
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("hornbill manager: \(message)\n".utf8))
+        Glibc.exit(1)
+    }
+
+    private func readToken() throws -> String? {
+        guard let apiTokenFile else { return nil }
+        guard let data = FileManager.default.contents(atPath: apiTokenFile),
+            let text = String(data: data, encoding: .utf8)
+        else {
+            throw ValidationError("--api-token-file \(apiTokenFile): cannot read it")
+        }
+        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty, token.count <= 4096 else {
+            throw ValidationError("--api-token-file \(apiTokenFile): want one token of 1-4096 characters")
+        }
+        return token
+    }
+
+    private func parsedListen() throws -> (host: String, port: Int) {
+        guard let colon = listen.lastIndex(of: ":") else { throw ValidationError("--listen \(listen): want host:port") }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty { host = "0.0.0.0" }
+        guard InstanceManagerCommand.isIPAddress(host) else {
+            throw ValidationError("--listen \(listen): \(host) is not an IP address")
+        }
+        guard let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ValidationError("--listen \(listen): the port must be 0-65535")
+        }
+        return (host, port)
+    }
+}
+
+/// Who this manager is: the node it runs on and the address its node's storage traffic uses
+/// (what the controllers write into the Node resource).
+struct ManagerIdentity: Sendable {
+    var nodeName: String
+    var address: String
+}

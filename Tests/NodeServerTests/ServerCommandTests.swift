@@ -1,0 +1,141 @@
+// `hornbill server` in a temporary directory: its children start, follow v2-data-engine, come
+// back after kill -9, and all stop on SIGTERM.
+
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import Glibc
+import InstanceManagerAPI
+import JSONRPC
+import ManagerClient
+import TestSupport
+import Testing
+
+/// The children the server recorded: name → pid.
+private func recordedChildren(_ directory: String) -> [String: Int32] {
+    guard let text = try? String(contentsOfFile: directory + "/server-children", encoding: .utf8) else { return [:] }
+    var children: [String: Int32] = [:]
+    for line in text.split(separator: "\n") {
+        let fields = line.split(separator: " ")
+        if fields.count == 3, let pid = Int32(fields[0]) { children[String(fields[2])] = pid }
+    }
+    return children
+}
+
+/// Whether the gRPC server on `port` answers a health check with SERVING.
+private func healthServing(port: Int) async -> Bool {
+    do {
+        let transport = try HTTP2ClientTransport.Posix(
+            target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        return try await withGRPCClient(transport: transport) { client in
+            let health = Grpc_Health_V1_Health.Client(wrapping: client)
+            return try await health.check(Grpc_Health_V1_HealthCheckRequest()).status == .serving
+        }
+    } catch {
+        return false
+    }
+}
+
+/// Whether the tgt answers JSON-RPC on `socket`.
+private func tgtAnswers(_ socket: String) async -> Bool {
+    let client = JSONRPCAsyncClient(path: socket, defaultTimeout: .seconds(2))
+    defer { Task { await client.close() } }
+    return (try? await client.call("spdk_get_version")) != nil
+}
+
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ServerCommandTests {
+    @Test func childrenFollowTheSettingComeBackAfterKillAndStopOnSIGTERM() async throws {
+        let scratch = try ScratchDirectory()
+        let directory = scratch.path + "/data"
+        let port = Int(freeTCPPort())
+        let v1Port = Int(freeTCPPort())
+        let v2Port = Int(freeTCPPort())
+        let base = 41000 + Int(getpid() % 400) * 50
+        let server = try Daemon(
+            [
+                "server", "--data-dir", directory, "--port", "\(port)", "--v1-instance-manager-port", "\(v1Port)",
+                "--v2-instance-manager-port", "\(v2Port)", "--v1-process-ports", "\(base)-\(base + 9)",
+                "--v2-instance-ports", "\(base + 10)-\(base + 19)",
+            ],
+            errorPath: scratch.path + "/server.err")
+        let client = try ManagerClient(server: "http://127.0.0.1:\(port)")
+        let tgtSocket = directory + "/tgt/spdk.sock"
+
+        // The manager and the V1 instance manager; no V2 processes while the setting is false.
+        #expect(try await eventually("the manager answers") { try? await settingValue(client, "v2-data-engine") } == "false")
+        _ = try await eventually("the V1 instance manager serves") { await healthServing(port: v1Port) ? true : nil }
+        #expect(recordedChildren(directory)["tgt"] == nil)
+
+        // v2-data-engine=true: a tgt (its socket answers), then the V2 instance manager.
+        try await setSetting(client, "v2-data-engine-hugepage-limit", "64")
+        try await setSetting(client, "v2-data-engine", "true")
+        _ = try await eventually("the tgt answers") { await tgtAnswers(tgtSocket) ? true : nil }
+        _ = try await eventually("the V2 instance manager serves") { await healthServing(port: v2Port + 4) ? true : nil }
+        let tgtLog = try String(contentsOfFile: directory + "/logs/tgt.log", encoding: .utf8)
+        #expect(!tgtLog.isEmpty)
+
+        // kill -9 each child in turn: it comes back with a new pid and answers again.
+        let answers: [(String, () async -> Bool)] = [
+            ("manager", { (try? await settingValue(client, "v2-data-engine")) == "true" }),
+            ("instance-manager-v1", { await healthServing(port: v1Port) }),
+            ("tgt", { await tgtAnswers(tgtSocket) }),
+        ]
+        for (name, answering) in answers {
+            let old = try #require(recordedChildren(directory)[name], "\(name) is recorded")
+            kill(old, SIGKILL)
+            let new = try await eventually("\(name) restarted") { () -> Int32? in
+                guard let pid = recordedChildren(directory)[name], pid != old else { return nil }
+                return pid
+            }
+            #expect(new != old)
+            _ = try await eventually("\(name) answers again") { await answering() ? true : nil }
+        }
+        #expect(server.isRunning)
+
+        // false: both V2 processes stop.
+        let v2Children = recordedChildren(directory)
+        try await setSetting(client, "v2-data-engine", "false")
+        _ = try await eventually("the V2 processes stopped") { () -> Bool? in
+            let children = recordedChildren(directory)
+            return children["tgt"] == nil && children["instance-manager-v2"] == nil ? true : nil
+        }
+        for name in ["tgt", "instance-manager-v2"] {
+            if let pid = v2Children[name] { #expect(!isAlive(pid), "\(name) still runs") }
+        }
+        #expect(!(await tgtAnswers(tgtSocket)))
+        #expect(!(await healthServing(port: v2Port + 4)))
+
+        // SIGTERM: every child stops, then the server.
+        let last = recordedChildren(directory)
+        #expect(Set(last.keys) == ["manager", "instance-manager-v1"])
+        server.stop(SIGTERM)
+        #expect(server.process.terminationStatus == 0, "\(server.errors)")
+        for (name, pid) in last { #expect(!isAlive(pid), "\(name) (pid \(pid)) left running") }
+        #expect(recordedChildren(directory).isEmpty)
+    }
+
+    @Test func aRestartedServerStopsWhatAKilledOneLeft() async throws {
+        let scratch = try ScratchDirectory()
+        let directory = scratch.path + "/data"
+        let port = Int(freeTCPPort())
+        let arguments = [
+            "server", "--data-dir", directory, "--port", "\(port)", "--v1-instance-manager-port", "\(freeTCPPort())",
+            "--v2-instance-manager-port", "\(freeTCPPort())", "--v1-process-ports", "43000-43009",
+            "--v2-instance-ports", "43010-43019",
+        ]
+        let first = try Daemon(arguments, errorPath: scratch.path + "/first.err")
+        let left = try await eventually("both children recorded") { () -> [String: Int32]? in
+            let children = recordedChildren(directory)
+            return children.count == 2 ? children : nil
+        }
+        first.stop(SIGKILL)
+        for pid in left.values { #expect(isAlive(pid)) }
+
+        let second = try Daemon(arguments, errorPath: scratch.path + "/second.err")
+        let client = try ManagerClient(server: "http://127.0.0.1:\(port)")
+        _ = try await eventually("the new manager answers") { try? await settingValue(client, "v2-data-engine") }
+        for (name, pid) in left { #expect(!isAlive(pid), "\(name) (pid \(pid)) of the killed server still runs") }
+        second.stop(SIGTERM)
+        #expect(second.process.terminationStatus == 0, "\(second.errors)")
+    }
+}
