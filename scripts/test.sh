@@ -47,7 +47,7 @@ fi
 # The control-plane suites run apart from the data-plane ones: those drive their processes with
 # blocking waits, which on a 2-core machine hold the cooperative pool's threads for seconds at a
 # time, and the control plane's actors (on that same pool) would miss their tests' deadlines.
-# Control-plane test modules: InstanceManager*Tests, Manager*Tests.
-control_plane='Manager[A-Za-z]*Tests\.'
+# Control-plane test modules: InstanceManager*Tests, Manager*Tests, NodeServerTests.
+control_plane='(Manager[A-Za-z]*|NodeServer)Tests\.'
 swift test --skip-build --skip "$control_plane"
 swift test --skip-build --filter "$control_plane"
