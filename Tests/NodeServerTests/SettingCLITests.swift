@@ -17,12 +17,13 @@ import Testing
         #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true) == ["NAME", "VALUE", "DEFAULT", "APPLIED"])
         let row = try #require(lines.first { $0.hasPrefix("v2-data-engine ") })
         #expect(Array(row.split(separator: " ").prefix(3)) == ["v2-data-engine", "false", "false"])
-        // Aligned: every row's second column starts where the header's does.
+        // Aligned: every name ends before the VALUE column, and each value starts there.
         let valueColumn = try #require(lines[0].range(of: "VALUE")).lowerBound.utf16Offset(in: lines[0])
         for line in lines.dropFirst() {
             let index = line.index(line.startIndex, offsetBy: valueColumn)
-            #expect(line[line.index(before: index)] == " " && line[index] != " ", "\(line)")
+            #expect(line[line.index(before: index)] == " ", "\(line)")
         }
+        #expect(row.dropFirst(valueColumn).hasPrefix("false"))
 
         // The server from the environment; set answers the new value.
         let set = try hornbill(["setting", "set", "v2-data-engine-hugepage-limit", "128"], environment: ["HORNBILL_SERVER": server])
