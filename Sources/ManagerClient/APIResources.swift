@@ -40,7 +40,6 @@ public struct SettingItem: Decodable, Sendable, Equatable {
     }
 }
 
-
 /// A condition as the API renders it (a map keyed by type).
 public struct ConditionItem: Decodable, Sendable, Equatable {
     public var status: String

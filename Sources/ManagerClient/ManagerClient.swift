@@ -3,6 +3,7 @@
 // what went wrong on the way (no answer, not JSON, a status without a message).
 
 public import Foundation
+
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
@@ -72,7 +73,8 @@ public struct ManagerClient: Sendable {
         do {
             (data, response) = try await URLSession.shared.data(for: request)
         } catch {
-            throw ManagerClientError("cannot reach the manager at \(server.absoluteString): \(error.localizedDescription)")
+            throw ManagerClientError(
+                "cannot reach the manager at \(server.absoluteString): \(error.localizedDescription)")
         }
         guard let http = response as? HTTPURLResponse else {
             throw ManagerClientError("the manager at \(server.absoluteString) did not answer over HTTP")

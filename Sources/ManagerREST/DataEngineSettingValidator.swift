@@ -17,12 +17,14 @@ public struct DataEngineSettingValidator: SettingChangeValidator {
     /// The setting that switches each data engine on and off.
     static let engineSettings: [String: DataEngine] = ["v1-data-engine": .v1, "v2-data-engine": .v2]
 
-    public func validateChange(of definition: SettingDefinition, from current: String, to proposed: String) async throws {
+    public func validateChange(of definition: SettingDefinition, from current: String, to proposed: String) async throws
+    {
         guard let engine = Self.engineSettings[definition.name], proposed == "false" else { return }
         let attached = try await attachedVolumes(of: engine)
         guard attached.isEmpty else {
             throw SettingChangeRefusal(
-                "cannot apply \(definition.name) setting to Longhorn workloads when there are attached \(engine.rawValue) volumes")
+                "cannot apply \(definition.name) setting to Longhorn workloads when there are attached \(engine.rawValue) volumes"
+            )
         }
     }
 
@@ -35,7 +37,8 @@ public struct DataEngineSettingValidator: SettingChangeValidator {
             do {
                 volume = try JSONDecoder().decode(Volume.self, from: item.document)
             } catch {
-                throw ResourceStoreError.invalid("volume \"\(item.name)\": the stored document does not decode: \(error)")
+                throw ResourceStoreError.invalid(
+                    "volume \"\(item.name)\": the stored document does not decode: \(error)")
             }
             guard volume.spec.dataEngine == engine else { continue }
             if volume.status.state == .attached || !volume.spec.nodeID.isEmpty { names.append(item.name) }

@@ -65,6 +65,8 @@ func exitDescription(waitStatus status: Int32) -> String {
 public func ownExecutable() throws(ServerError) -> String {
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    guard count > 0 else { throw ServerError("cannot find the server's own executable: \(String(cString: strerror(errno)))") }
+    guard count > 0 else {
+        throw ServerError("cannot find the server's own executable: \(String(cString: strerror(errno)))")
+    }
     return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

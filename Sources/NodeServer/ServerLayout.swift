@@ -43,11 +43,20 @@ public struct ServerLayout: Sendable, Equatable {
     public func validate() throws(ServerError) {
         let ranges: [(String, ClosedRange<Int>)] = [
             ("the manager port", managerPort...managerPort),
-            ("the V1 instance manager's ports", v1InstanceManagerPort...(v1InstanceManagerPort + Self.v1InstanceManagerPortCount - 1)),
-            ("the V2 instance manager's ports", v2InstanceManagerPort...(v2InstanceManagerPort + Self.v2InstanceManagerPortCount - 1)),
+            (
+                "the V1 instance manager's ports",
+                v1InstanceManagerPort...(v1InstanceManagerPort + Self.v1InstanceManagerPortCount - 1)
+            ),
+            (
+                "the V2 instance manager's ports",
+                v2InstanceManagerPort...(v2InstanceManagerPort + Self.v2InstanceManagerPortCount - 1)
+            ),
             ("the V1 process ports", v1ProcessPorts),
             ("the V2 instance ports", v2InstancePorts),
-            ("the ports held back above the V2 instance ports", v1UnusedSPDKPorts.lowerBound...v2UnusedProcessPorts.upperBound),
+            (
+                "the ports held back above the V2 instance ports",
+                v1UnusedSPDKPorts.lowerBound...v2UnusedProcessPorts.upperBound
+            ),
         ]
         for (name, range) in ranges where range.lowerBound < 1 || range.upperBound > 65535 {
             throw ServerError("\(name) \(range.lowerBound)-\(range.upperBound) are not all within 1-65535")
@@ -76,8 +85,12 @@ public struct ServerLayout: Sendable, Equatable {
     /// Ports the V1 instance manager gets for a V2 range it never uses, and the V2 instance
     /// manager for V1 processes it never starts: each must be given, and must not overlap the
     /// other's ranges. The twenty ports above the V2 instance ports.
-    public var v1UnusedSPDKPorts: ClosedRange<Int> { (v2InstancePorts.upperBound + 1)...(v2InstancePorts.upperBound + 10) }
-    public var v2UnusedProcessPorts: ClosedRange<Int> { (v2InstancePorts.upperBound + 11)...(v2InstancePorts.upperBound + 20) }
+    public var v1UnusedSPDKPorts: ClosedRange<Int> {
+        (v2InstancePorts.upperBound + 1)...(v2InstancePorts.upperBound + 10)
+    }
+    public var v2UnusedProcessPorts: ClosedRange<Int> {
+        (v2InstancePorts.upperBound + 11)...(v2InstancePorts.upperBound + 20)
+    }
 }
 
 /// A failure of `hornbill server`: a sentence fit to print.

@@ -66,7 +66,9 @@ struct ManagerCommand: AsyncParsableCommand {
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 FileHandle.standardError.write(
-                    Data("hornbill manager: listening on \(host):\(bound), node \(identity.nodeName) (\(identity.address))\n".utf8))
+                    Data(
+                        "hornbill manager: listening on \(host):\(bound), node \(identity.nodeName) (\(identity.address))\n"
+                            .utf8))
             },
             logger: logger)
 

@@ -88,7 +88,9 @@ struct NodeDiskCommand: AsyncParsableCommand {
         commandName: "disk", abstract: "Add, remove and change a node's disks.",
         subcommands: [Add.self, Remove.self, Update.self])
 
-    static func send(_ client: ManagerClient, node: String, _ body: DiskUpdateBody, _ options: ClientOptions) async throws {
+    static func send(
+        _ client: ManagerClient, node: String, _ body: DiskUpdateBody, _ options: ClientOptions
+    ) async throws {
         let encoded = try JSONEncoder().encode(body)
         let data = try await client.post("/v1/nodes/\(pathSegment(node))?action=diskUpdate", body: encoded)
         try NodeCommand.show(try decodeAnswer(NodeItem.self, data, what: "node"), data, options)
@@ -160,7 +162,9 @@ struct NodeDiskCommand: AsyncParsableCommand {
         }
 
         func validate() throws {
-            if let storageReserved, storageReserved < 0 { throw ValidationError("--storage-reserved must be at least 0") }
+            if let storageReserved, storageReserved < 0 {
+                throw ValidationError("--storage-reserved must be at least 0")
+            }
             guard !change.isEmpty else { throw ValidationError("nothing to change: give at least one option") }
         }
 

@@ -61,10 +61,12 @@ final class ManagerDaemon: @unchecked Sendable {
             var attached = VolumeSpec()
             attached.dataEngine = .v2
             attached.nodeID = "node-1"
-            _ = try await store.create(Volume(metadata: ResourceMetadata(name: "v2-attached"), spec: attached), name: "v2-attached")
+            _ = try await store.create(
+                Volume(metadata: ResourceMetadata(name: "v2-attached"), spec: attached), name: "v2-attached")
             var detached = VolumeSpec()
             detached.dataEngine = .v1
-            _ = try await store.create(Volume(metadata: ResourceMetadata(name: "v1-detached"), spec: detached), name: "v1-detached")
+            _ = try await store.create(
+                Volume(metadata: ResourceMetadata(name: "v1-detached"), spec: detached), name: "v1-detached")
             try store.close()
         }
         let manager = try await ManagerDaemon(directory: scratch.path)
@@ -89,7 +91,9 @@ final class ManagerDaemon: @unchecked Sendable {
         #expect(badFlag.errors.contains("--listen"))
 
         let taken = try RawListener()
-        let busy = try hornbill(["manager", "--data-dir", scratch.path + "/store", "--listen", "127.0.0.1:\(taken.port)"])
+        let busy = try hornbill([
+            "manager", "--data-dir", scratch.path + "/store", "--listen", "127.0.0.1:\(taken.port)",
+        ])
         #expect(busy.status == 1)
         let lines = busy.errors.split(separator: "\n")
         #expect(lines.count == 1, "\(busy.errors)")
@@ -102,7 +106,10 @@ final class ManagerDaemon: @unchecked Sendable {
         FileManager.default.createFile(atPath: tokenPath, contents: Data("s3cret\n".utf8))
         let port = freeTCPPort()
         let daemon = try Daemon(
-            ["manager", "--data-dir", scratch.path + "/store", "--listen", "127.0.0.1:\(port)", "--api-token-file", tokenPath],
+            [
+                "manager", "--data-dir", scratch.path + "/store", "--listen", "127.0.0.1:\(port)", "--api-token-file",
+                tokenPath,
+            ],
             errorPath: scratch.path + "/manager.err")
         let withToken = try ManagerClient(server: "http://127.0.0.1:\(port)", token: "s3cret")
         _ = try await eventually("the manager answers") { try? await withToken.get("/v1/settings") }

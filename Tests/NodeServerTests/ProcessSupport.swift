@@ -82,7 +82,10 @@ final class Daemon: @unchecked Sendable {
 final class ScratchDirectory: @unchecked Sendable {
     let path: String
     init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("hbs-\(getpid())-\(UUID().uuidString.prefix(8))").path
+        path =
+            FileManager.default.temporaryDirectory.appendingPathComponent(
+                "hbs-\(getpid())-\(UUID().uuidString.prefix(8))"
+            ).path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }
@@ -103,7 +106,9 @@ func eventually<Value>(
         }
         try await Task.sleep(for: .milliseconds(100))
     }
-    Issue.record("\(what) did not happen within \(seconds) s\(lastError.map { ": \($0)" } ?? "")", sourceLocation: sourceLocation)
+    Issue.record(
+        "\(what) did not happen within \(seconds) s\(lastError.map { ": \($0)" } ?? "")", sourceLocation: sourceLocation
+    )
     throw CancellationError()
 }
 

@@ -62,7 +62,9 @@ private func tgtAnswers(_ socket: String) async -> Bool {
         let tgtSocket = directory + "/tgt/spdk.sock"
 
         // The manager and the V1 instance manager; no V2 processes while the setting is false.
-        #expect(try await eventually("the manager answers") { try? await settingValue(client, "v2-data-engine") } == "false")
+        #expect(
+            try await eventually("the manager answers") { try? await settingValue(client, "v2-data-engine") } == "false"
+        )
         _ = try await eventually("the V1 instance manager serves") { await healthServing(port: v1Port) ? true : nil }
         #expect(recordedChildren(directory)["tgt"] == nil)
 
@@ -70,7 +72,9 @@ private func tgtAnswers(_ socket: String) async -> Bool {
         try await setSetting(client, "v2-data-engine-hugepage-limit", "64")
         try await setSetting(client, "v2-data-engine", "true")
         _ = try await eventually("the tgt answers") { await tgtAnswers(tgtSocket) ? true : nil }
-        _ = try await eventually("the V2 instance manager serves") { await healthServing(port: v2Port + 4) ? true : nil }
+        _ = try await eventually("the V2 instance manager serves") {
+            await healthServing(port: v2Port + 4) ? true : nil
+        }
         let tgtLog = try String(contentsOfFile: directory + "/logs/tgt.log", encoding: .utf8)
         #expect(!tgtLog.isEmpty)
 
@@ -134,7 +138,12 @@ private func tgtAnswers(_ socket: String) async -> Bool {
         let second = try Daemon(arguments, errorPath: scratch.path + "/second.err")
         let client = try ManagerClient(server: "http://127.0.0.1:\(port)")
         _ = try await eventually("the new manager answers") { try? await settingValue(client, "v2-data-engine") }
-        for (name, pid) in left { #expect(!isAlive(pid), "\(name) (pid \(pid)) of the killed server still runs") }
+        // SIGKILL is sent before the new children start; a process takes a moment to end.
+        for (name, pid) in left {
+            _ = try await eventually("\(name) (pid \(pid)) of the killed server stopped", seconds: 10) {
+                isAlive(pid) ? nil : true
+            }
+        }
         second.stop(SIGTERM)
         #expect(second.process.terminationStatus == 0, "\(second.errors)")
     }

@@ -14,22 +14,33 @@ import Testing
         let v2 = layout.v2InstanceManager.arguments
         let socket = try #require(v2.firstIndex(of: "--spdk-socket"))
         #expect(v2[socket + 1] == "/var/lib/hornbill/tgt/spdk.sock")
-        #expect(layout.manager.arguments == ["manager", "--data-dir", "/var/lib/hornbill/manager", "--listen", "0.0.0.0:9500"])
+        #expect(
+            layout.manager.arguments == [
+                "manager", "--data-dir", "/var/lib/hornbill/manager", "--listen", "0.0.0.0:9500",
+            ])
     }
 
     @Test func theTgtGetsTheHugepageLimitAndNoHugeWithoutHugepages() {
         let layout = ServerLayout(dataDirectory: "/d")
-        #expect(layout.tgt(memoryMiB: 2048, hugePagesReserved: true).arguments == ["tgt", "--rpc-socket", "/d/tgt/spdk.sock", "--mem-size", "2048"])
+        #expect(
+            layout.tgt(memoryMiB: 2048, hugePagesReserved: true).arguments == [
+                "tgt", "--rpc-socket", "/d/tgt/spdk.sock", "--mem-size", "2048",
+            ])
         #expect(layout.tgt(memoryMiB: 64, hugePagesReserved: false).arguments.last == "--no-huge")
     }
 
     @Test func overlappingOrOutOfRangePortsAreRefused() {
         #expect(throws: ServerError.self) { try ServerLayout(dataDirectory: "/d", managerPort: 8502).validate() }
-        #expect(throws: ServerError.self) { try ServerLayout(dataDirectory: "/d", v2InstanceManagerPort: 8503).validate() }
-        #expect(throws: ServerError.self) { try ServerLayout(dataDirectory: "/d", v2InstancePorts: 65000...65530).validate() }
+        #expect(throws: ServerError.self) {
+            try ServerLayout(dataDirectory: "/d", v2InstanceManagerPort: 8503).validate()
+        }
+        #expect(throws: ServerError.self) {
+            try ServerLayout(dataDirectory: "/d", v2InstancePorts: 65000...65530).validate()
+        }
         #expect(throws: ServerError.self) { try ServerLayout(dataDirectory: "/d", managerPort: 0).validate() }
         #expect(throws: ServerError.self) {
-            try ServerLayout(dataDirectory: "/d", v1ProcessPorts: 10000...20000, v2InstancePorts: 19000...25000).validate()
+            try ServerLayout(dataDirectory: "/d", v1ProcessPorts: 10000...20000, v2InstancePorts: 19000...25000)
+                .validate()
         }
     }
 

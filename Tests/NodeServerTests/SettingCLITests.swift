@@ -14,7 +14,10 @@ import Testing
         let list = try hornbill(["setting", "list", "--server", server])
         #expect(list.status == 0, "\(list.errors)")
         let lines = list.output.split(separator: "\n").map(String.init)
-        #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true) == ["NAME", "VALUE", "DEFAULT", "APPLIED"])
+        #expect(
+            lines.first?.split(separator: " ", omittingEmptySubsequences: true) == [
+                "NAME", "VALUE", "DEFAULT", "APPLIED",
+            ])
         let row = try #require(lines.first { $0.hasPrefix("v2-data-engine ") })
         #expect(Array(row.split(separator: " ").prefix(3)) == ["v2-data-engine", "false", "false"])
         // Aligned: every name ends before the VALUE column, and each value starts there.
@@ -26,17 +29,21 @@ import Testing
         #expect(row.dropFirst(valueColumn).hasPrefix("false"))
 
         // The server from the environment; set answers the new value.
-        let set = try hornbill(["setting", "set", "v2-data-engine-hugepage-limit", "128"], environment: ["HORNBILL_SERVER": server])
+        let set = try hornbill(
+            ["setting", "set", "v2-data-engine-hugepage-limit", "128"], environment: ["HORNBILL_SERVER": server])
         #expect(set.status == 0, "\(set.errors)")
         #expect(set.output.contains("v2-data-engine-hugepage-limit   128"))
-        let json = try hornbill(["setting", "get", "v2-data-engine-hugepage-limit", "--server", server, "--output", "json"])
+        let json = try hornbill([
+            "setting", "get", "v2-data-engine-hugepage-limit", "--server", server, "--output", "json",
+        ])
         #expect(json.status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
         #expect(object["value"] as? String == "128")
         #expect(object["type"] as? String == "setting")
 
         let listJSON = try hornbill(["setting", "list", "--server", server, "--output", "json"])
-        let collection = try #require(try JSONSerialization.jsonObject(with: Data(listJSON.output.utf8)) as? [String: Any])
+        let collection = try #require(
+            try JSONSerialization.jsonObject(with: Data(listJSON.output.utf8)) as? [String: Any])
         #expect(collection["type"] as? String == "collection")
         #expect((collection["data"] as? [Any])?.count ?? 0 > 10)
     }
