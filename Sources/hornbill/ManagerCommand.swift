@@ -55,7 +55,7 @@ struct ManagerCommand: AsyncParsableCommand {
         let api = ManagerAPI(
             groups: [
                 SettingRoutes(store: store, changeValidator: DataEngineSettingValidator(store: store)),
-                TagRoutes(store: store),
+                NodeRoutes(store: store), InstanceManagerRoutes(store: store), TagRoutes(store: store),
             ],
             configuration: .init(fallbackHost: "\(identity.address):\(port)", bearerToken: token))
         var logger = Logger(label: "hornbill-manager")
