@@ -165,7 +165,7 @@ let package = Package(
             dependencies: [
                 "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "NVMeWire", "NVMeTCP", "DataEngineV1",
                 "NBD", "JSONRPC", "EngineRPC", "InstanceManager", "InstanceManagerServer",
-                "ManagerModel", "ManagerStore", "ManagerREST", "ManagerClient", "NodeServer",
+                "ManagerModel", "ManagerStore", "ManagerREST", "ManagerClient", "ManagerControllers", "NodeServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

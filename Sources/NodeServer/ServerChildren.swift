@@ -7,7 +7,11 @@ extension ServerLayout {
     public static let v2InstanceManagerName = "instance-manager-v2"
 
     public var manager: ChildSpec {
-        var arguments = ["manager", "--data-dir", managerDataDirectory, "--listen", "0.0.0.0:\(managerPort)"]
+        var arguments = [
+            "manager", "--data-dir", managerDataDirectory, "--listen", "0.0.0.0:\(managerPort)",
+            "--v1-instance-manager", "127.0.0.1:\(v1InstanceManagerPort)",
+            "--v2-instance-manager", "127.0.0.1:\(v2InstanceManagerPort)", "--disk-dir", dataDirectory,
+        ]
         if let nodeName { arguments += ["--node-name", nodeName] }
         if let address { arguments += ["--address", address] }
         return ChildSpec(name: Self.managerName, arguments: arguments)

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Hummingbird
 import Logging
+import ManagerControllers
 import ManagerModel
 import ManagerREST
 import ManagerStore
@@ -30,12 +31,37 @@ struct ManagerCommand: AsyncParsableCommand {
     @Option(help: "A file holding a bearer token every API request must carry.")
     var apiTokenFile: String?
 
+    @Option(help: "This node's V1 instance manager, host:port (its first gRPC port).")
+    var v1InstanceManager = "127.0.0.1:8500"
+
+    @Option(help: "This node's V2 instance manager, host:port (its first gRPC port; it runs while v2-data-engine is true).")
+    var v2InstanceManager = "127.0.0.1:8600"
+
+    @Option(help: "Where the node's default disk is made: <dir>/disks/default (default: --data-dir).")
+    var diskDir: String?
+
     func validate() throws {
         _ = try parsedListen()
         if let address, !InstanceManagerCommand.isIPAddress(address) {
             throw ValidationError("--address \(address) is not an IP address")
         }
         if let nodeName, nodeName.isEmpty { throw ValidationError("--node-name must not be empty") }
+        _ = try Self.instanceManagerAddress(v1InstanceManager, option: "--v1-instance-manager")
+        _ = try Self.instanceManagerAddress(v2InstanceManager, option: "--v2-instance-manager")
+    }
+
+    static func instanceManagerAddress(_ text: String, option: String) throws -> InstanceManagerAddress {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65531).contains(port)
+        else {
+            throw ValidationError("\(option) \(text): want host:port with a port of 1-65531")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard InstanceManagerCommand.isIPAddress(host) else {
+            throw ValidationError("\(option) \(text): \(host) is not an IP address")
+        }
+        return InstanceManagerAddress(host: host, port: port)
     }
 
     func run() async throws {
@@ -72,10 +98,18 @@ struct ManagerCommand: AsyncParsableCommand {
             },
             logger: logger)
 
-        // The controllers run beside the API until it stops. For now the setting-change validator
-        // (in the settings routes) is the only one; the node, disk and instance-manager
-        // controllers join this list, each a task that runs until cancelled.
-        let controllers: [@Sendable () async throws -> Void] = []
+        // The controllers run beside the API until it stops, each a task that runs until
+        // cancelled: this node's Node resource with its disks, and its InstanceManager resources.
+        var controllerLogger = Logger(label: "hornbill-manager.controllers")
+        controllerLogger.logLevel = .warning  // a reconcile that fails says why, once per failure
+        let nodeControllers = NodeControllers(
+            store: store, nodeName: identity.nodeName, address: identity.address,
+            dataDirectory: diskDir ?? dataDir,
+            instanceManagers: InstanceManagerAddresses(
+                v1: try Self.instanceManagerAddress(v1InstanceManager, option: "--v1-instance-manager"),
+                v2: try Self.instanceManagerAddress(v2InstanceManager, option: "--v2-instance-manager")),
+            options: ReconcileOptions(resyncInterval: Self.resyncInterval), logger: controllerLogger)
+        let controllers: [@Sendable () async throws -> Void] = [{ await nodeControllers.run() }]
 
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -90,6 +124,10 @@ struct ManagerCommand: AsyncParsableCommand {
         }
         FileHandle.standardError.write(Data("hornbill manager: stopped\n".utf8))
     }
+
+    /// How often every resource is reconciled even when nothing changed in the store (an instance
+    /// manager that died is seen within this).
+    static let resyncInterval: Duration = .seconds(5)
 
     static func fail(_ message: String) -> Never {
         FileHandle.standardError.write(Data("hornbill manager: \(message)\n".utf8))

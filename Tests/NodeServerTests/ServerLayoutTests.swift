@@ -17,6 +17,8 @@ import Testing
         #expect(
             layout.manager.arguments == [
                 "manager", "--data-dir", "/var/lib/hornbill/manager", "--listen", "0.0.0.0:9500",
+                "--v1-instance-manager", "127.0.0.1:8500", "--v2-instance-manager", "127.0.0.1:8600",
+                "--disk-dir", "/var/lib/hornbill",
             ])
     }
 
