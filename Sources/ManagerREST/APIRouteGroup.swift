@@ -1,5 +1,5 @@
-// A set of /v1 routes and the schemas they serve (settings, nodes, volumes, …). The server is
-// assembled from groups registered by hand.
+// A set of /v1 routes, the schemas they serve (settings, nodes, volumes, …) and the websocket
+// streams of their collections. The server is assembled from groups registered by hand.
 
 public import Hummingbird
 
@@ -8,4 +8,10 @@ public protocol APIRouteGroup: Sendable {
     var schemas: [APISchema] { get }
     /// Adds the routes. `links(request)` gives the URLs for the request's Host.
     func addRoutes(to router: Router<BasicRequestContext>, links: @escaping @Sendable (Request) -> APILinks)
+    /// The websocket streams served under /v1/ws/ (none unless a group lists some).
+    var streams: [APIStream] { get }
+}
+
+extension APIRouteGroup {
+    public var streams: [APIStream] { [] }
 }

@@ -7,4 +7,18 @@ enum ManagerRESTLimits {
     /// How many times a write that lost a compare-and-swap race is tried again before the client
     /// gets 409 (Longhorn's client retries a 409 itself).
     static let conflictRetries = 3
+    /// A websocket stream sends at most one message per this period unless the path names another:
+    /// a collection that changes often costs each client one render a second.
+    static let streamPeriodDefault: Duration = .seconds(1)
+    /// The longest period a path may ask for (Longhorn's bound): longer ones are cut to it.
+    static let streamPeriodMax: Duration = .seconds(30)
+    /// The longest period text read from a path (`1m30s` is 5 bytes).
+    static let streamPeriodTextBytesMax = 32
+    /// Websocket streams open at once: each holds a store watch and renders its collection on every
+    /// change, so their number is bounded; one more is refused with 503.
+    static let streamConnectionsMax = 256
+    /// Keepalive pings on an idle stream, so that a dead client is noticed.
+    static let streamPingPeriod: Duration = .seconds(15)
+    /// The largest frame read from a stream's client (clients send nothing but control frames).
+    static let streamInboundFrameBytesMax = 1 << 14
 }

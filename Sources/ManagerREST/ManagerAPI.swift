@@ -1,9 +1,11 @@
 // The manager's REST API: Longhorn's /v1 in the go-rancher envelope, assembled from route groups.
 // It serves the API root (`GET /v1`: links to every collection), the schemas (`GET /v1/schemas`,
-// `GET /v1/schemas/<id>`, 404 for an id it does not serve) and each group's routes; every answer
-// passes through `APIEnvelopeMiddleware`.
+// `GET /v1/schemas/<id>`, 404 for an id it does not serve), each group's routes and each group's
+// websocket streams under /v1/ws/ (`APIStreamServer`); every HTTP answer passes through
+// `APIEnvelopeMiddleware`.
 
 public import Hummingbird
+import HummingbirdWebSocket
 public import NIOCore
 
 public struct ManagerAPI: Sendable {
@@ -31,7 +33,20 @@ public struct ManagerAPI: Sendable {
         APISchema.builtIn + groups.flatMap(\.schemas).sorted { $0.id < $1.id }
     }
 
+    /// Every websocket stream served: the groups' streams in group order; of two with one name, the
+    /// first.
+    public var streams: [APIStream] { groups.flatMap(\.streams) }
+
     public func makeRouter() -> Router<BasicRequestContext> {
+        makeRouter(streamServer: makeStreamServer())
+    }
+
+    private func makeStreamServer() -> APIStreamServer {
+        APIStreamServer(
+            streams: streams, bearerToken: configuration.bearerToken, fallbackHost: configuration.fallbackHost)
+    }
+
+    private func makeRouter(streamServer: APIStreamServer) -> Router<BasicRequestContext> {
         let fallbackHost = configuration.fallbackHost
         let links: @Sendable (Request) -> APILinks = { APILinks(request: $0, fallbackHost: fallbackHost) }
         let schemas = self.schemas
@@ -53,6 +68,10 @@ public struct ManagerAPI: Sendable {
             guard let schema = byID[id] else { throw APIError.notFound("schema \(id) not found") }
             return try APIResponse.json(schema.resource(links: links(request)))
         }
+        // A stream request that was not upgraded: say why.
+        for path in ["/v1/ws/:name", "/v1/ws/:period/:name"] {
+            router.get(RouterPath(path)) { request, _ -> Response in throw streamServer.refusal(path: request.uri.path) }
+        }
         for group in groups {
             group.addRoutes(to: router, links: links)
         }
@@ -63,8 +82,15 @@ public struct ManagerAPI: Sendable {
     public func makeApplication(
         host: String, port: Int, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
-            router: makeRouter(),
+        let streamServer = makeStreamServer()
+        let webSocket = WebSocketServerConfiguration(
+            maxFrameSize: ManagerRESTLimits.streamInboundFrameBytesMax,
+            autoPing: .enabled(timePeriod: ManagerRESTLimits.streamPingPeriod))
+        return Application(
+            router: makeRouter(streamServer: streamServer),
+            server: .http1WebSocketUpgrade(configuration: .init(ws: webSocket)) { request, _, _ in
+                streamServer.shouldUpgrade(request)
+            },
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "hornbill"),
             onServerRunning: onServerRunning)
     }

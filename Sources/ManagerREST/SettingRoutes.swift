@@ -1,4 +1,4 @@
-// /v1/settings: every setting with its stored value or its default.
+// /v1/settings: every setting with its stored value or its default; /v1/ws/settings streams them.
 //
 // `PUT /v1/settings/<name>` reads only `value` from the body, validates and normalizes it (400
 // with the setting's message), asks the change validator, then writes it with compare-and-swap:
@@ -22,10 +22,7 @@ public struct SettingRoutes: APIRouteGroup {
 
     public func addRoutes(to router: Router<BasicRequestContext>, links: @escaping @Sendable (Request) -> APILinks) {
         router.get("/v1/settings") { request, _ in
-            let links = links(request)
-            let settings = try await list().map { resource($0.definition, $0.document, links: links) }
-            return try APIResponse.json(
-                APICollection(resourceType: "setting", selfURL: links.collection("settings"), data: settings))
+            try APIResponse.json(try await collection(links: links(request)))
         }
         router.get("/v1/settings/:name") { request, context in
             let definition = try Self.definition(context)
@@ -38,6 +35,17 @@ public struct SettingRoutes: APIRouteGroup {
             let document = try await set(definition, to: body.value ?? "")
             return try APIResponse.json(resource(definition, document, links: links(request)))
         }
+    }
+
+    /// `/v1/ws/settings`: the settings collection again on every change of a stored setting.
+    public var streams: [APIStream] {
+        [APIStream(name: "settings", store: store, kinds: [SettingStorage.kind], collection: collection(links:))]
+    }
+
+    /// Every setting, in the collection envelope.
+    private func collection(links: APILinks) async throws(APIError) -> APICollection<APIResource<SettingFields>> {
+        let settings = try await list().map { resource($0.definition, $0.document, links: links) }
+        return APICollection(resourceType: "setting", selfURL: links.collection("settings"), data: settings)
     }
 
     /// The body of a setting update: only `value` is read.
