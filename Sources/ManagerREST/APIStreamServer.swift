@@ -58,9 +58,12 @@ final class APIStreamServer: Sendable {
         switch StreamPath.parse(path) {
         case .failure(let error): return error
         case .success(let path) where streams[path.name] == nil:
-            return .notFound("no stream \(path.name.prefix(256)): streams are \(streams.keys.sorted().joined(separator: ", "))")
+            return .notFound(
+                "no stream \(path.name.prefix(256)): streams are \(streams.keys.sorted().joined(separator: ", "))")
         case .success where isFull:
-            return APIError(.serviceUnavailable, "too many streams are open (\(ManagerRESTLimits.streamConnectionsMax)); try again later")
+            return APIError(
+                .serviceUnavailable,
+                "too many streams are open (\(ManagerRESTLimits.streamConnectionsMax)); try again later")
         case .success(let path):
             return .badRequest("/v1/ws/\(path.name) is a websocket stream: connect with Upgrade: websocket")
         case nil:

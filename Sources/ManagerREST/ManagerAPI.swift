@@ -70,7 +70,8 @@ public struct ManagerAPI: Sendable {
         }
         // A stream request that was not upgraded: say why.
         for path in ["/v1/ws/:name", "/v1/ws/:period/:name"] {
-            router.get(RouterPath(path)) { request, _ -> Response in throw streamServer.refusal(path: request.uri.path) }
+            router.get(RouterPath(path)) { request, _ -> Response in throw streamServer.refusal(path: request.uri.path)
+            }
         }
         for group in groups {
             group.addRoutes(to: router, links: links)

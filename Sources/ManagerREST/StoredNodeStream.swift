@@ -47,7 +47,8 @@ public struct StoredNodeStream: APIRouteGroup {
             region = node.status.region
             zone = node.status.zone
             autoEvicting = node.status.autoEvicting
-            conditions = Dictionary(node.status.conditions.map { ($0.type, $0) }, uniquingKeysWith: { first, _ in first })
+            conditions = Dictionary(
+                node.status.conditions.map { ($0.type, $0) }, uniquingKeysWith: { first, _ in first })
         }
     }
 

@@ -19,7 +19,8 @@ struct StreamPath: Equatable {
             guard let period = StreamPeriod.parse(parts[0]) else {
                 return .failure(
                     .badRequest(
-                        "invalid stream period \"\(parts[0].prefix(64))\": expected a duration such as 500ms, 1s or 1m30s"))
+                        "invalid stream period \"\(parts[0].prefix(64))\": expected a duration such as 500ms, 1s or 1m30s"
+                    ))
             }
             return .success(StreamPath(name: String(parts[1]), period: period))
         default:
