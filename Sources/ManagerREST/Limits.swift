@@ -19,6 +19,7 @@ enum ManagerRESTLimits {
     static let streamConnectionsMax = 256
     /// Keepalive pings on an idle stream, so that a dead client is noticed.
     static let streamPingPeriod: Duration = .seconds(15)
-    /// The largest frame read from a stream's client (clients send nothing but control frames).
+    /// The largest websocket frame read or sent: a stream's clients send only control frames, and a
+    /// collection is sent in frames of this size.
     static let streamInboundFrameBytesMax = 1 << 14
 }
