@@ -40,6 +40,12 @@ if ! python3 -c 'import grpc, grpc_reflection, grpc_health' >/dev/null 2>&1; the
         grpcio==1.85.4 grpcio-reflection==1.85.1 grpcio-health-checking==1.85.1
 fi
 
+# Longhorn's Python client checks the manager's REST API the way it uses it: `requests` for the
+# HTTP calls, `websocket-client` for the streams.
+if ! python3 -c 'import requests, websocket' >/dev/null 2>&1; then
+    python3 -m pip install --quiet --disable-pip-version-check requests==2.34.2 websocket-client==1.9.2
+fi
+
 swift build --build-tests
 if (($#)); then
     exec swift test --skip-build "$@"
