@@ -69,10 +69,7 @@ public struct ManagerAPI: Sendable {
             return try APIResponse.json(schema.resource(links: links(request)))
         }
         // A stream request that was not upgraded: say why.
-        for path in ["/v1/ws/:name", "/v1/ws/:period/:name"] {
-            router.get(RouterPath(path)) { request, _ -> Response in throw streamServer.refusal(path: request.uri.path)
-            }
-        }
+        router.get("/v1/ws/**") { request, _ -> Response in throw streamServer.refusal(path: request.uri.path) }
         for group in groups {
             group.addRoutes(to: router, links: links)
         }
