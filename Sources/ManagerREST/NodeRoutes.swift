@@ -1,4 +1,4 @@
-// /v1/nodes: the nodes the node controllers registered.
+// /v1/nodes: the nodes the node controllers registered; /v1/ws/nodes streams them.
 //
 // `GET /v1/nodes[/<name>]`; `PUT /v1/nodes/<name>` replaces `allowScheduling`,
 // `evictionRequested`, `tags` and `instanceManagerCPURequest` (a field left out becomes its zero
@@ -23,13 +23,7 @@ public struct NodeRoutes: APIRouteGroup {
 
     public func addRoutes(to router: Router<BasicRequestContext>, links: @escaping @Sendable (Request) -> APILinks) {
         router.get("/v1/nodes") { request, _ in
-            let links = links(request)
-            let addresses = try await nodeAddresses()
-            let nodes = try await StoredDocuments.list(Node.self, store: store)
-            return try APIResponse.json(
-                APICollection(
-                    resourceType: "node", selfURL: links.collection("nodes"),
-                    data: nodes.map { resource($0.value, address: addresses[$0.name] ?? "", links: links) }))
+            try APIResponse.json(try await collection(links: links(request)))
         }
         router.get("/v1/nodes/:name") { request, context in
             let node = try await read(try Self.name(context)).value
@@ -142,6 +136,23 @@ public struct NodeRoutes: APIRouteGroup {
     }
 
     /// Node name → address: the `status.ip` of the node's instance managers (V1's first).
+    /// `/v1/ws/nodes`: the nodes again on every change of a node or an instance manager (addresses).
+    public var streams: [APIStream] {
+        [
+            APIStream(
+                name: "nodes", store: store, kinds: [.nodes, .instanceManagers], collection: collection(links:))
+        ]
+    }
+
+    /// Every node, in the collection envelope.
+    private func collection(links: APILinks) async throws(APIError) -> APICollection<APIResource<NodeFields>> {
+        let addresses = try await nodeAddresses()
+        let nodes = try await StoredDocuments.list(Node.self, store: store)
+        return APICollection(
+            resourceType: "node", selfURL: links.collection("nodes"),
+            data: nodes.map { resource($0.value, address: addresses[$0.name] ?? "", links: links) })
+    }
+
     private func nodeAddresses() async throws(APIError) -> [String: String] {
         let managers = try await StoredDocuments.list(InstanceManager.self, store: store)
         var addresses: [String: String] = [:]

@@ -20,7 +20,7 @@ import Testing
         let store = try SQLiteResourceStore(directory: directory)
         defer { try? store.close() }
         let api = ManagerAPI(
-            groups: [SettingRoutes(store: store), StoredNodeStream(store: store)],
+            groups: [SettingRoutes(store: store), NodeRoutes(store: store)],
             configuration: .init(bearerToken: token))
         try await api.makeApplication(host: "127.0.0.1", port: 0).test(.live) { client in
             try await test(store, client, try #require(client.port))
