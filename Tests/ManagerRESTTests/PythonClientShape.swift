@@ -102,7 +102,7 @@ let pythonClientShapeScript = #"""
             require((again["id"], again["type"]) == (item["id"], item["type"]), "%s: by self link it is %s/%s" % (item_where, again["id"], again["type"]))
             counts["resources"] += 1
         # By id, the way the client builds it: collection + "/" + id; a missing one is a 404.
-        missing = requests.get(collection_url + "/no-such-" + schema["id"], headers=HEADERS, timeout=20)
+        missing = requests.get(collection_url + "/no-such-" + schema["id"].lower(), headers=HEADERS, timeout=20)
         check_error(missing, 404, "GET a missing %s" % schema["id"])
 
     # An update through the self link, the body sent as the client sends it: JSON without Content-Type.

@@ -50,7 +50,10 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SQLiteResourceStore(directory: directory)
         defer { try? store.close() }
-        let api = ManagerAPI(groups: [SettingRoutes(store: store), TagRoutes(store: store)])
+        let api = ManagerAPI(groups: [
+            SettingRoutes(store: store), NodeRoutes(store: store), InstanceManagerRoutes(store: store),
+            TagRoutes(store: store),
+        ])
         let schemaCount = api.schemas.count
         let (status, output, errors) = try await api.makeApplication(host: "127.0.0.1", port: 0).test(.live) {
             client in
@@ -64,8 +67,7 @@ import Testing
             """)
         let findings = try JSONDecoder().decode(Findings.self, from: output)
         #expect(findings.schemas == schemaCount)
-        // /v1/schemas and /v1/settings.
-        #expect(findings.collections == 2)
+        #expect(findings.collections == api.schemas.filter(\.isListable).count)
         #expect(findings.resources == schemaCount + SettingDefinition.all.count)
         #expect(findings.stream == "the initial collection and the change")
     }
