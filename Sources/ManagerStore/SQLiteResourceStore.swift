@@ -106,7 +106,8 @@ public final class SQLiteResourceStore: ResourceStore {
 
     public func get(_ kind: ResourceKind, name: String) async throws(ResourceStoreError) -> StoredResource? {
         try ResourceValidation.check(kind: kind)
-        try ResourceValidation.check(name: name, of: kind)
+        // A name no resource can have names nothing: not found, as for any other absent name.
+        guard (try? ResourceValidation.check(name: name, of: kind)) != nil else { return nil }
         return try await read { db in try Self.fetch(kind, name: name, db) }
     }
 
