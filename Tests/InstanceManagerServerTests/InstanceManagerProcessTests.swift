@@ -7,6 +7,7 @@ import Glibc
 import InstanceManagerAPI
 import Synchronization
 import SwiftProtobuf
+import TestSupport
 import Testing
 
 private let diskSize = 64 << 20

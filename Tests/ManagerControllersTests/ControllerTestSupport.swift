@@ -133,22 +133,6 @@ final class InstanceManagerDaemon: @unchecked Sendable {
     deinit { kill() }
 }
 
-/// Whether a TCP connection to 127.0.0.1:`port` is accepted.
-func canConnect(port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    return withUnsafePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-        }
-    }
-}
-
 /// Runs `body` with a client of the disk service at `address`.
 func withDiskService<Result: Sendable>(
     _ address: InstanceManagerAddress,
