@@ -49,32 +49,16 @@ func spawnChild(binary: String, arguments: [String]) throws(InstanceManagerError
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_adddup2(&actions, ends[1], 1)
     posix_spawn_file_actions_adddup2(&actions, ends[1], 2)
-    // Nothing else of the supervisor's reaches the child: a descriptor it inherited (a listening
-    // socket, a parent's pipe) would stay open for as long as the child runs, past the
-    // supervisor's own end, and make whoever waits for that descriptor to close wait as long.
-    _ = hb_spawn_actions_add_close_from(&actions, 3)
-
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var noSignals = sigset_t()
-    sigemptyset(&noSignals)
-    posix_spawnattr_setsigmask(&attributes, &noSignals)
-    var allSignals = sigset_t()
-    sigfillset(&allSignals)
-    posix_spawnattr_setsigdefault(&attributes, &allSignals)
-    posix_spawnattr_setpgroup(&attributes, 0)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-    let argv: [UnsafeMutablePointer<CChar>?] = ([binary] + arguments).map { strdup($0) } + [nil]
-    defer { for argument in argv { free(argument) } }
-    var pid: pid_t = 0
-    let result = posix_spawn(&pid, binary, &actions, &attributes, argv, environ)
-    guard result == 0 else {
+    // Nothing else of the supervisor's reaches the child (spawnSupervisedChild closes the rest): a
+    // descriptor it inherited (a listening socket, a parent's pipe) would stay open for as long as
+    // the child runs, past the supervisor's own end, and make whoever waits for it wait as long.
+    switch spawnSupervisedChild(binary, arguments: arguments, actions: &actions) {
+    case .success(let pid):
+        return SpawnedChild(pid: pid, output: ends[0])
+    case .failure(let error):
         close(ends[0])
-        throw InstanceManagerError(.internalError, "cannot start \(binary): \(String(cString: strerror(result)))")
+        throw InstanceManagerError(.internalError, "cannot start \(binary): \(error)")
     }
-    return SpawnedChild(pid: pid, output: ends[0])
 }
 
 /// Calls `exited` on a thread of its own once `pid` has exited, leaving it to be reaped.

@@ -6,9 +6,9 @@
 // inherited. Its exit is learned by a thread of its own blocked in waitid(WNOWAIT), which leaves
 // the reaping to the supervisor, so a pid is never signalled after it was reaped.
 
-import CLinuxIO
 import Foundation
 import Glibc
+import InstanceManager
 
 /// Starts `executable` with `arguments`, its output appended to `logPath`; answers its pid.
 func spawnChild(executable: String, arguments: [String], logPath: String) throws(ServerError) -> pid_t {
@@ -18,28 +18,12 @@ func spawnChild(executable: String, arguments: [String], logPath: String) throws
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
     posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    _ = hb_spawn_actions_add_close_from(&actions, 3)
-
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var noSignals = sigset_t()
-    sigemptyset(&noSignals)
-    posix_spawnattr_setsigmask(&attributes, &noSignals)
-    var allSignals = sigset_t()
-    sigfillset(&allSignals)
-    posix_spawnattr_setsigdefault(&attributes, &allSignals)
-    posix_spawnattr_setpgroup(&attributes, 0)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-    let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-    defer { for argument in argv { free(argument) } }
-    var pid: pid_t = 0
-    let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-    guard result == 0 else {
-        throw ServerError("cannot start \(executable) \(arguments.first ?? ""): \(String(cString: strerror(result)))")
+    switch spawnSupervisedChild(executable, arguments: arguments, actions: &actions) {
+    case .success(let pid):
+        return pid
+    case .failure(let error):
+        throw ServerError("cannot start \(executable) \(arguments.first ?? ""): \(error)")
     }
-    return pid
 }
 
 /// Calls `exited` on a thread of its own once `pid` has exited, leaving it to be reaped.

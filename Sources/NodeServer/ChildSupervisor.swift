@@ -9,7 +9,7 @@
 // actor reaps), so a pid reused by another process is never signalled.
 
 import Foundation
-import Glibc
+public import Glibc
 import InstanceManager
 
 /// A child of the server: its name (also its log's name) and its arguments to the executable.
