@@ -33,24 +33,11 @@ func directoryExists(_ path: String) -> Bool {
     return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
 }
 
-/// Runs a program with its output discarded; its exit status, or nil when it cannot run.
+/// Runs a program with its output discarded; its exit status, or nil when it cannot run or was
+/// killed by a signal.
 func run(_ program: String, _ arguments: [String]) -> Int32? {
-    guard access(program, X_OK) == 0 else { return nil }
-    var pid = pid_t()
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
-    defer { for pointer in argv { free(pointer) } }
-    guard posix_spawn(&pid, program, &actions, nil, argv, environ) == 0 else { return nil }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 {
-        guard errno == EINTR else { return nil }
-    }
-    // WIFEXITED / WEXITSTATUS.
-    return status & 0x7f == 0 ? (status >> 8) & 0xff : nil
+    guard let result = runCapturingOutput(program, arguments), result.status < 128 else { return nil }
+    return result.status
 }
 
 /// The names in a directory (none if it cannot be read), without "." and "..".
