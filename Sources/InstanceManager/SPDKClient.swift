@@ -130,9 +130,21 @@ struct SPDKClient: Sendable {
     }
 
     /// Exposes `bdev` as the one namespace of a new subsystem listening on `ip:port`.
+    /// A failure leaves no half-made subsystem behind (the next attempt starts clean).
     func expose(nqn: String, bdev: String, ip: String, port: Int) async throws(InstanceManagerError) {
         try await ensureTCPTransport()
         try await call("nvmf_create_subsystem", [("nqn", .string(nqn)), ("allow_any_host", .bool(true))])
+        do throws(InstanceManagerError) {
+            try await addNamespaceAndListener(nqn: nqn, bdev: bdev, ip: ip, port: port)
+        } catch {
+            try? await unexpose(nqn: nqn)
+            throw error
+        }
+    }
+
+    private func addNamespaceAndListener(nqn: String, bdev: String, ip: String, port: Int)
+        async throws(InstanceManagerError)
+    {
         try await call(
             "nvmf_subsystem_add_ns", [("nqn", .string(nqn)), ("namespace", .object([("bdev_name", .string(bdev))]))])
         try await call(

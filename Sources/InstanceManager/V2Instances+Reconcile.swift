@@ -6,7 +6,7 @@
 // - head lvols of replica names not tracked become replicas, `stopped`, or `running` when the
 //   tgt still exposes them (their port is reserved); tracked replicas whose lvol is gone are
 //   dropped; running replicas no longer exposed (the tgt restarted) are exposed again on their
-//   ports, or are `error` if that fails;
+//   ports, or are `error` if that fails, and tried again every round until it works;
 // - engines whose RAID bdev is gone are `error` until deleted (refreshEngineModes); RAIDs of
 //   engines not known (an instance-manager restart) are reported as engines in `error` too.
 // A tgt that cannot be reached changes nothing: the next round tries again.
@@ -110,7 +110,10 @@ extension V2Instances {
                 continue
             }
             let before = replica
-            if replica.state == .running && !subsystems.contains(where: { $0.nqn == V2Naming.nqn(name) }) {
+            // A running replica the tgt no longer exposes, or one whose earlier exposing failed
+            // (an error that still holds its port), is exposed again: every round tries.
+            let holdsItsPort = replica.state == .running || (replica.state == .error && replica.portStart > 0)
+            if holdsItsPort && !subsystems.contains(where: { $0.nqn == V2Naming.nqn(name) }) {
                 do throws(InstanceManagerError) {
                     guard replica.portStart > 0 else {
                         throw InstanceManagerError(.internalError, "replica \(name) holds no port")
@@ -118,6 +121,8 @@ extension V2Instances {
                     try await tgt.expose(
                         nqn: V2Naming.nqn(name), bdev: head.bdev.uuid, ip: configuration.ip,
                         port: Int(replica.portStart))
+                    replica.state = .running
+                    replica.errorMsg = ""
                 } catch {
                     replica.state = .error
                     replica.errorMsg =

@@ -78,13 +78,16 @@ import Testing
         }
         let reloaded = try await instances.diskGet(name: "disk1")
         #expect(reloaded.state == .ready && reloaded.uuid == disk.uuid)
-        // The same reconcile exposes the replica again on its port: the tgt lost its NVMe/TCP export.
-        _ = try await eventually(10) { () async throws -> Bool? in
-            guard case .array(let subsystems)? = try? daemon.call("nvmf_get_subsystems").get() else { return nil }
-            return subsystems.contains { $0["nqn"] == .string(V2Naming.nqn("vol-r-1")) } ? true : nil
+        // The reconcile exposes the replica again on its port (the tgt lost its NVMe/TCP export),
+        // retrying each round until that works.
+        let exposed = try await eventually(20) { () async throws -> ReplicaInfo? in
+            guard case .array(let subsystems)? = try? daemon.call("nvmf_get_subsystems").get(),
+                subsystems.contains(where: { $0["nqn"] == .string(V2Naming.nqn("vol-r-1")) }),
+                let found = try? await instances.replicaGet(name: "vol-r-1"), found.state == .running
+            else { return nil }
+            return found
         }
-        let exposed = try await instances.replicaGet(name: "vol-r-1")
-        #expect(exposed.state == .running && exposed.portStart == replica.portStart && exposed.uuid == replica.uuid)
+        #expect(exposed.portStart == replica.portStart && exposed.uuid == replica.uuid)
 
         // Delete and create the engine: the data is there.
         try await instances.engineDelete(name: "vol-e-0")
@@ -93,6 +96,35 @@ import Testing
         #expect(verified.status == 0, "\(verified.output)")
         try await instances.engineDelete(name: "vol-e-0")
         await instances.stop()
+    }
+
+    @Test func aReplicaWhosePortIsTakenAfterATgtRestartIsErrorThenRunningAgain() async throws {
+        let daemon = try TgtDaemon()
+        let instances = makeInstances(daemon, ports: testPortRange())
+        let file = try TemporaryFile(size: 48 << 20, name: "im-port-taken")
+        _ = try await readyDisk(instances, name: "disk1", file: file)
+        let replica = try await instances.replicaCreate(
+            name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 8 << 20, portCount: 1)
+        try daemon.restart()
+        // Something else holds the replica's port when the tgt is asked to expose it again.
+        var holder: RawListener? = try RawListener(port: UInt16(replica.portStart))
+        await instances.reconcile()
+        let failed = try await instances.replicaGet(name: "vol-r-1")
+        #expect(failed.state == .error && failed.portStart == replica.portStart)
+        #expect(failed.errorMsg.contains("exposing it again failed"))
+        // The failed attempt left no subsystem behind.
+        guard case .array(let subsystems) = try daemon.call("nvmf_get_subsystems").get() else {
+            Issue.record("nvmf_get_subsystems is not an array")
+            return
+        }
+        #expect(!subsystems.contains { $0["nqn"] == .string(V2Naming.nqn("vol-r-1")) })
+        // Once the port is free, the next round exposes it there and it runs again.
+        holder = nil
+        _ = holder
+        await instances.reconcile()
+        let again = try await instances.replicaGet(name: "vol-r-1")
+        #expect(again.state == .running && again.errorMsg.isEmpty && again.portStart == replica.portStart)
+        #expect(canConnect(port: Int(replica.portStart)))
     }
 }
 
