@@ -31,6 +31,9 @@ public actor ProcessSupervisor {
         public var startTimeout: Duration
         public var settleTime: Duration
         public var stopGracePeriod: Duration
+        /// Set in every child's environment (ProcessSpawn.swift): the path its record is kept at,
+        /// so that the next supervisor finds a child it was killed before recording.
+        public var mark: String?
 
         public init(
             portRange: ClosedRange<Int> = InstanceManagerLimits.defaultProcessPorts,
@@ -38,7 +41,8 @@ public actor ProcessSupervisor {
             probeHost: String = "127.0.0.1",
             startTimeout: Duration = .seconds(InstanceManagerLimits.processStartTimeoutSeconds),
             settleTime: Duration = .milliseconds(InstanceManagerLimits.processSettleMilliseconds),
-            stopGracePeriod: Duration = .seconds(InstanceManagerLimits.processStopGraceSeconds)
+            stopGracePeriod: Duration = .seconds(InstanceManagerLimits.processStopGraceSeconds),
+            mark: String? = nil
         ) {
             self.portRange = portRange
             self.logDirectory = logDirectory
@@ -46,6 +50,7 @@ public actor ProcessSupervisor {
             self.startTimeout = startTimeout
             self.settleTime = settleTime
             self.stopGracePeriod = stopGracePeriod
+            self.mark = mark
         }
     }
 
@@ -201,7 +206,7 @@ public actor ProcessSupervisor {
             file = try options.logDirectory.map { directory throws(InstanceManagerError) in
                 try ProcessLogFile(directory: directory, name: spec.name)
             }
-            child = try spawnChild(binary: launched.binary, arguments: launched.args)
+            child = try spawnChild(binary: launched.binary, arguments: launched.args, mark: options.mark)
         } catch {
             if let range { ports.release(range) }
             throw error

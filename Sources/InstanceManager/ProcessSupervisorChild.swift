@@ -11,8 +11,8 @@
 // shim. It would also be wrong here: the death signal fires when the *thread* that spawned the
 // child exits, and the supervisor spawns from the cooperative pool, whose threads may come and
 // go. So a clean stop (`ProcessSupervisor.shutdown()`) stops every child, and a supervisor killed
-// with SIGKILL leaves them to its container: Longhorn's instance manager relies on the same, its
-// processes ending with the instance-manager pod's PID namespace.
+// with SIGKILL leaves them running: the next supervisor with the same mark (Options.mark) stops
+// them before it starts any (ProcessSupervisor.stopLeftovers).
 //
 // Exit: a thread per child blocks in waitid(WNOWAIT), which waits for the exit without reaping,
 // then tells the supervisor, which reaps (waitpid) inside the actor. So the supervisor never
@@ -31,7 +31,7 @@ struct SpawnedChild {
 }
 
 /// Launches `binary` with `arguments` (argv[0] is the binary), stdout and stderr on one socket.
-func spawnChild(binary: String, arguments: [String]) throws(InstanceManagerError) -> SpawnedChild {
+func spawnChild(binary: String, arguments: [String], mark: String?) throws(InstanceManagerError) -> SpawnedChild {
     // A socket pair rather than a pipe: it is made close-on-exec atomically (pipe2 is not
     // exported to Swift), so a child another thread spawns meanwhile cannot inherit the write end
     // and hold the output open.
@@ -52,7 +52,7 @@ func spawnChild(binary: String, arguments: [String]) throws(InstanceManagerError
     // Nothing else of the supervisor's reaches the child (spawnSupervisedChild closes the rest): a
     // descriptor it inherited (a listening socket, a parent's pipe) would stay open for as long as
     // the child runs, past the supervisor's own end, and make whoever waits for it wait as long.
-    switch spawnSupervisedChild(binary, arguments: arguments, actions: &actions) {
+    switch spawnSupervisedChild(binary, arguments: arguments, actions: &actions, mark: mark) {
     case .success(let pid):
         return SpawnedChild(pid: pid, output: ends[0])
     case .failure(let error):

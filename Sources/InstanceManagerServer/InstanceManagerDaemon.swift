@@ -69,7 +69,9 @@ public final class InstanceManagerDaemon: Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         processes = ProcessSupervisor(
-            options: .init(portRange: configuration.portRange, logDirectory: configuration.logDirectory))
+            options: .init(
+                portRange: configuration.portRange, logDirectory: configuration.logDirectory,
+                mark: configuration.processRecordPath))
         v2 =
             configuration.spdkEnabled
             ? V2Instances(

@@ -11,14 +11,14 @@ import Glibc
 import InstanceManager
 
 /// Starts `executable` with `arguments`, its output appended to `logPath`; answers its pid.
-func spawnChild(executable: String, arguments: [String], logPath: String) throws(ServerError) -> pid_t {
+func spawnChild(executable: String, arguments: [String], logPath: String, mark: String) throws(ServerError) -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
     posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    switch spawnSupervisedChild(executable, arguments: arguments, actions: &actions) {
+    switch spawnSupervisedChild(executable, arguments: arguments, actions: &actions, mark: mark) {
     case .success(let pid):
         return pid
     case .failure(let error):

@@ -3,7 +3,8 @@
 // group, then SIGKILL once the grace period is over. The running children are recorded on disk
 // after every start and exit ("<pid> <start time> <name>", the instance manager's record format),
 // so that a server killed with SIGKILL leaves nothing behind: the next one stops each recorded
-// process that is still the same process (ProcessSupervisor.stopLeftovers).
+// process that is still the same process, and each process marked with the record's path (a
+// child started just before the kill, not recorded yet; ProcessSupervisor.stopLeftovers).
 //
 // A pid is only signalled while the child has not been reaped (the exit thread reports, the
 // actor reaps), so a pid reused by another process is never signalled.
@@ -119,7 +120,9 @@ public actor ChildSupervisor {
         child.startedAt = .now
         let logPath = options.logDirectory + "/\(name).log"
         do {
-            let pid = try spawnChild(executable: options.executable, arguments: child.spec.arguments, logPath: logPath)
+            let pid = try spawnChild(
+                executable: options.executable, arguments: child.spec.arguments, logPath: logPath,
+                mark: options.recordPath)
             child.pid = pid
             children[name] = child
             log("started \(name) (pid \(pid))")
