@@ -71,7 +71,7 @@ public struct ManagerClient: Sendable {
         let data: Data
         let response: URLResponse
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            (data, response) = try await Self.load(request)
         } catch {
             throw ManagerClientError(
                 "cannot reach the manager at \(server.absoluteString): \(error.localizedDescription)")
@@ -83,6 +83,24 @@ public struct ManagerClient: Sendable {
             throw Self.failure(status: http.statusCode, body: data, method: method, path: path)
         }
         return data
+    }
+
+    /// One request through URLSession's completion-handler API. Its async `data(for:)` is not
+    /// used: on Linux, cancelling the calling task while an answer arrives can deadlock or resume
+    /// its continuation twice (a crash). A cancelled caller here waits for the answer or the
+    /// request's timeout instead.
+    private static func load(_ request: URLRequest) async throws -> (Data, URLResponse) {
+        try await withCheckedThrowingContinuation { continuation in
+            URLSession.shared.dataTask(with: request) { data, response, error in
+                if let error {
+                    continuation.resume(throwing: error)
+                } else if let response {
+                    continuation.resume(returning: (data ?? Data(), response))
+                } else {
+                    continuation.resume(throwing: URLError(.badServerResponse))
+                }
+            }.resume()
+        }
     }
 
     /// The API's error message (`{"type":"error","message":…}`), else the status.

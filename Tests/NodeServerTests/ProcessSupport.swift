@@ -94,7 +94,7 @@ final class ScratchDirectory: @unchecked Sendable {
 /// Waits until `body` answers a value (polling), or fails the test after `seconds`.
 func eventually<Value>(
     _ what: String, seconds: Double = 30, sourceLocation: SourceLocation = #_sourceLocation,
-    _ body: () async throws -> Value?
+    explain: () -> String = { "" }, _ body: () async throws -> Value?
 ) async throws -> Value {
     let deadline = Date().addingTimeInterval(seconds)
     var lastError: (any Error)?
@@ -107,8 +107,8 @@ func eventually<Value>(
         try await Task.sleep(for: .milliseconds(100))
     }
     Issue.record(
-        "\(what) did not happen within \(seconds) s\(lastError.map { ": \($0)" } ?? "")", sourceLocation: sourceLocation
-    )
+        "\(what) did not happen within \(seconds) s\(lastError.map { ": \($0)" } ?? "")\n\(explain())",
+        sourceLocation: sourceLocation)
     throw CancellationError()
 }
 
@@ -130,4 +130,13 @@ func isAlive(_ pid: Int32) -> Bool {
         let close = stat.lastIndex(of: ")")
     else { return false }
     return !stat[stat.index(after: close)...].hasPrefix(" Z")
+}
+
+/// The last `lines` lines of each log under `directory`, for a failure's record.
+func logTails(_ directory: String, lines: Int = 15) -> String {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    return names.sorted().filter { $0.hasSuffix(".log") }.map { name in
+        let text = (try? String(contentsOfFile: directory + "/" + name, encoding: .utf8)) ?? ""
+        return "== \(name)\n" + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }.joined(separator: "\n")
 }

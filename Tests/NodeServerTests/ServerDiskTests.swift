@@ -61,7 +61,14 @@ import Testing
             return added.status == 0 ? true : nil
         }
         #expect(added)
-        let block = try await eventually("the block disk is ready", seconds: 60) { () -> DiskItem? in
+        let block = try await eventually(
+            "the block disk is ready", seconds: 60,
+            explain: {
+                let disk = (try? node()?.disks["block-1"]).flatMap { $0 }
+                return "disk: \(disk.map { String(describing: $0.conditions) } ?? "none")\n"
+                    + logTails(directory + "/logs")
+            }
+        ) { () -> DiskItem? in
             guard let disk = try node()?.disks["block-1"], disk.conditions["Ready"]?.status == "True" else { return nil }
             return disk
         }
