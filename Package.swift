@@ -33,6 +33,7 @@ let package = Package(
         .target(name: "BlockCore", dependencies: ["StorageKit"], swiftSettings: strictSettings),
         .target(name: "NVMeWire", dependencies: ["StorageKit"], swiftSettings: strictSettings),
         .target(name: "ManagerModel", swiftSettings: strictSettings),
+        .target(name: "ManagerScheduler", dependencies: ["ManagerModel"], swiftSettings: strictSettings),
 
         // The one C seam: io_uring system calls and block-device ioctls.
         .target(name: "CLinuxIO"),
@@ -248,6 +249,11 @@ let package = Package(
         .testTarget(
             name: "ManagerModelTests",
             dependencies: ["ManagerModel"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ManagerSchedulerTests",
+            dependencies: ["ManagerModel", "ManagerScheduler"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -178,8 +178,3 @@ enum DiskCheck {
     }
 }
 
-/// Disk condition types.
-enum DiskConditionType {
-    static let ready = "Ready"
-    static let schedulable = "Schedulable"
-}

@@ -15,6 +15,12 @@ public enum DiskDriver: String, LonghornEnum {
     public static var zero: DiskDriver { .unset }
 }
 
+/// Disk condition types.
+public enum DiskConditionType {
+    public static let ready = "Ready"
+    public static let schedulable = "Schedulable"
+}
+
 /// One disk a user gave a node.
 public struct DiskSpec: Codable, Sendable, Equatable {
     public var diskType: DiskType
