@@ -14,10 +14,11 @@ public enum VolumeRobustness: String, LonghornEnum {
     public static var zero: VolumeRobustness { .unknown }
 }
 
-/// How a volume is exposed on its node. `""` (no frontend) is used for standby volumes.
+/// How a volume is exposed on its node. `""` (no frontend) is used for standby volumes. `nbd` is
+/// Hornbill's own: an NBD export of the volume.
 public enum VolumeFrontend: String, LonghornEnum {
     case unset = ""
-    case blockdev, iscsi, nvmf, ublk
+    case blockdev, iscsi, nvmf, ublk, nbd
     public static var zero: VolumeFrontend { .unset }
 }
 
