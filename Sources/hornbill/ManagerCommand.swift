@@ -82,6 +82,7 @@ struct ManagerCommand: AsyncParsableCommand {
             groups: [
                 SettingRoutes(store: store, changeValidator: DataEngineSettingValidator(store: store)),
                 NodeRoutes(store: store), InstanceManagerRoutes(store: store), TagRoutes(store: store),
+                VolumeRoutes(store: store),
             ],
             configuration: .init(fallbackHost: "\(identity.address):\(port)", bearerToken: token))
         var logger = Logger(label: "hornbill-manager")

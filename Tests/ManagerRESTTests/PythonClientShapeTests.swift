@@ -52,7 +52,7 @@ import Testing
         defer { try? store.close() }
         let api = ManagerAPI(groups: [
             SettingRoutes(store: store), NodeRoutes(store: store), InstanceManagerRoutes(store: store),
-            TagRoutes(store: store),
+            TagRoutes(store: store), VolumeRoutes(store: store),
         ])
         let schemaCount = api.schemas.count
         let (status, output, errors) = try await api.makeApplication(host: "127.0.0.1", port: 0).test(.live) {
