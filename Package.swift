@@ -130,6 +130,7 @@ let package = Package(
             name: "ManagerControllers",
             dependencies: [
                 "ManagerModel",
+                "ManagerScheduler",
                 "ManagerStore",
                 "InstanceManagerAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -100,7 +100,8 @@ struct ManagerCommand: AsyncParsableCommand {
             logger: logger)
 
         // The controllers run beside the API until it stops, each a task that runs until
-        // cancelled: this node's Node resource with its disks, and its InstanceManager resources.
+        // cancelled: this node's Node resource with its disks, its InstanceManager resources, and
+        // the volumes with their attachments.
         var controllerLogger = Logger(label: "hornbill-manager.controllers")
         controllerLogger.logLevel = .warning  // a reconcile that fails says why, once per failure
         let nodeControllers = NodeControllers(
@@ -110,7 +111,12 @@ struct ManagerCommand: AsyncParsableCommand {
                 v1: try Self.instanceManagerAddress(v1InstanceManager, option: "--v1-instance-manager"),
                 v2: try Self.instanceManagerAddress(v2InstanceManager, option: "--v2-instance-manager")),
             options: ReconcileOptions(resyncInterval: Self.resyncInterval), logger: controllerLogger)
-        let controllers: [@Sendable () async throws -> Void] = [{ await nodeControllers.run() }]
+        let volumeControllers = VolumeControllers(
+            store: store, nodeName: identity.nodeName, options: ReconcileOptions(resyncInterval: Self.resyncInterval),
+            logger: controllerLogger)
+        let controllers: [@Sendable () async throws -> Void] = [
+            { await nodeControllers.run() }, { await volumeControllers.run() },
+        ]
 
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -1,0 +1,273 @@
+// The volume and attachment controllers over a real store, step by step: the engine and replicas
+// made and scheduled, attach in Longhorn's order, a failed replica making the volume degraded,
+// detach in order, deletion, and scheduling that waits for a disk. The instance handler's part
+// (running what is wanted running, stopping what is wanted stopped, removing what is being
+// deleted) is played by `InstanceDriver`, which writes what the handler would report; the
+// handler itself is tested against real instance managers elsewhere.
+
+import Foundation
+import ManagerControllers
+import ManagerModel
+import ManagerStore
+import Synchronization
+import Testing
+
+/// Plays the instance handler: every engine and replica reaches what its spec wants.
+private struct InstanceDriver {
+    let store: any ResourceStore
+    /// Replicas whose instances fail when started.
+    var failing: Set<String> = []
+    /// Replicas the engine reports ERR.
+    var engineErrors: Set<String> = []
+
+    func step() async throws {
+        for stored in try await store.list(Replica.self).items {
+            var replica = stored.value
+            if replica.metadata.isBeingDeleted {
+                _ = try await store.delete(Replica.self, stored.name, expectedVersion: stored.resourceVersion)
+                continue
+            }
+            let running = replica.spec.instance.desireState == .running
+            replica.status.currentState =
+                running ? (failing.contains(stored.name) ? .error : .running) : .stopped
+            replica.status.ip = replica.status.currentState == .running ? "10.0.0.1" : ""
+            replica.status.port = replica.status.currentState == .running ? 20000 + abs(stored.name.hashValue % 1000) : 0
+            if replica != stored.value {
+                _ = try await store.update(replica, name: stored.name, labels: stored.labels, expectedVersion: stored.resourceVersion)
+            }
+        }
+        for stored in try await store.list(Engine.self).items {
+            var engine = stored.value
+            if engine.metadata.isBeingDeleted {
+                _ = try await store.delete(Engine.self, stored.name, expectedVersion: stored.resourceVersion)
+                continue
+            }
+            if engine.spec.instance.desireState == .running {
+                engine.status.instance.currentState = .running
+                engine.status.endpoint = "nbd://10.0.0.1:21000/\(engine.spec.instance.volumeName)"
+                engine.status.currentReplicaAddressMap = engine.spec.replicaAddressMap
+                engine.status.replicaModeMap = engine.spec.replicaAddressMap.mapValues { _ in .readWrite }
+                for name in engineErrors where engine.status.replicaModeMap[name] != nil {
+                    engine.status.replicaModeMap[name] = .error
+                }
+            } else {
+                engine.status.instance.currentState = .stopped
+                engine.status.endpoint = ""
+                engine.status.replicaModeMap = [:]
+            }
+            if engine != stored.value {
+                _ = try await store.update(engine, name: stored.name, labels: stored.labels, expectedVersion: stored.resourceVersion)
+            }
+        }
+    }
+}
+
+private struct Cluster {
+    let scratch: StoreScratch
+    let volumes: VolumeController
+    let attachments: VolumeAttachmentController
+    var driver: InstanceDriver
+    var store: SQLiteResourceStore { scratch.store }
+
+    init() throws {
+        scratch = try StoreScratch()
+        let suffixes = Mutex(0)
+        volumes = VolumeController(
+            store: scratch.store,
+            configuration: .init(
+                nodeName: "node-1",
+                suffix: { suffixes.withLock { value in value += 1; return String(format: "%08x", value) } }))
+        attachments = VolumeAttachmentController(store: scratch.store)
+        driver = InstanceDriver(store: scratch.store)
+    }
+
+    /// A ready node with one disk of `type` and a running instance manager per data engine.
+    func addNode(_ name: String, disk: String = "disk", type: DiskType = .filesystem, size: Int64 = 100 << 30) async throws {
+        var node = Node(
+            metadata: ResourceMetadata(name: name),
+            spec: NodeSpec(name: name, disks: [disk: DiskSpec(diskType: type, path: "/disks/\(name)-\(disk)")]))
+        node.status.conditions = [Condition(type: "Ready", status: .isTrue), Condition(type: "Schedulable", status: .isTrue)]
+        node.status.diskStatus[disk] = DiskStatus(
+            conditions: [Condition(type: "Ready", status: .isTrue), Condition(type: "Schedulable", status: .isTrue)],
+            storageAvailable: size, storageMaximum: size, diskUUID: "uuid-\(name)-\(disk)", diskName: disk,
+            diskPath: "/disks/\(name)-\(disk)", diskType: type)
+        _ = try await store.create(node, name: name)
+        for engine in [DataEngine.v1, .v2] {
+            var manager = InstanceManager(
+                metadata: ResourceMetadata(name: "im-\(name)-\(engine.rawValue)"),
+                spec: InstanceManagerSpec(image: "hornbill", nodeID: name, dataEngine: engine))
+            manager.status.currentState = .running
+            _ = try await store.create(manager, name: manager.metadata.name)
+        }
+    }
+
+    func createVolume(_ json: String) async throws -> String {
+        let request = try JSONDecoder().decode(VolumeCreateRequest.self, from: Data(json.utf8))
+        let volume = try VolumeCreation.volume(
+            from: request, context: VolumeCreationContext(v2DataEngineEnabled: true, defaultReplicaCount: [.v1: 2, .v2: 2]))
+        _ = try await store.create(volume, name: volume.metadata.name)
+        _ = try await store.create(
+            VolumeAttachment(metadata: ResourceMetadata(name: volume.metadata.name), spec: VolumeAttachmentSpec(volume: volume.metadata.name)),
+            name: volume.metadata.name)
+        return volume.metadata.name
+    }
+
+    /// Reconciles the attachment and the volume, then lets the instances follow, until nothing
+    /// changes any more (at most `rounds` times).
+    func settle(_ name: String, rounds: Int = 30) async throws {
+        for _ in 0..<rounds {
+            let before = try await store.revision()
+            try await attachments.reconcile(name)
+            try await volumes.reconcile(name)
+            try await driver.step()
+            if try await store.revision() == before { return }
+        }
+        throw ControllerTestError("volume \(name) did not settle within \(rounds) rounds")
+    }
+
+    func volume(_ name: String) async throws -> Volume? { try await store.get(Volume.self, name)?.value }
+    func replicas() async throws -> [Replica] { try await store.list(Replica.self).items.map(\.value) }
+    func engine(_ name: String) async throws -> Engine? { try await store.get(Engine.self, "\(name)-e-0")?.value }
+
+    func setTickets(_ name: String, _ tickets: [AttachmentTicket]) async throws {
+        let stored = try #require(try await store.get(VolumeAttachment.self, name))
+        var attachment = stored.value
+        attachment.spec.attachmentTickets = Dictionary(uniqueKeysWithValues: tickets.map { ($0.id, $0) })
+        _ = try await store.update(attachment, name: name, expectedVersion: stored.resourceVersion)
+    }
+}
+
+@Suite struct VolumeControllerTests {
+    @Test func aVolumeGetsItsEngineAndScheduledReplicasAndIsDetached() async throws {
+        let cluster = try Cluster()
+        try await cluster.addNode("node-1")
+        try await cluster.addNode("node-2")
+        let name = try await cluster.createVolume(#"{"name":"vol","size":"10Gi","numberOfReplicas":2}"#)
+        try await cluster.settle(name)
+        let volume = try #require(try await cluster.volume(name))
+        #expect(volume.status.state == .detached && volume.status.ownerID == "node-1")
+        #expect(volume.status.conditions.isTrue(VolumeConditionType.scheduled))
+        let engine = try #require(try await cluster.engine(name))
+        #expect(engine.spec.active && engine.spec.instance.desireState == .stopped && engine.spec.frontend == .blockdev)
+        let replicas = try await cluster.replicas()
+        #expect(replicas.count == 2)
+        #expect(Set(replicas.map(\.spec.instance.nodeID)) == ["node-1", "node-2"], "node anti-affinity")
+        for replica in replicas {
+            #expect(replica.metadata.name.hasPrefix("vol-r-") && replica.spec.dataDirectoryName.hasPrefix("vol-"))
+            #expect(replica.spec.diskID == "uuid-\(replica.spec.instance.nodeID)-disk")
+            #expect(replica.spec.instance.desireState == .stopped && replica.spec.engineName == "vol-e-0")
+        }
+        // Reconciling a settled volume again changes nothing.
+        let revision = try await cluster.store.revision()
+        try await cluster.volumes.reconcile(name)
+        try await cluster.attachments.reconcile(name)
+        #expect(try await cluster.store.revision() == revision)
+    }
+
+    @Test func attachRunsReplicasThenTheEngineAndDetachStopsThemInReverse() async throws {
+        let cluster = try Cluster()
+        try await cluster.addNode("node-1")
+        try await cluster.addNode("node-2")
+        let name = try await cluster.createVolume(#"{"name":"vol","size":"1Gi","frontend":"nbd"}"#)
+        try await cluster.settle(name)
+
+        try await cluster.setTickets(name, [AttachmentTicket(id: "t1", type: "longhorn-api", nodeID: "node-1")])
+        // One step: the ticket gives the volume its node; the replicas are wanted running, the engine not yet.
+        try await cluster.attachments.reconcile(name)
+        try await cluster.volumes.reconcile(name)
+        #expect(try await cluster.volume(name)?.status.state == .attaching)
+        #expect(try await cluster.replicas().allSatisfy { $0.spec.instance.desireState == .running })
+        #expect(try await cluster.engine(name)?.spec.instance.desireState == .stopped)
+        try await cluster.settle(name)
+
+        let volume = try #require(try await cluster.volume(name))
+        #expect(volume.status.state == .attached && volume.status.currentNodeID == "node-1")
+        #expect(volume.status.robustness == .healthy)
+        let engine = try #require(try await cluster.engine(name))
+        #expect(engine.spec.instance.nodeID == "node-1" && engine.spec.frontend == .nbd)
+        #expect(Set(engine.spec.replicaAddressMap.keys) == Set(try await cluster.replicas().map(\.metadata.name)))
+        let ticket = try #require(try await cluster.store.get(VolumeAttachment.self, name)?.value.status.attachmentTicketStatuses["t1"])
+        #expect(ticket.satisfied)
+
+        // A second ticket for another node waits (read-write-once).
+        try await cluster.setTickets(
+            name, [
+                AttachmentTicket(id: "t1", type: "longhorn-api", nodeID: "node-1"),
+                AttachmentTicket(id: "a0", type: "csi-attacher", nodeID: "node-2"),
+            ])
+        try await cluster.settle(name)
+        #expect(try await cluster.volume(name)?.status.currentNodeID == "node-1")
+        let statuses = try #require(try await cluster.store.get(VolumeAttachment.self, name)?.value.status.attachmentTicketStatuses)
+        #expect(statuses["t1"]?.satisfied == true && statuses["a0"]?.satisfied == false)
+
+        // Detach: the engine stops before any replica is asked to.
+        try await cluster.setTickets(name, [])
+        try await cluster.attachments.reconcile(name)
+        try await cluster.volumes.reconcile(name)
+        #expect(try await cluster.volume(name)?.status.state == .detaching)
+        #expect(try await cluster.engine(name)?.spec.instance.desireState == .stopped)
+        #expect(try await cluster.replicas().allSatisfy { $0.spec.instance.desireState == .running })
+        try await cluster.settle(name)
+        let detached = try #require(try await cluster.volume(name))
+        #expect(detached.status.state == .detached && detached.status.currentNodeID.isEmpty)
+        #expect(detached.status.robustness == .unknown)
+        #expect(try await cluster.replicas().allSatisfy { $0.spec.instance.desireState == .stopped })
+    }
+
+    @Test func aReplicaTheEngineReportsFailedMakesTheVolumeDegraded() async throws {
+        var cluster = try Cluster()
+        try await cluster.addNode("node-1")
+        try await cluster.addNode("node-2")
+        let name = try await cluster.createVolume(#"{"name":"vol","size":"1Gi"}"#)
+        try await cluster.settle(name)
+        try await cluster.setTickets(name, [AttachmentTicket(id: "t1", type: "longhorn-api", nodeID: "node-1")])
+        try await cluster.settle(name)
+        let failed = try #require(try await cluster.replicas().first).metadata.name
+        cluster.driver.engineErrors = [failed]
+        try await cluster.settle(name)
+        let volume = try #require(try await cluster.volume(name))
+        #expect(volume.status.state == .attached && volume.status.robustness == .degraded)
+        #expect(!volume.status.lastDegradedAt.isEmpty)
+        let replica = try #require(try await cluster.replicas().first { $0.metadata.name == failed })
+        #expect(!replica.spec.failedAt.isEmpty && replica.spec.instance.desireState == .stopped)
+    }
+
+    @Test func deletionStopsAndRemovesEngineThenReplicasThenTheVolume() async throws {
+        let cluster = try Cluster()
+        try await cluster.addNode("node-1", type: .block)
+        try await cluster.addNode("node-2", type: .block)
+        let name = try await cluster.createVolume(#"{"name":"vol","size":"1Gi","dataEngine":"v2"}"#)
+        try await cluster.settle(name)
+        let stored = try #require(try await cluster.store.get(Volume.self, name))
+        var volume = stored.value
+        volume.metadata.deletionTimestamp = "2026-12-07T00:00:00Z"
+        _ = try await cluster.store.update(volume, name: name, expectedVersion: stored.resourceVersion)
+        // V2: the engine first; the replicas are not touched while it remains.
+        try await cluster.volumes.reconcile(name)
+        #expect(try await cluster.volume(name)?.status.state == .deleting)
+        #expect(try await cluster.engine(name)?.metadata.isBeingDeleted == true)
+        #expect(try await cluster.replicas().allSatisfy { !$0.metadata.isBeingDeleted })
+        try await cluster.settle(name)
+        #expect(try await cluster.volume(name) == nil)
+        #expect(try await cluster.engine(name) == nil)
+        #expect(try await cluster.replicas().isEmpty)
+        #expect(try await cluster.store.get(VolumeAttachment.self, name) == nil)
+    }
+
+    @Test func schedulingWaitsForADiskOfTheRightType() async throws {
+        let cluster = try Cluster()
+        try await cluster.addNode("node-1", type: .filesystem)
+        let name = try await cluster.createVolume(#"{"name":"vol","size":"1Gi","dataEngine":"v2","numberOfReplicas":1}"#)
+        try await cluster.settle(name)
+        let waiting = try #require(try await cluster.volume(name))
+        let scheduled = try #require(waiting.status.conditions.condition(ofType: VolumeConditionType.scheduled))
+        #expect(scheduled.status == .isFalse && scheduled.reason == "ReplicaSchedulingFailure")
+        #expect(scheduled.message.contains("disks are unavailable") && scheduled.message.contains("not compatible with data engine v2"))
+        #expect(try await cluster.replicas().allSatisfy { $0.spec.instance.nodeID.isEmpty })
+
+        try await cluster.addNode("node-2", type: .block)
+        try await cluster.settle(name)
+        #expect(try await cluster.volume(name)?.status.conditions.isTrue(VolumeConditionType.scheduled) == true)
+        #expect(try await cluster.replicas().map(\.spec.instance.nodeID) == ["node-2"])
+    }
+}
