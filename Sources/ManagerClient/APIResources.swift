@@ -154,3 +154,78 @@ extension KeyedDecodingContainer {
         return number
     }
 }
+
+/// `type: "volume"`: what the volume commands show.
+public struct VolumeItem: Decodable, Sendable, Equatable {
+    public var name: String
+    public var size: Int64
+    public var numberOfReplicas: Int
+    public var dataEngine: String
+    public var frontend: String
+    public var state: String
+    public var robustness: String
+    public var currentNodeID: String
+    public var ready: Bool
+    public var notReadyMessage: String
+    public var conditions: [String: ConditionItem]
+    public var controllers: [Controller]
+    public var replicas: [ReplicaItem]
+
+    public struct Controller: Decodable, Sendable, Equatable {
+        public var name: String
+        public var hostId: String
+        public var endpoint: String
+        public var running: Bool
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decodeIfPresent(String.self, forKey: .name) ?? ""
+            hostId = try c.decodeIfPresent(String.self, forKey: .hostId) ?? ""
+            endpoint = try c.decodeIfPresent(String.self, forKey: .endpoint) ?? ""
+            running = try c.decodeIfPresent(Bool.self, forKey: .running) ?? false
+        }
+        private enum CodingKeys: String, CodingKey { case name, hostId, endpoint, running }
+    }
+
+    public struct ReplicaItem: Decodable, Sendable, Equatable {
+        public var name: String
+        public var hostId: String
+        public var diskID: String
+        public var mode: String
+        public var running: Bool
+        public var failedAt: String
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decodeIfPresent(String.self, forKey: .name) ?? ""
+            hostId = try c.decodeIfPresent(String.self, forKey: .hostId) ?? ""
+            diskID = try c.decodeIfPresent(String.self, forKey: .diskID) ?? ""
+            mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? ""
+            running = try c.decodeIfPresent(Bool.self, forKey: .running) ?? false
+            failedAt = try c.decodeIfPresent(String.self, forKey: .failedAt) ?? ""
+        }
+        private enum CodingKeys: String, CodingKey { case name, hostId, diskID, mode, running, failedAt }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, id, size, numberOfReplicas, dataEngine, frontend, state, robustness, currentNodeID, ready
+        case notReadyMessage, conditions, controllers, replicas
+    }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? c.decode(String.self, forKey: .id)
+        size = try c.decodeInt64IfPresent(.size) ?? 0
+        numberOfReplicas = try c.decodeIfPresent(Int.self, forKey: .numberOfReplicas) ?? 0
+        dataEngine = try c.decodeIfPresent(String.self, forKey: .dataEngine) ?? ""
+        frontend = try c.decodeIfPresent(String.self, forKey: .frontend) ?? ""
+        state = try c.decodeIfPresent(String.self, forKey: .state) ?? ""
+        robustness = try c.decodeIfPresent(String.self, forKey: .robustness) ?? ""
+        currentNodeID = try c.decodeIfPresent(String.self, forKey: .currentNodeID) ?? ""
+        ready = try c.decodeIfPresent(Bool.self, forKey: .ready) ?? false
+        notReadyMessage = try c.decodeIfPresent(String.self, forKey: .notReadyMessage) ?? ""
+        conditions = try c.decodeIfPresent([String: ConditionItem].self, forKey: .conditions) ?? [:]
+        controllers = try c.decodeIfPresent([Controller].self, forKey: .controllers) ?? []
+        replicas = try c.decodeIfPresent([ReplicaItem].self, forKey: .replicas) ?? []
+    }
+
+    /// The first engine's endpoint, or "".
+    public var endpoint: String { controllers.first?.endpoint ?? "" }
+}

@@ -51,6 +51,10 @@ public struct ManagerClient: Sendable {
         try await send("PUT", path, body: body)
     }
 
+    public func delete(_ path: String) async throws(ManagerClientError) -> Data {
+        try await send("DELETE", path, body: nil)
+    }
+
     public func post(_ path: String, body: Data) async throws(ManagerClientError) -> Data {
         try await send("POST", path, body: body)
     }

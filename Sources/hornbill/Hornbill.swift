@@ -8,6 +8,7 @@ struct Hornbill: AsyncParsableCommand {
         subcommands: [
             TgtCommand.self, RPCCommand.self, PerfCommand.self, NVMeCommand.self, ReplicaCommand.self, ControllerCommand.self,
             InstanceManagerCommand.self, ManagerCommand.self, ServerCommand.self, SettingCommand.self, NodeCommand.self,
+            VolumeCommand.self,
         ]
     )
 }
