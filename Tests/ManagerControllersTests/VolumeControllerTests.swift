@@ -70,14 +70,21 @@ private struct Cluster {
     var store: SQLiteResourceStore { scratch.store }
 
     init() throws {
-        scratch = try StoreScratch()
+        try self.init(scratch: StoreScratch(), controllersOn: nil)
+    }
+
+    /// Controllers over `controllersOn` (the scratch store when nil); the driver always uses the
+    /// scratch store.
+    init(scratch: StoreScratch, controllersOn other: (any ResourceStore)?) throws {
+        self.scratch = scratch
+        let store = other ?? scratch.store
         let suffixes = Mutex(0)
         volumes = VolumeController(
-            store: scratch.store,
+            store: store,
             configuration: .init(
                 nodeName: "node-1",
-                suffix: { suffixes.withLock { value in value += 1; return String(format: "%08x", value) } }))
-        attachments = VolumeAttachmentController(store: scratch.store)
+                suffix: { suffixes.withLock { value in value += 1; return String(format: "%08x", value + Int(UInt32.random(in: 0..<0xffff)) * 0x10000) } }))
+        attachments = VolumeAttachmentController(store: store)
         driver = InstanceDriver(store: scratch.store)
     }
 
@@ -269,5 +276,140 @@ private struct Cluster {
         try await cluster.settle(name)
         #expect(try await cluster.volume(name)?.status.conditions.isTrue(VolumeConditionType.scheduled) == true)
         #expect(try await cluster.replicas().map(\.spec.instance.nodeID) == ["node-2"])
+    }
+}
+
+/// The real store, until `writes` writes have been made through it: every later write fails as a
+/// killed process's would never happen (the store is left as the last acknowledged write left it).
+private final class CrashingStore: ResourceStore, @unchecked Sendable {
+    let base: any ResourceStore
+    let limit: Int
+    private let count = Mutex(0)
+
+    init(_ base: any ResourceStore, writes limit: Int) {
+        self.base = base
+        self.limit = limit
+    }
+
+    var writes: Int { count.withLock { $0 } }
+
+    private func write() throws(ResourceStoreError) {
+        let allowed = count.withLock { value -> Bool in
+            guard value < limit else { return false }
+            value += 1
+            return true
+        }
+        if !allowed { throw .unavailable("killed after \(limit) writes") }
+    }
+
+    func get(_ kind: ResourceKind, name: String) async throws(ResourceStoreError) -> StoredResource? {
+        try await base.get(kind, name: name)
+    }
+    func list(_ kind: ResourceKind, selector: ResourceSelector) async throws(ResourceStoreError) -> ResourceList {
+        try await base.list(kind, selector: selector)
+    }
+    func create(
+        _ kind: ResourceKind, name: String, labels: [String: String], document: Data
+    ) async throws(ResourceStoreError) -> StoredResource {
+        try write()
+        return try await base.create(kind, name: name, labels: labels, document: document)
+    }
+    func update(
+        _ kind: ResourceKind, name: String, labels: [String: String], document: Data, expectedVersion: Int64
+    ) async throws(ResourceStoreError) -> StoredResource {
+        try write()
+        return try await base.update(kind, name: name, labels: labels, document: document, expectedVersion: expectedVersion)
+    }
+    func delete(
+        _ kind: ResourceKind, name: String, expectedVersion: Int64?
+    ) async throws(ResourceStoreError) -> StoredResource {
+        try write()
+        return try await base.delete(kind, name: name, expectedVersion: expectedVersion)
+    }
+    func watch(
+        _ kind: ResourceKind?, selector: ResourceSelector, after revision: Int64
+    ) async throws(ResourceStoreError) -> AsyncThrowingStream<ResourceEvent, any Error> {
+        try await base.watch(kind, selector: selector, after: revision)
+    }
+    func revision() async throws(ResourceStoreError) -> Int64 { try await base.revision() }
+}
+
+@Suite struct VolumeControllerKillTests {
+    /// One phase of a volume's life: what the user does, and what must hold once it settled.
+    private struct Phase: Sendable {
+        var name: String
+        var act: @Sendable (Cluster) async throws -> Void
+        var holds: @Sendable (Cluster) async throws -> Bool
+    }
+
+    private static var phases: [Phase] { [
+        Phase(
+            name: "created", act: { _ in },
+            holds: { cluster in
+                let state = try await cluster.volume("vol")?.status.state
+                let replicas = try await cluster.replicas()
+                return state == .detached && replicas.count == 2 && replicas.allSatisfy { !$0.spec.instance.nodeID.isEmpty }
+            }),
+        Phase(
+            name: "attached",
+            act: { cluster in
+                try await cluster.setTickets("vol", [AttachmentTicket(id: "t1", type: "longhorn-api", nodeID: "node-1")])
+            },
+            holds: { cluster in
+                let volume = try await cluster.volume("vol")
+                return volume?.status.state == .attached && volume?.status.robustness == .healthy
+            }),
+        Phase(
+            name: "detached", act: { cluster in try await cluster.setTickets("vol", []) },
+            holds: { cluster in
+                let state = try await cluster.volume("vol")?.status.state
+                let replicas = try await cluster.replicas()
+                return state == .detached && replicas.allSatisfy { $0.spec.instance.desireState == .stopped }
+            }),
+        Phase(
+            name: "deleted",
+            act: { cluster in
+                let stored = try #require(try await cluster.store.get(Volume.self, "vol"))
+                var volume = stored.value
+                guard !volume.metadata.isBeingDeleted else { return }
+                volume.metadata.deletionTimestamp = "2026-12-07T00:00:00Z"
+                _ = try await cluster.store.update(volume, name: "vol", expectedVersion: stored.resourceVersion)
+            },
+            holds: { cluster in
+                let volume = try await cluster.volume("vol")
+                let replicas = try await cluster.replicas()
+                let attachment = try await cluster.store.get(VolumeAttachment.self, "vol")
+                return volume == nil && replicas.isEmpty && attachment == nil
+            }),
+    ] }
+
+    /// Runs the phases with controllers that die after `writes` writes; from the phase where they
+    /// died, fresh controllers (a restarted manager) take over. Every phase must still hold.
+    private func run(killedAfter writes: Int?) async throws -> Int {
+        let scratch = try StoreScratch()
+        let crashing = CrashingStore(scratch.store, writes: writes ?? .max)
+        var cluster = try Cluster(scratch: scratch, controllersOn: crashing)
+        try await cluster.addNode("node-1")
+        try await cluster.addNode("node-2")
+        _ = try await cluster.createVolume(#"{"name":"vol","size":"1Gi"}"#)
+        for phase in Self.phases {
+            try await phase.act(cluster)
+            do {
+                try await cluster.settle("vol")
+            } catch let error as ResourceStoreError where error.description.contains("killed after") {
+                cluster = try Cluster(scratch: scratch, controllersOn: nil)
+                try await cluster.settle("vol")
+            }
+            #expect(try await phase.holds(cluster), "killed after \(writes ?? -1) writes: phase \(phase.name)")
+        }
+        return crashing.writes
+    }
+
+    @Test func aManagerKilledBetweenAnyTwoWritesConvergesAfterARestart() async throws {
+        let total = try await run(killedAfter: nil)
+        #expect(total > 10)
+        for writes in 0..<total {
+            _ = try await run(killedAfter: writes)
+        }
     }
 }
