@@ -20,7 +20,7 @@ import Testing
         let store = try SQLiteResourceStore(directory: directory)
         defer { try? store.close() }
         let api = ManagerAPI(
-            groups: [SettingRoutes(store: store), NodeRoutes(store: store)],
+            groups: [SettingRoutes(store: store), NodeRoutes(store: store), VolumeRoutes(store: store)],
             configuration: .init(bearerToken: token))
         try await api.makeApplication(host: "127.0.0.1", port: 0).test(.live) { client in
             try await test(store, client, try #require(client.port))
@@ -131,6 +131,35 @@ import Testing
         }
     }
 
+    @Test func theVolumesStreamFollowsVolumesAndWhatTheyOwn() async throws {
+        try await withServer { store, client, port in
+            let stream = StreamClient.connect(port: port, path: "/v1/ws/0s/volumes")
+            defer { stream.close() }
+            var messages = stream.messages.makeAsyncIterator()
+            #expect(try Self.ids(in: await messages.next()) == [])
+            let created = try await client.execute(
+                uri: "/v1/volumes", method: .post, body: ByteBuffer(string: #"{"name":"vol1","size":"1Gi"}"#))
+            #expect(created.status == .ok)
+            // The volume, then its attachment (a second change) may come in one message or two.
+            var message = await messages.next()
+            #expect(try Self.ids(in: message) == ["vol1"])
+            let collection = try JSONObject(Data(try #require(message).utf8))
+            #expect(collection.string("resourceType") == "volume")
+            // A replica of it changes what the stream shows.
+            var replica = Replica(metadata: ResourceMetadata(name: "vol1-r-00000001"), spec: ReplicaSpec())
+            replica.spec.instance.volumeName = "vol1"
+            _ = try await store.create(replica, name: "vol1-r-00000001", labels: ["longhornvolume": "vol1"])
+            var replicas: [String] = []
+            while replicas.isEmpty {
+                message = await messages.next()
+                let text = try #require(message)
+                let volume = try #require(try JSONObject(Data(text.utf8)).objects("data")?.first)
+                replicas = volume.objects("replicas")?.compactMap { $0.string("name") } ?? []
+            }
+            #expect(replicas == ["vol1-r-00000001"])
+        }
+    }
+
     @Test func aClientThatDoesNotReadBlocksNoWriterAndNoOtherClient() async throws {
         try await withServer { _, client, port in
             let stalled = NonReadingStreamClient.connect(port: port, path: "/v1/ws/0s/settings")
@@ -161,7 +190,7 @@ import Testing
             let cases: [(String, HTTPResponse.Status, String)] = [
                 ("/v1/ws/settings", .badRequest, "Upgrade: websocket"),
                 ("/v1/ws/1s/settings", .badRequest, "Upgrade: websocket"),
-                ("/v1/ws/volumes", .notFound, "no stream volumes"),
+                ("/v1/ws/orphans", .notFound, "no stream orphans"),
                 ("/v1/ws/fast/settings", .badRequest, "invalid stream period"),
             ]
             for (uri, status, message) in cases {
@@ -172,7 +201,7 @@ import Testing
                 #expect(error.string("message")?.contains(message) == true, "\(uri): \(error.string("message") ?? "")")
             }
             // A stream that was not served does not upgrade.
-            let unknown = StreamClient.connect(port: port, path: "/v1/ws/volumes")
+            let unknown = StreamClient.connect(port: port, path: "/v1/ws/orphans")
             await #expect(throws: (any Error).self) { try await unknown.connection.value }
         }
     }
