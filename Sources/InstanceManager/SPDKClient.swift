@@ -112,6 +112,22 @@ struct SPDKClient: Sendable {
         try await callTolerating([-19], "bdev_lvol_delete", [("name", .string(name))])
     }
 
+    func lvolSetXattr(name: String, key: String, value: String) async throws(InstanceManagerError) {
+        try await call(
+            "bdev_lvol_set_xattr", [("name", .string(name)), ("xattr_name", .string(key)), ("xattr_value", .string(value))])
+    }
+
+    /// An lvol's xattr; nil when the lvol has none of that name (the tgt's ENOENT, -32603).
+    func lvolGetXattr(name: String, key: String) async throws(InstanceManagerError) -> String? {
+        do {
+            return try await call("bdev_lvol_get_xattr", [("name", .string(name)), ("xattr_name", .string(key))])
+                .stringValue
+        } catch {
+            if error.tgtCode == -32603 && error.message.contains("No such file or directory") { return nil }
+            throw error
+        }
+    }
+
     // MARK: NVMe-oF target
 
     func ensureTCPTransport() async throws(InstanceManagerError) {

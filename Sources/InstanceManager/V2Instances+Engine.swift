@@ -1,10 +1,10 @@
 // Engines (longhorn-api.md §3.6, §4.4): a RAID1 bdev named after the engine over its replicas,
-// each attached as an NVMe/TCP controller named after the replica (bdev `<replica>n1`), and a
-// frontend (`spdk-tcp-nvmf`: an NVMe/TCP target; `spdk-tcp-blockdev`: that target connected by
-// the host's kernel initiator, `/dev/longhorn/<volume>`; `nbd`: an NBD export). A local replica is
-// attached over NVMe/TCP too: the tgt refuses an lvol that is an
-// NVMe-oF namespace (the replica's exposure) as a RAID base (claimed for exclusive write), as SPDK
-// does.
+// and a frontend (`spdk-tcp-nvmf`: an NVMe/TCP target; `spdk-tcp-blockdev`: that target connected
+// by the host's kernel initiator, `/dev/longhorn/<volume>`; `nbd`: an NBD export). A replica of
+// another node is attached as an NVMe/TCP controller named after it (bdev `<replica>n1`); a
+// replica of this node (its address is this node's IP and the replica's port) is used directly:
+// its head lvol is the RAID base, unexposed while the engine holds it
+// (V2Instances+LocalReplica.swift).
 
 import JSONRPC
 
@@ -53,6 +53,7 @@ extension V2Instances {
         } catch {
             record.info.state = .error
             record.info.errorMsg = error.message
+            await releaseLocals(of: &record)
         }
         engines[name] = record
         changes.notify()
@@ -72,8 +73,13 @@ extension V2Instances {
         var failures: [String] = []
         for replica in record.info.replicaAddressMap.keys.sorted() {
             do throws(InstanceManagerError) {
-                let bdev = try await attach(
-                    replica, address: record.info.replicaAddressMap[replica] ?? "", record: &record)
+                let address = record.info.replicaAddressMap[replica] ?? ""
+                let bdev: String
+                if let local = localReplica(replica, address: address) {
+                    bdev = try await holdLocal(local, record: &record)
+                } else {
+                    bdev = try await attach(replica, address: address, record: &record)
+                }
                 record.bases[replica] = bdev
                 record.info.replicaModeMap[replica] = .rw
             } catch {
@@ -151,7 +157,8 @@ extension V2Instances {
         return bdevName
     }
 
-    /// Tears the engine down: frontend, port, RAID, controllers; then forgets it.
+    /// Tears the engine down: frontend, port, RAID, controllers; then forgets it and exposes the
+    /// local replicas it held again.
     public func engineDelete(name: String) async throws(InstanceManagerError) {
         guard !name.isEmpty else { throw .invalidArgument("engine name is required") }
         await lock()
@@ -176,6 +183,7 @@ extension V2Instances {
         try await tgt.raidDelete(name: name)
         for replica in record.controllers.sorted() { try await tgt.detachController(name: replica) }
         engines.removeValue(forKey: name)
+        for replica in record.localReplicas.sorted() { await releaseLocal(replica) }
         changes.notify()
     }
 
@@ -210,11 +218,23 @@ extension V2Instances {
         guard record.info.replicaAddressMap[replicaName] == nil else {
             throw InstanceManagerError(.alreadyExists, "engine \(engineName) already has replica \(replicaName)")
         }
-        let bdev = try await attach(replicaName, address: replicaAddress, record: &record)
+        let local = localReplica(replicaName, address: replicaAddress)
+        let bdev: String
+        if let local {
+            bdev = try await holdLocal(local, record: &record)
+        } else {
+            bdev = try await attach(replicaName, address: replicaAddress, record: &record)
+        }
         do throws(InstanceManagerError) {
             try await tgt.raidGrow(raid: engineName, base: bdev)
         } catch {
-            try? await tgt.detachController(name: replicaName)
+            if local != nil {
+                record.localReplicas.remove(replicaName)
+                engines[engineName] = record
+                await releaseLocal(replicaName)
+            } else {
+                try? await tgt.detachController(name: replicaName)
+            }
             throw error
         }
         record.bases[replicaName] = bdev
@@ -224,7 +244,8 @@ extension V2Instances {
         changes.notify()
     }
 
-    /// Removes a replica from an engine: `bdev_raid_remove_base_bdev`, then the controller detach.
+    /// Removes a replica from an engine: `bdev_raid_remove_base_bdev`, then the controller detach
+    /// (a local replica is exposed again instead).
     public func engineReplicaDelete(
         engineName: String, replicaName: String, replicaAddress: String
     ) async throws(InstanceManagerError) {
@@ -245,9 +266,11 @@ extension V2Instances {
         if record.controllers.contains(replicaName) { try await tgt.detachController(name: replicaName) }
         record.bases.removeValue(forKey: replicaName)
         record.controllers.remove(replicaName)
+        let wasLocal = record.localReplicas.remove(replicaName) != nil
         record.info.replicaAddressMap.removeValue(forKey: replicaName)
         record.info.replicaModeMap.removeValue(forKey: replicaName)
         engines[engineName] = record
+        if wasLocal { await releaseLocal(replicaName) }
         changes.notify()
     }
 
@@ -276,6 +299,11 @@ extension V2Instances {
             }
         }
         if changed { changes.notify() }
+    }
+
+    /// ip, port → "ip:port" (IPv6 in brackets).
+    static func joinAddress(_ ip: String, _ port: Int) -> String {
+        ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 
     /// "ip:port" (IPv6 in brackets) → its parts.

@@ -1,11 +1,15 @@
 // Engines the tgt still holds but this instance manager does not know (it restarted): RAID1
-// bdevs whose legs are replica controllers (`<replica>n1`). They are not adopted (Longhorn keeps
-// engines in memory only): each is reported as an engine in state `error` with its frontend's
-// port reserved, so it is visible and `engineDelete` tears it down.
+// bdevs whose legs are replica controllers (`<replica>n1`) or head lvols of this node's replicas
+// (held locally). They are not adopted (Longhorn keeps engines in memory only): each is reported
+// as an engine in state `error` with its frontend's port reserved, so it is visible and
+// `engineDelete` tears it down (and exposes its local replicas again).
 
 extension V2Instances {
-    func rediscoverEngines(subsystems: [TgtSubsystem]) async throws(InstanceManagerError) {
-        let raids = try await tgt.raids().filter { engines[$0.name] == nil && V2Naming.isReplicaName($0.name) }
+    /// `heads`: the bdev name of each replica head lvol on a ready disk → the replica's name.
+    func rediscoverEngines(
+        subsystems: [TgtSubsystem], raids: [TgtRaid], heads: [String: String]
+    ) async throws(InstanceManagerError) {
+        let raids = raids.filter { engines[$0.name] == nil && V2Naming.isReplicaName($0.name) }
         guard !raids.isEmpty else { return }
         let exports = try await tgt.nbdExports()
         for raid in raids {
@@ -18,12 +22,22 @@ extension V2Instances {
                     targetIP: configuration.ip, targetPort: 0, standbyTargetPort: 0, ublkID: 0, uuid: "",
                     isExpanding: false,
                     lastExpansionError: "", lastExpansionFailedAt: "", snapshotMaxCount: 0))
-            for (base, configured) in raid.bases where base.hasSuffix("n1") {
-                let replica = String(base.dropLast(2))
+            for (base, configured) in raid.bases {
+                let replica: String
+                if let local = heads[base] {
+                    replica = local
+                    record.localReplicas.insert(replica)
+                    let port = replicas[replica]?.portStart ?? 0
+                    record.info.replicaAddressMap[replica] = port > 0 ? Self.joinAddress(configuration.ip, Int(port)) : ""
+                } else if base.hasSuffix("n1") {
+                    replica = String(base.dropLast(2))
+                    record.controllers.insert(replica)
+                    record.info.replicaAddressMap[replica] = ""
+                } else {
+                    continue
+                }
                 record.bases[replica] = base
-                record.controllers.insert(replica)
                 record.info.replicaModeMap[replica] = configured ? .rw : .err
-                record.info.replicaAddressMap[replica] = ""
             }
             var port: Int?
             let volumePrefix = V2Naming.volumeNQN("")

@@ -4,9 +4,11 @@
 // - disks whose aio bdev is gone from the tgt (the tgt restarted: it forgets aio bdevs, the
 //   lvstores come back when they are recreated) get it back;
 // - head lvols of replica names not tracked become replicas, `stopped`, or `running` when the
-//   tgt still exposes them (their port is reserved); tracked replicas whose lvol is gone are
-//   dropped; running replicas no longer exposed (the tgt restarted) are exposed again on their
-//   ports, or are `error` if that fails, and tried again every round until it works;
+//   tgt still exposes them (their port is reserved) or a RAID holds their lvol (a local engine
+//   uses it; the ports recorded in its xattr are reserved); tracked replicas whose lvol is gone
+//   are dropped; running replicas no longer exposed and not held by a RAID (the tgt restarted)
+//   are exposed again on their ports, or are `error` if that fails, and tried again every round
+//   until it works;
 // - engines whose RAID bdev is gone are `error` until deleted (refreshEngineModes); RAIDs of
 //   engines not known (an instance-manager restart) are reported as engines in `error` too.
 // A tgt that cannot be reached changes nothing: the next round tries again.
@@ -83,6 +85,9 @@ extension V2Instances {
         let bdevs = try await tgt.bdevs()
         let lvols = LvolIndex(bdevs)
         let subsystems = try await tgt.subsystems()
+        let raids = try await tgt.raids()
+        // Lvols a RAID holds (a local engine's legs): they cannot be exposed and are not lost.
+        let held = raids.heldBases
         let readyDisks = disks.values.filter { $0.state == .ready }
         var changed = false
         // Head lvols on known disks, by replica name.
@@ -111,9 +116,12 @@ extension V2Instances {
             }
             let before = replica
             // A running replica the tgt no longer exposes, or one whose earlier exposing failed
-            // (an error that still holds its port), is exposed again: every round tries.
+            // (an error that still holds its port), is exposed again: every round tries. Not one
+            // a RAID holds (a local engine's leg).
             let holdsItsPort = replica.state == .running || (replica.state == .error && replica.portStart > 0)
-            if holdsItsPort && !subsystems.contains(where: { $0.nqn == V2Naming.nqn(name) }) {
+            if holdsItsPort && !subsystems.contains(where: { $0.nqn == V2Naming.nqn(name) })
+                && !held.contains(head.bdev.name)
+            {
                 do throws(InstanceManagerError) {
                     guard replica.portStart > 0 else {
                         throw InstanceManagerError(.internalError, "replica \(name) holds no port")
@@ -149,12 +157,26 @@ extension V2Instances {
                     replica.portStart = Int32(port)
                     replica.portEnd = Int32(port)
                 }
+            } else if held.contains(head.bdev.name) {
+                if let range = await recordedPorts(ofHead: head.bdev.name),
+                    (try? ports.reserve(range)) != nil || !configuration.portRange.contains(range.start)
+                {
+                    replica.state = .running
+                    replica.portStart = Int32(range.start)
+                    replica.portEnd = Int32(range.end)
+                } else {
+                    replica.state = .error
+                    replica.errorMsg =
+                        "a RAID of this node holds replica \(name)'s lvol but the ports it was exposed on are unknown or taken"
+                }
             }
             replica.refresh(from: lvols, clusterSize: UInt64(max(head.disk.clusterSize, 1)))
             replicas[name] = replica
             changed = true
         }
         if changed { changes.notify() }
-        try await rediscoverEngines(subsystems: subsystems)
+        var headNames: [String: String] = [:]
+        for (name, head) in heads { headNames[head.bdev.name] = name }
+        try await rediscoverEngines(subsystems: subsystems, raids: raids, heads: headNames)
     }
 }

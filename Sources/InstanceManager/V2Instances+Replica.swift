@@ -29,6 +29,7 @@ extension V2Instances {
             guard existing.state != .running else {
                 throw InstanceManagerError(.alreadyExists, "replica \(name) is already running")
             }
+            try refuseIfHeld(name, "started")
             guard (lvsName.isEmpty || lvsName == existing.lvsName) && (lvsUUID.isEmpty || lvsUUID == existing.lvsUUID)
             else {
                 throw .invalidArgument("replica \(name) is on lvstore \(existing.lvsName) (\(existing.lvsUUID))")
@@ -66,6 +67,7 @@ extension V2Instances {
             let head = try await ensureHead(name: name, store: store, specSize: specSize)
             try await tgt.unexpose(nqn: V2Naming.nqn(name))
             try await tgt.expose(nqn: V2Naming.nqn(name), bdev: head.uuid, ip: configuration.ip, port: ports.start)
+            try await recordPorts(ports, ofHead: head.name)
             replica.portStart = Int32(ports.start)
             replica.portEnd = Int32(ports.end)
             replica.state = .running
@@ -110,6 +112,7 @@ extension V2Instances {
         await lock()
         defer { unlock() }
         guard var replica = replicas[name] else { throw .notFound("replica \(name)") }
+        try refuseIfHeld(name, cleanupRequired ? "deleted" : "stopped")
         try await tgt.unexpose(nqn: V2Naming.nqn(name))
         if replica.portStart > 0 {
             ports.release(PortRange(start: Int(replica.portStart), end: Int(replica.portEnd)))
@@ -128,6 +131,15 @@ extension V2Instances {
             replicas.removeValue(forKey: name)
         }
         changes.notify()
+    }
+
+    /// A replica an engine of this node holds (its lvol is a RAID base) cannot change under it.
+    private func refuseIfHeld(_ name: String, _ what: String) throws(InstanceManagerError) {
+        guard let engine = engineHolding(replica: name) else { return }
+        throw InstanceManagerError(
+            .failedPrecondition,
+            "replica \(name) cannot be \(what): engine \(engine) of this node uses its lvol; delete the engine or remove the replica from it first"
+        )
     }
 
     public func replicaGet(name: String) throws(InstanceManagerError) -> ReplicaInfo {

@@ -1,5 +1,6 @@
 // The V2 half of the instance manager: disks (aio bdevs with an lvstore), replicas (a head lvol
-// exposed over NVMe/TCP) and engines (a RAID1 over the replicas, with a frontend), all driven
+// exposed over NVMe/TCP) and engines (a RAID1 over the replicas, remote ones over NVMe/TCP, local
+// ones by their lvol, with a frontend), all driven
 // over JSON-RPC to the node's `hornbill tgt`, which holds the data plane. The actor keeps what
 // it created in memory and rebuilds it from the tgt (rediscovery, the reconcile loop in
 // V2Instances+Reconcile.swift). Operations that change the tgt run one at a time (`lock()`);
@@ -80,6 +81,8 @@ public actor V2Instances {
         var bases: [String: String] = [:]
         /// Replicas attached as NVMe/TCP controllers (named after the replica).
         var controllers: Set<String> = []
+        /// Replicas of this node whose head lvol is a RAID base (unexposed while held).
+        var localReplicas: Set<String> = []
         var frontendPort: PortRange?
     }
 

@@ -1,5 +1,5 @@
-// Engines on real `hornbill tgt` processes: a RAID1 over a local replica and one on a second tgt
-// (its own V2Instances), NBD and NVMe-oF frontends, replica removal and addition, a failed leg,
+// Engines on real `hornbill tgt` processes: a RAID1 over a local replica (its lvol) and one on a second tgt
+// (its own V2Instances, attached over NVMe/TCP), NBD and NVMe-oF frontends, replica removal and addition, a failed leg,
 // and requests that change nothing.
 
 import Foundation
@@ -15,12 +15,13 @@ import Testing
         let daemonB = try! TgtDaemon()
         let fileA = try! TemporaryFile(size: 48 << 20, name: "im-node-a")
         let fileB = try! TemporaryFile(size: 48 << 20, name: "im-node-b")
+        let rangeA = testPortRange()
         let a: V2Instances
         let b: V2Instances
         var map: [String: String] = [:]
 
         init() {
-            a = makeInstances(daemonA, ports: testPortRange())
+            a = makeInstances(daemonA, ports: rangeA)
             b = makeInstances(daemonB, ports: testPortRange())
         }
 

@@ -27,6 +27,8 @@ import Testing
         ).get()
         let endpoint = try await nbdEngine(
             first, replicas: ["vol-r-1": "127.0.0.1:\(running.portStart)"], size: 4 << 20)
+        // The engine holds the local replica's lvol: the replica is not exposed meanwhile.
+        #expect(try exposedPort(daemon, "vol-r-1") == nil)
         await first.stop()
 
         let second = makeInstances(daemon, ports: range)
@@ -38,11 +40,14 @@ import Testing
         #expect(replicas["vol-r-1"]?.state == .running && replicas["vol-r-1"]?.portStart == running.portStart)
         #expect(replicas["vol-r-2"]?.state == .stopped && replicas["vol-r-2"]?.snapshots.keys.sorted() == ["s1"])
         #expect(replicas["vol-r-2"]?.head?.parent == "s1")
-        // The engine the tgt still holds is reported, as an error, with its port; delete tears it down.
+        // The engine the tgt still holds is reported, as an error, with its port and its local
+        // replica; delete tears it down and exposes the replica again on its port.
         let engine = try await second.engineGet(name: "vol-e-0")
         #expect(engine.state == .error && engine.volumeName == "vol" && engine.frontend == "nbd")
         #expect(endpoint == "nbd://127.0.0.1:\(engine.port)/vol" && engine.replicaModeMap == ["vol-r-1": .rw])
+        #expect(engine.replicaAddressMap == ["vol-r-1": "127.0.0.1:\(running.portStart)"])
         try await second.engineDelete(name: "vol-e-0")
+        #expect(try exposedPort(daemon, "vol-r-1") == Int(running.portStart))
         #expect(try daemon.call("nbd_export_list").get() == .array([]))
         #expect(try daemon.call("bdev_raid_get_bdevs", [("category", .string("all"))]).get() == .array([]))
         // The rediscovered replica's port is not handed out again.
@@ -67,6 +72,9 @@ import Testing
             name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 8 << 20, portCount: 1)
         let endpoint = try await nbdEngine(instances, replicas: ["vol-r-1": "127.0.0.1:\(replica.portStart)"])
         #expect(try fio(endpoint).status == 0)
+        // The engine's RAID holds the local replica's lvol: the replica is not exposed meanwhile.
+        #expect(try exposedPort(daemon, "vol-r-1") == nil)
+        #expect(try raidBases(daemon, "vol-e-0") == [replica.uuid: true])
 
         try daemon.restart()
         // The engine's RAID is gone: reported as an error.
@@ -91,6 +99,7 @@ import Testing
 
         // Delete and create the engine: the data is there.
         try await instances.engineDelete(name: "vol-e-0")
+        #expect(try exposedPort(daemon, "vol-r-1") == Int(replica.portStart))
         let again = try await nbdEngine(instances, replicas: ["vol-r-1": "127.0.0.1:\(exposed.portStart)"])
         let verified = try fio(again, verifyOnly: true)
         #expect(verified.status == 0, "\(verified.output)")
