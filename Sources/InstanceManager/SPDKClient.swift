@@ -114,7 +114,8 @@ struct SPDKClient: Sendable {
 
     func lvolSetXattr(name: String, key: String, value: String) async throws(InstanceManagerError) {
         try await call(
-            "bdev_lvol_set_xattr", [("name", .string(name)), ("xattr_name", .string(key)), ("xattr_value", .string(value))])
+            "bdev_lvol_set_xattr",
+            [("name", .string(name)), ("xattr_name", .string(key)), ("xattr_value", .string(value))])
     }
 
     /// An lvol's xattr; nil when the lvol has none of that name (the tgt's ENOENT, -32603).

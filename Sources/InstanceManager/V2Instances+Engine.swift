@@ -229,8 +229,6 @@ extension V2Instances {
             try await tgt.raidGrow(raid: engineName, base: bdev)
         } catch {
             if local != nil {
-                record.localReplicas.remove(replicaName)
-                engines[engineName] = record
                 await releaseLocal(replicaName)
             } else {
                 try? await tgt.detachController(name: replicaName)

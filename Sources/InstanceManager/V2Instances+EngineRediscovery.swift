@@ -28,7 +28,8 @@ extension V2Instances {
                     replica = local
                     record.localReplicas.insert(replica)
                     let port = replicas[replica]?.portStart ?? 0
-                    record.info.replicaAddressMap[replica] = port > 0 ? Self.joinAddress(configuration.ip, Int(port)) : ""
+                    record.info.replicaAddressMap[replica] =
+                        port > 0 ? Self.joinAddress(configuration.ip, Int(port)) : ""
                 } else if base.hasSuffix("n1") {
                     replica = String(base.dropLast(2))
                     record.controllers.insert(replica)

@@ -8,7 +8,7 @@
 //   uses it; the ports recorded in its xattr are reserved); tracked replicas whose lvol is gone
 //   are dropped; running replicas no longer exposed and not held by a RAID (the tgt restarted)
 //   are exposed again on their ports, or are `error` if that fails, and tried again every round
-//   until it works;
+//   until it works (an engine whose RAID is gone holds its local replicas no more);
 // - engines whose RAID bdev is gone are `error` until deleted (refreshEngineModes); RAIDs of
 //   engines not known (an instance-manager restart) are reported as engines in `error` too.
 // A tgt that cannot be reached changes nothing: the next round tries again.
@@ -88,6 +88,12 @@ extension V2Instances {
         let raids = try await tgt.raids()
         // Lvols a RAID holds (a local engine's legs): they cannot be exposed and are not lost.
         let held = raids.heldBases
+        // An engine whose RAID is gone (the tgt restarted) holds its local replicas no more.
+        for (name, var record) in engines
+        where !record.localReplicas.isEmpty && !raids.contains(where: { $0.name == name }) {
+            record.localReplicas.removeAll()
+            engines[name] = record
+        }
         let readyDisks = disks.values.filter { $0.state == .ready }
         var changed = false
         // Head lvols on known disks, by replica name.

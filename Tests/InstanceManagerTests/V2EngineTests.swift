@@ -1,6 +1,6 @@
-// Engines on real `hornbill tgt` processes: a RAID1 over a local replica (its lvol) and one on a second tgt
-// (its own V2Instances, attached over NVMe/TCP), NBD and NVMe-oF frontends, replica removal and addition, a failed leg,
-// and requests that change nothing.
+// Engines on real `hornbill tgt` processes: a RAID1 over a local replica (its lvol) and one on a
+// second tgt (its own V2Instances, attached over NVMe/TCP), NBD and NVMe-oF frontends, replica
+// removal and addition, a failed leg, and requests that change nothing.
 
 import Foundation
 import InstanceManager

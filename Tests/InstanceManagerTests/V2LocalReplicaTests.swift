@@ -47,7 +47,8 @@ import Testing
         try await nodes.a.engineDelete(name: "vol-e-0")
         #expect(try exposedPort(nodes.daemonA, "vol-r-a") == Int(local.portStart))
         let released = try await nodes.a.replicaGet(name: "vol-r-a")
-        #expect(released.state == .running && released.portStart == local.portStart && released.portEnd == local.portEnd)
+        #expect(
+            released.state == .running && released.portStart == local.portStart && released.portEnd == local.portEnd)
 
         // Each replica alone holds the data: a second engine uses the local one again, a third the remote one.
         try await verifyAlone(nodes, "vol-r-a")
