@@ -48,27 +48,21 @@ extension V2Instances {
         return head.name
     }
 
-    /// Exposes a local replica an engine let go on its own ports again (unless the tgt still
-    /// exposes it: a tgt restart lost the RAID and the reconcile loop did it already). A failure
-    /// leaves the replica in `error`.
+    /// Exposes a local replica an engine let go on its own ports again (unless the tgt exposes it
+    /// already: a tgt restart lost the RAID and the reconcile loop did it). When that fails (the
+    /// tgt restarted and has not got the disk back yet) the replica stays `running` and unexposed:
+    /// the reconcile round exposes it, or reports it `error` if it cannot.
     func releaseLocal(_ name: String) async {
-        guard var replica = replicas[name], replica.state == .running else { return }
-        do throws(InstanceManagerError) {
-            let nqn = V2Naming.nqn(name)
-            guard try await !tgt.subsystems().contains(where: { $0.nqn == nqn }) else { return }
-            guard replica.portStart > 0 else {
-                throw InstanceManagerError(.internalError, "replica \(name) holds no port")
-            }
-            let alias = "\(replica.lvsName)/\(name)"
-            guard let head = try await tgt.bdev(alias) else {
-                throw InstanceManagerError.notFound("the head lvol \(alias)")
-            }
+        guard let replica = replicas[name], replica.state == .running, replica.portStart > 0 else { return }
+        let nqn = V2Naming.nqn(name)
+        guard let subsystems = try? await tgt.subsystems(), !subsystems.contains(where: { $0.nqn == nqn }),
+            let head = try? await tgt.bdev("\(replica.lvsName)/\(name)")
+        else { return }
+        do {
             try await tgt.expose(nqn: nqn, bdev: head.name, ip: configuration.ip, port: Int(replica.portStart))
         } catch {
-            replica.state = .error
-            replica.errorMsg = "exposing replica \(name) again after its engine let it go failed: \(error.message)"
-            replicas[name] = replica
-            changes.notify()
+            // Half made (no listener): gone, so the reconcile round sees it unexposed and tries again.
+            try? await tgt.unexpose(nqn: nqn)
         }
     }
 
