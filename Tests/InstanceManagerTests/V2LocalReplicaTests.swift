@@ -1,6 +1,7 @@
 // An engine over a replica of its own node uses the replica's lvol as the RAID base (no NVMe/TCP
 // controller), unexposes the replica while it holds it and exposes it again on the same port when
-// it lets go; a new instance manager over the same tgt finds that again.
+// it lets go (engine delete, replica remove, a failed build, a tgt restart); a new instance manager
+// over the same tgt finds that again.
 
 import Foundation
 import InstanceManager
@@ -92,6 +93,47 @@ import Testing
         try await second.replicaDelete(name: "vol-r-a", cleanupRequired: false)
         #expect(try await second.replicaGet(name: "vol-r-a").state == .stopped)
         await second.stop()
+        await nodes.b.stop()
+    }
+
+    @Test func aFailedBuildAndATgtRestartGiveTheReplicaBack() async throws {
+        let nodes = TwoNodes()
+        try await nodes.start()
+        let local = try await nodes.a.replicaGet(name: "vol-r-a")
+        // Every other port taken: the frontend cannot get one, the build fails after the RAID was made.
+        let free = nodes.rangeA.count - Int(local.portEnd - local.portStart + 1)
+        let filler = try await nodes.a.replicaCreate(
+            name: "filler", lvsName: "disk-a", lvsUUID: "", specSize: 1 << 20, portCount: Int32(free))
+        #expect(filler.state == .running)
+        let failed = try await nodes.a.engineCreate(
+            name: "vol-e-0", volumeName: "vol", specSize: 8 << 20, replicaAddressMap: nodes.map, frontend: "nbd")
+        #expect(failed.state == .error && failed.replicaModeMap["vol-r-a"] == .err, "\(failed.errorMsg)")
+        #expect(try exposedPort(nodes.daemonA, "vol-r-a") == Int(local.portStart))
+        #expect(try raidNames(nodes.daemonA).isEmpty)
+        try await nodes.a.engineDelete(name: "vol-e-0")
+        try await nodes.a.replicaDelete(name: "filler", cleanupRequired: true)
+
+        // A tgt restart loses the RAID: the engine is an error and the replica is exposed again.
+        let endpoint = try await nbdEngine(nodes.a, replicas: nodes.map)
+        #expect(try fio(endpoint).status == 0)
+        #expect(try exposedPort(nodes.daemonA, "vol-r-a") == nil)
+        try nodes.daemonA.restart()
+        let broken = try await eventually { () async throws -> EngineInfo? in
+            let engine = try await nodes.a.engineGet(name: "vol-e-0")
+            return engine.state == .error ? engine : nil
+        }
+        #expect(broken.errorMsg.contains("gone"))
+        let port = try await eventually { () async throws -> Int? in
+            await nodes.a.reconcile()
+            return try exposedPort(nodes.daemonA, "vol-r-a")
+        }
+        #expect(port == Int(local.portStart))
+        let exposed = try await nodes.a.replicaGet(name: "vol-r-a")
+        #expect(exposed.state == .running && exposed.portStart == local.portStart && exposed.portEnd == local.portEnd)
+        try await nodes.a.engineDelete(name: "vol-e-0")
+        try await verifyAlone(nodes, "vol-r-a")
+        try await verifyAlone(nodes, "vol-r-b")
+        await nodes.a.stop()
         await nodes.b.stop()
     }
 
