@@ -58,12 +58,8 @@ extension V2Instances {
         guard let subsystems = try? await tgt.subsystems(), !subsystems.contains(where: { $0.nqn == nqn }),
             let head = try? await tgt.bdev("\(replica.lvsName)/\(name)")
         else { return }
-        do {
-            try await tgt.expose(nqn: nqn, bdev: head.name, ip: configuration.ip, port: Int(replica.portStart))
-        } catch {
-            // Half made (no listener): gone, so the reconcile round sees it unexposed and tries again.
-            try? await tgt.unexpose(nqn: nqn)
-        }
+        // A failed expose leaves no subsystem: the reconcile round sees the replica unexposed.
+        try? await tgt.expose(nqn: nqn, bdev: head.name, ip: configuration.ip, port: Int(replica.portStart))
     }
 
     /// Gives back every local replica a failed build took: the RAID goes (it would hold them), each
