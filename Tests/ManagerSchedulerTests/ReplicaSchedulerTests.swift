@@ -135,7 +135,7 @@ private let cases: [Case] = [
     Case(
         name: "a node that is not ready, and one that takes it",
         nodes: [node("a", ready: false, disks: [FixtureDisk(name: "fs1")]), node("b", disks: [FixtureDisk(name: "fs2")])],
-        volume: volume(), expected: .placed(node: "b", disk: "fs3")),
+        volume: volume(), expected: .placed(node: "b", disk: "fs2")),
     Case(
         name: "no node ready",
         nodes: [node("a", ready: false, disks: [FixtureDisk(name: "fs")])], volume: volume(),
