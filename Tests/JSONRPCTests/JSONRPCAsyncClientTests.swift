@@ -61,15 +61,13 @@ private struct TestMethods: JSONRPCMethodHandler {
         await #expect(throws: JSONRPCCallError.server(JSONRPCError(code: -19, message: "No such device"))) {
             try await client.call("fail")
         }
-        let started = ContinuousClock.now
+        // Ended by its timeout: the reply, 5 s later, would have made the call return.
         do {
             _ = try await client.call("sleep", params: .object([("ms", .integer(5000))]), timeout: .milliseconds(100))
             Issue.record("a call outlived its timeout")
         } catch {
             guard case .timedOut = error else { throw error }
         }
-        // Ended by its timeout, not by the reply 5 s later (however slow a loaded machine is).
-        #expect(ContinuousClock.now - started < .milliseconds(4500))
         // The connection still serves after a timed-out call.
         #expect(try await client.call("echo", params: .array([.bool(true)])) == .array([.bool(true)]))
         await client.close()
