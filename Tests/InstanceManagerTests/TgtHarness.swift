@@ -11,7 +11,8 @@ func readyDisk(_ instances: V2Instances, name: String, file: TemporaryFile, uuid
 {
     let created = try await instances.diskCreate(name: name, uuid: uuid, path: file.path, blockSize: 512)
     #expect(created.state == .creating || created.state == .ready)
-    return try await eventually {
+    // Creating is quick alone; a machine running every suite at once may take far longer.
+    return try await eventually(60) {
         let disk = try await instances.diskGet(name: name)
         return disk.state == .creating ? nil : disk
     }
