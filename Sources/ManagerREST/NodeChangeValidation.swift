@@ -9,6 +9,9 @@
 // - a kept disk keeps its `diskType`; a disk whose path changes, or that is removed, must not
 //   allow scheduling ("Please disable the disk"), and a removed disk must hold no replicas.
 // Node PUT: valid tags, `instanceManagerCPURequest` ≥ 0.
+// Both: refused with 409 while the node controller has not yet given every disk of the spec a status
+// and dropped the status of every disk gone from it (Longhorn's webhook refuses such an update;
+// trying again once the controller caught up succeeds).
 
 import ManagerModel
 
@@ -80,6 +83,14 @@ enum NodeChangeValidation {
             }
         }
         return result
+    }
+
+    /// Refuses a change to `node` while the disks of its spec and of its status differ.
+    static func disksSynced(_ node: Node) throws(APIError) {
+        guard Set(node.spec.disks.keys) == Set(node.status.diskStatus.keys) else {
+            throw .conflict(
+                "spec and status of disks on node \(node.metadata.name) are being syncing and please retry later.")
+        }
     }
 
     /// Valid tags, deduplicated and sorted.

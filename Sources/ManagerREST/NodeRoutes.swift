@@ -4,9 +4,10 @@
 // `evictionRequested`, `tags` and `instanceManagerCPURequest` (a field left out becomes its zero
 // value, as Longhorn's API does); `POST /v1/nodes/<name>?action=diskUpdate` with
 // `{"disks":{<name>:<disk>}}` replaces the whole disk map. Both check the change
-// (NodeChangeValidation) and write the spec with compare-and-swap on the version read, trying a lost
-// race again on the new version; the node's status is the node controller's. A node's `address`
-// is its instance managers' `status.ip`.
+// (NodeChangeValidation; 409 while the node's disk status has not caught up with its spec) and
+// write the spec with compare-and-swap on the version read, trying a lost race again on the new
+// version; the node's status is the node controller's. A node's `address` is its instance
+// managers' `status.ip`.
 
 import Foundation
 public import Hummingbird
@@ -39,6 +40,7 @@ public struct NodeRoutes: APIRouteGroup {
                 throw APIError.badRequest("instanceManagerCPURequest \(cpuRequest) is negative")
             }
             let node = try await modify(name) { (node: inout Node) throws(APIError) in
+                try NodeChangeValidation.disksSynced(node)
                 node.spec.allowScheduling = body.allowScheduling ?? false
                 node.spec.evictionRequested = body.evictionRequested ?? false
                 node.spec.tags = tags
@@ -56,6 +58,7 @@ public struct NodeRoutes: APIRouteGroup {
             let body = try await APIRequestBody.decode(DiskUpdate.self, from: request)
             let v2Enabled = try await v2DataEngineEnabled()
             let node = try await modify(name) { (node: inout Node) throws(APIError) in
+                try NodeChangeValidation.disksSynced(node)
                 node.spec.disks = try NodeChangeValidation.disks(
                     body.disks ?? [:], replacing: node, v2DataEngineEnabled: v2Enabled)
             }

@@ -24,7 +24,10 @@ import Testing
         let extra = "\(scratch.path)/extra"
         try await whileRunning(controllers) {
             try await api.makeApplication(host: "127.0.0.1", port: 0).test(.live) { client in
-                _ = try await until("node registered") { try await scratch.store.get(Node.self, "node-1") }
+                // Registered, its default disk given a status (updates wait for that).
+                _ = try await until("node registered") {
+                    try await scratch.store.get(Node.self, "node-1")?.value.status.diskStatus["default-disk"]
+                }
                 let add = try await client.execute(
                     uri: "/v1/nodes/node-1?action=diskUpdate", method: .post,
                     body: ByteBuffer(

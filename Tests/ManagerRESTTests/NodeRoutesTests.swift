@@ -60,6 +60,16 @@ import Testing
                 Setting(metadata: ResourceMetadata(name: "v2-data-engine"), value: value), name: "v2-data-engine")
         }
 
+        /// Does what the node controller does with the disk status: one entry per disk of the spec.
+        func syncDiskStatus() async throws {
+            let stored = try #require(try await store.get(Node.self, "node-1"))
+            var node = stored.value
+            node.status.diskStatus = node.spec.disks.keys.reduce(into: [:]) { status, name in
+                status[name] = node.status.diskStatus[name] ?? DiskStatus(diskUUID: "u-\(name)")
+            }
+            _ = try await store.update(node, name: "node-1", expectedVersion: stored.resourceVersion)
+        }
+
         func storedNode() async throws -> Node {
             try #require(try await store.get(Node.self, "node-1")).value
         }
@@ -226,6 +236,7 @@ import Testing
             let diskTags = try json(try await client.execute(uri: "/v1/disktags", method: .get))
             #expect(diskTags.objects("data")?.compactMap { $0.string("id") } == ["a", "z"])
 
+            try await fixture.syncDiskStatus()
             let type = try await diskUpdate(
                 client,
                 #"{"disks":{"block-1":{"path":"/dev/loop7","diskType":"filesystem"},"busy":{"path":"/data/busy","allowScheduling":false},"fast":{"path":"/data/fast"}}}"#
@@ -236,6 +247,41 @@ import Testing
             let action = try await client.execute(
                 uri: "/v1/nodes/node-1?action=evict", method: .post, body: ByteBuffer(string: "{}"))
             #expect(action.status == .badRequest)
+        }
+    }
+
+    @Test func updatesWaitUntilTheDiskStatusCaughtUpWithTheSpec() async throws {
+        let fixture = try Fixture()
+        try await fixture.addNode()
+        try await fixture.api().makeApplication(host: "127.0.0.1", port: 0).test(.live) { client in
+            let added = try await diskUpdate(client, disks(["new": #"{"path":"/data/new","allowScheduling":false}"#]))
+            #expect(added.status == .ok)
+            let afterAdd = try await fixture.storedNode()
+            let message = "spec and status of disks on node node-1 are being syncing and please retry later."
+
+            // The status has no entry for `new` yet: neither a PUT nor another diskUpdate goes through.
+            let put = try await client.execute(
+                uri: "/v1/nodes/node-1", method: .put, body: ByteBuffer(string: #"{"tags":["later"]}"#))
+            #expect(put.status == .conflict)
+            #expect(try json(put).string("message") == message)
+            let again = try await diskUpdate(client, disks())
+            #expect(again.status == .conflict)
+            #expect(try json(again).string("message") == message)
+            #expect(try await fixture.storedNode() == afterAdd, "refused updates change nothing")
+
+            // Once the controller gave `new` a status, both go through.
+            try await fixture.syncDiskStatus()
+            let putLater = try await client.execute(
+                uri: "/v1/nodes/node-1", method: .put, body: ByteBuffer(string: #"{"tags":["later"]}"#))
+            #expect(putLater.status == .ok)
+            let removed = try await diskUpdate(client, disks())
+            #expect(removed.status == .ok)
+            #expect(try await fixture.storedNode().spec.disks["new"] == nil)
+
+            // A status entry left for a disk gone from the spec holds updates back too.
+            let stale = try await client.execute(
+                uri: "/v1/nodes/node-1", method: .put, body: ByteBuffer(string: #"{"tags":["again"]}"#))
+            #expect(stale.status == .conflict)
         }
     }
 
