@@ -4,9 +4,12 @@
 //
 // Each reconcile creates the resource if it is missing (spec: image, nodeID, type aio, data engine),
 // probes the instance manager (InstanceManagerProbe) and writes the status, if it changed, with
-// compare-and-swap: `running` with the API versions VersionGet reports, `stopped` when nothing
-// answers at its address, `error` when it answers but is not serving. The periodic resync is what
-// notices a process that died.
+// compare-and-swap: `running` with the API versions VersionGet reports and the instances
+// InstanceList reports (InstanceManagerInstances), `stopped` when nothing answers at its address,
+// `error` when it answers but is not serving; an instance manager that does not run shows no
+// instances. Each instance manager's InstanceWatch stream (InstanceManagerWatch) queues its
+// resource whenever an instance changes; the periodic resync is what notices a process that died
+// and any change a watch missed.
 
 public import Foundation
 import InstanceManagerAPI
@@ -82,8 +85,9 @@ public struct InstanceManagerController: Reconciler {
             return
         }
         let stored = try await existingOrNew(key, engine: engine)
-        let probe = await InstanceManagerProbe.probe(address)
+        let probe = await InstanceManagerProbe.probe(address, engine: engine)
         var status = stored.value.status
+        probe.instances.apply(to: &status)
         status.ownerID = configuration.nodeName
         status.ip = configuration.address
         status.currentState = probe.state
@@ -98,6 +102,21 @@ public struct InstanceManagerController: Reconciler {
         updated.status = status
         _ = try await store.update(updated, name: key, labels: stored.labels, expectedVersion: stored.resourceVersion)
     }
+
+    /// Follows every instance manager's InstanceWatch stream, queueing its resource on each change.
+    public func watchOutside(_ add: @escaping @Sendable (String) async -> Void) async {
+        await withDiscardingTaskGroup { group in
+            for (key, engine) in engines {
+                guard let address = configuration.instanceManagers[engine] else { continue }
+                group.addTask {
+                    await InstanceManagerWatch.run(address, retryDelay: Self.watchRetryDelay) { await add(key) }
+                }
+            }
+        }
+    }
+
+    /// How long a watch whose instance manager does not answer waits before it tries again.
+    static let watchRetryDelay: Duration = .seconds(1)
 
     private func existingOrNew(_ name: String, engine: DataEngine) async throws -> StoredObject<InstanceManager> {
         if let stored = try await store.get(InstanceManager.self, name) { return stored }

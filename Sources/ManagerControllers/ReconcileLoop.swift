@@ -7,8 +7,9 @@
 //   second time changes nothing), so a reconcile cut short anywhere (a crash, a kill) is finished
 //   by the next one.
 // - Keys reach a work queue from a watch of the store (every change after the revision the loop
-//   started at), from a periodic resync of every key (state outside the store: disks, processes)
-//   and from retries. A key is queued once however often it is added, and never reconciled twice
+//   started at), from a periodic resync of every key (state outside the store: disks, processes),
+//   from the reconciler's own watch of state outside the store that announces its changes (an
+//   instance manager's instances; `watchOutside`) and from retries. A key is queued once however often it is added, and never reconciled twice
 //   at once; one worker takes keys in turn.
 // - A reconcile that throws is retried after a backoff that doubles from `retryDelayBase` up to
 //   `retryDelayMax`; one that succeeds clears its key's failure count.
@@ -29,6 +30,13 @@ public protocol Reconciler: Sendable {
     func keys(affectedBy event: ResourceEvent) -> [String]
     /// Brings `key` to what it should be. Throwing retries it after a backoff.
     func reconcile(_ key: String) async throws
+    /// Runs until the task is cancelled, calling `add` with the keys whose state outside the store
+    /// changed. The default watches nothing and returns at once.
+    func watchOutside(_ add: @escaping @Sendable (String) async -> Void) async
+}
+
+extension Reconciler {
+    public func watchOutside(_ add: @escaping @Sendable (String) async -> Void) async {}
 }
 
 /// Thrown by a reconcile that did all it could for now and must look again soon (a disk being
@@ -99,6 +107,7 @@ public struct ReconcileLoop: Sendable {
             await withDiscardingTaskGroup { group in
                 group.addTask { await watch(into: queue) }
                 group.addTask { await resync(into: queue) }
+                group.addTask { await reconciler.watchOutside { key in await queue.add(key) } }
                 group.addTask { await work(from: queue) }
             }
         } onCancel: {

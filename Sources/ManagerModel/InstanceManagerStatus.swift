@@ -8,6 +8,9 @@ public struct InstanceManagerStatus: Codable, Sendable, Equatable {
     public var instanceEngines: [String: InstanceProcess] = [:]
     /// Omitted when empty.
     public var instanceReplicas: [String: InstanceProcess] = [:]
+    /// Every instance, engines and replicas together: the field older clients read (Longhorn
+    /// releases up to v1.9). Omitted when empty.
+    public var instances: [String: InstanceProcess] = [:]
     public var ip: String = ""
     public var apiMinVersion: Int = 0
     public var apiVersion: Int = 0
@@ -18,7 +21,8 @@ public struct InstanceManagerStatus: Codable, Sendable, Equatable {
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case ownerID, currentState, conditions, instanceEngines, instanceReplicas, ip, apiMinVersion, apiVersion
+        case ownerID, currentState, conditions, instanceEngines, instanceReplicas, instances, ip, apiMinVersion
+        case apiVersion
         case proxyApiMinVersion, proxyApiVersion, dataEngineStatus
     }
 
@@ -29,6 +33,7 @@ public struct InstanceManagerStatus: Codable, Sendable, Equatable {
         conditions = try c.lenient(.conditions)
         instanceEngines = try c.lenient(.instanceEngines)
         instanceReplicas = try c.lenient(.instanceReplicas)
+        instances = try c.lenient(.instances)
         ip = try c.lenient(.ip)
         apiMinVersion = try c.lenient(.apiMinVersion)
         apiVersion = try c.lenient(.apiVersion)
@@ -44,6 +49,7 @@ public struct InstanceManagerStatus: Codable, Sendable, Equatable {
         try c.encode(conditions, forKey: .conditions)
         try c.encodeUnlessZero(instanceEngines, forKey: .instanceEngines)
         try c.encodeUnlessZero(instanceReplicas, forKey: .instanceReplicas)
+        try c.encodeUnlessZero(instances, forKey: .instances)
         try c.encode(ip, forKey: .ip)
         try c.encode(apiMinVersion, forKey: .apiMinVersion)
         try c.encode(apiVersion, forKey: .apiVersion)

@@ -1,7 +1,8 @@
 // /v1/instancemanagers: the instance managers the node controllers registered, read-only.
 // An instance manager is `type:"instanceManager"` with its spec (`nodeID`, `image`, `managerType`,
-// `dataEngine`) and status (`currentState`, `ip`, API versions, `instanceEngines`,
-// `instanceReplicas`, never null).
+// `dataEngine`) and status (`currentState`, `ip`, API versions, and the instances it runs as the
+// instance manager controller last saw them: `instanceEngines`, `instanceReplicas` and, for older
+// clients, both in `instances`; never null).
 
 import Foundation
 public import Hummingbird
@@ -62,6 +63,7 @@ struct InstanceManagerFields: Encodable, Sendable {
     var proxyApiVersion: Int
     var instanceEngines: [String: InstanceProcess]
     var instanceReplicas: [String: InstanceProcess]
+    var instances: [String: InstanceProcess]
 
     init(_ manager: InstanceManager) {
         name = manager.metadata.name
@@ -77,6 +79,7 @@ struct InstanceManagerFields: Encodable, Sendable {
         proxyApiVersion = manager.status.proxyApiVersion
         instanceEngines = manager.status.instanceEngines
         instanceReplicas = manager.status.instanceReplicas
+        instances = manager.status.instances
     }
 
     static let schema = APISchema(
@@ -87,5 +90,6 @@ struct InstanceManagerFields: Encodable, Sendable {
             "ip": .init("string"), "apiMinVersion": .init("int"), "apiVersion": .init("int"),
             "proxyApiMinVersion": .init("int"), "proxyApiVersion": .init("int"),
             "instanceEngines": .init("map[json]"), "instanceReplicas": .init("map[json]"),
+            "instances": .init("map[json]"),
         ])
 }
