@@ -22,4 +22,12 @@ enum ManagerRESTLimits {
     /// The largest websocket frame read or sent: a stream's clients send only control frames, and a
     /// collection is sent in frames of this size.
     static let streamInboundFrameBytesMax = 1 << 14
+    /// The largest support bundle: the store's resources must fit; logs get what is left, each its
+    /// last `supportBundleLogTailBytes` at most. A download is read whole, so this also bounds the
+    /// memory one download holds.
+    static let supportBundleBytesMax = 32 << 20
+    /// The most of one log file a support bundle holds (its end).
+    static let supportBundleLogTailBytes = 8 << 20
+    /// The longest `issueURL` or `description` a support bundle request may give.
+    static let supportBundleTextBytesMax = 4096
 }
