@@ -11,6 +11,7 @@ extension ServerLayout {
             "manager", "--data-dir", managerDataDirectory, "--listen", "0.0.0.0:\(managerPort)",
             "--v1-instance-manager", "127.0.0.1:\(v1InstanceManagerPort)",
             "--v2-instance-manager", "127.0.0.1:\(v2InstanceManagerPort)", "--disk-dir", dataDirectory,
+            "--log-dir", logDirectory,
         ]
         if let nodeName { arguments += ["--node-name", nodeName] }
         if let address { arguments += ["--address", address] }

@@ -40,6 +40,9 @@ struct ManagerCommand: AsyncParsableCommand {
     @Option(help: "Where the node's default disk is made: <dir>/disks/default (default: --data-dir).")
     var diskDir: String?
 
+    @Option(help: "The directory of the node's *.log files, which support bundles include.")
+    var logDir: String?
+
     func validate() throws {
         _ = try parsedListen()
         if let address, !InstanceManagerCommand.isIPAddress(address) {
@@ -83,6 +86,13 @@ struct ManagerCommand: AsyncParsableCommand {
                 SettingRoutes(store: store, changeValidator: DataEngineSettingValidator(store: store)),
                 NodeRoutes(store: store), InstanceManagerRoutes(store: store), TagRoutes(store: store),
                 VolumeRoutes(store: store),
+                EngineImageRoutes(store: store, configuration: .init(ownerID: identity.nodeName)),
+                SupportBundleRoutes(
+                    bundles: SupportBundles(
+                        store: store,
+                        configuration: .init(
+                            directory: "\(dataDir)/support-bundles", nodeName: identity.nodeName, logDirectory: logDir
+                        ))),
             ],
             configuration: .init(fallbackHost: "\(identity.address):\(port)", bearerToken: token))
         var logger = Logger(label: "hornbill-manager")

@@ -52,7 +52,10 @@ import Testing
         defer { try? store.close() }
         let api = ManagerAPI(groups: [
             SettingRoutes(store: store), NodeRoutes(store: store), InstanceManagerRoutes(store: store),
-            TagRoutes(store: store), VolumeRoutes(store: store),
+            TagRoutes(store: store), VolumeRoutes(store: store), EngineImageRoutes(store: store),
+            SupportBundleRoutes(
+                bundles: SupportBundles(
+                    store: store, configuration: .init(directory: "\(directory)/bundles", nodeName: "node-1"))),
         ])
         let schemaCount = api.schemas.count
         let (status, output, errors) = try await api.makeApplication(host: "127.0.0.1", port: 0).test(.live) {
@@ -68,7 +71,8 @@ import Testing
         let findings = try JSONDecoder().decode(Findings.self, from: output)
         #expect(findings.schemas == schemaCount)
         #expect(findings.collections == api.schemas.filter(\.isListable).count)
-        #expect(findings.resources == schemaCount + SettingDefinition.all.count)
+        // Every schema, every setting and the one engine image.
+        #expect(findings.resources == schemaCount + SettingDefinition.all.count + 1)
         #expect(findings.stream == "the initial collection and the change")
     }
 }

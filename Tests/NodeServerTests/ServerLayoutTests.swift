@@ -18,7 +18,7 @@ import Testing
             layout.manager.arguments == [
                 "manager", "--data-dir", "/var/lib/hornbill/manager", "--listen", "0.0.0.0:9500",
                 "--v1-instance-manager", "127.0.0.1:8500", "--v2-instance-manager", "127.0.0.1:8600",
-                "--disk-dir", "/var/lib/hornbill",
+                "--disk-dir", "/var/lib/hornbill", "--log-dir", "/var/lib/hornbill/logs",
             ])
     }
 
