@@ -102,6 +102,11 @@ import Testing
                 return status?.instanceReplicas["vol-r-1"] == nil && status?.instances["vol-r-1"] == nil ? true : nil
             }
 
+            // Nothing changed since: the resource is not written again.
+            let settled = try #require(try await scratch.store.get(InstanceManager.self, v1)).resourceVersion
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await scratch.store.get(InstanceManager.self, v1)?.resourceVersion == settled)
+
             // An instance manager that stops shows no instances (the process outlives the
             // instance manager's SIGKILL, so it is one that ends by itself soon).
             _ = try await withInstanceService(manager.address) { service in
