@@ -9,8 +9,8 @@
 // - Keys reach a work queue from a watch of the store (every change after the revision the loop
 //   started at), from a periodic resync of every key (state outside the store: disks, processes),
 //   from the reconciler's own watch of state outside the store that announces its changes (an
-//   instance manager's instances; `watchOutside`) and from retries. A key is queued once however often it is added, and never reconciled twice
-//   at once; one worker takes keys in turn.
+//   instance manager's instances; `watchOutside`) and from retries. A key is queued once however
+//   often it is added, and never reconciled twice at once; one worker takes keys in turn.
 // - A reconcile that throws is retried after a backoff that doubles from `retryDelayBase` up to
 //   `retryDelayMax`; one that succeeds clears its key's failure count.
 // - Status is written with compare-and-swap (`update` with the `resourceVersion` read): a lost race
