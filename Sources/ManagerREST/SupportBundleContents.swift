@@ -75,7 +75,9 @@ struct SupportBundleContents {
     }
 
     /// Adds the manifest, which lists every file added before it.
-    mutating func addManifest(root: String, node: String, created: String, issueURL: String, description: String)
+    mutating func addManifest(
+        root: String, node: String, created: String, issueURL: String, description: String
+    )
         throws
     {
         struct Manifest: Encodable {

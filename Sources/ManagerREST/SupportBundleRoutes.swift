@@ -66,14 +66,18 @@ public struct SupportBundleRoutes: APIRouteGroup {
     }
 
     /// The bundle a path names; with `repeated`, `<name>/<bundleName>` must name it twice.
-    private func bundle(_ context: BasicRequestContext, repeated: Bool = false) async throws(APIError)
+    private func bundle(
+        _ context: BasicRequestContext, repeated: Bool = false
+    ) async throws(APIError)
         -> SupportBundles.Bundle
     {
         let name = context.parameters.get("name") ?? ""
         if repeated, let bundleName = context.parameters.get("bundleName"), bundleName != name {
             throw .notFound("support bundle \(name)/\(bundleName) not found")
         }
-        guard let bundle = await bundles.bundle(named: name) else { throw .notFound("support bundle \(name) not found") }
+        guard let bundle = await bundles.bundle(named: name) else {
+            throw .notFound("support bundle \(name) not found")
+        }
         return bundle
     }
 

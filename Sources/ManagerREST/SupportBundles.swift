@@ -53,7 +53,8 @@ public actor SupportBundles {
         self.store = store
         self.configuration = configuration
         let directory = configuration.directory
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".zip") {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasSuffix(".zip")
+        {
             try? FileManager.default.removeItem(atPath: "\(directory)/\(name)")
         }
     }

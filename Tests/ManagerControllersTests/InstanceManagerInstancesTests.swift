@@ -63,7 +63,8 @@ import Testing
                 try await scratch.store.get(InstanceManager.self, v1)?.value.status.currentState == .running
                     ? true : nil
             }
-            #expect(try await scratch.store.get(InstanceManager.self, v1)?.value.status.instanceReplicas.isEmpty == true)
+            #expect(
+                try await scratch.store.get(InstanceManager.self, v1)?.value.status.instanceReplicas.isEmpty == true)
 
             _ = try await withInstanceService(manager.address) { service in
                 try await service.instanceCreate(replicaProcess("vol-r-1"))

@@ -20,14 +20,16 @@ import Testing
         let store = try SQLiteResourceStore(directory: directory)
         defer { try? store.close() }
         for name in ["node-b", "node-a"] {
-            _ = try await store.create(Node(metadata: ResourceMetadata(name: name), spec: NodeSpec(name: name)), name: name)
+            _ = try await store.create(
+                Node(metadata: ResourceMetadata(name: name), spec: NodeSpec(name: name)), name: name)
         }
         let image = InstanceManager.defaultImage
         _ = try await store.create(
             Engine(metadata: ResourceMetadata(name: "vol-e-0"), spec: EngineSpec(instance: InstanceSpec(image: image))),
             name: "vol-e-0")
         _ = try await store.create(
-            Replica(metadata: ResourceMetadata(name: "vol-r-1"), spec: ReplicaSpec(instance: InstanceSpec(image: image))),
+            Replica(
+                metadata: ResourceMetadata(name: "vol-r-1"), spec: ReplicaSpec(instance: InstanceSpec(image: image))),
             name: "vol-r-1")
         _ = try await store.create(
             Replica(

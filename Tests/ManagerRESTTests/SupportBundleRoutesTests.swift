@@ -68,7 +68,8 @@ import Testing
             name: "node-1")
         _ = try await fixture.store.create(
             Setting(metadata: ResourceMetadata(name: "v2-data-engine"), value: "true"), name: "v2-data-engine")
-        try Data("manager started\nmanager ready\n".utf8).write(to: URL(fileURLWithPath: "\(fixture.directory)/logs/manager.log"))
+        try Data("manager started\nmanager ready\n".utf8).write(
+            to: URL(fileURLWithPath: "\(fixture.directory)/logs/manager.log"))
         // A log longer than a bundle keeps: only its end goes in.
         let big = "\(fixture.directory)/logs/tgt.log"
         try #require(FileManager.default.createFile(atPath: big, contents: nil))
@@ -96,7 +97,8 @@ import Testing
             let created = try json(
                 try await client.execute(
                     uri: "/v1/supportbundles", method: .post,
-                    body: ByteBuffer(string: #"{"issueURL":"https://example.com/issues/1","description":"slow disk"}"#)))
+                    body: ByteBuffer(string: #"{"issueURL":"https://example.com/issues/1","description":"slow disk"}"#))
+            )
             let name = try #require(created.string("name"))
             #expect(created.string("id") == name && created.string("type") == "supportBundle")
             #expect(name.hasPrefix("support-bundle-") && created.string("nodeID") == "node-1")
@@ -120,10 +122,11 @@ import Testing
             try Data(download.body.readableBytesView).write(to: URL(fileURLWithPath: zipPath))
             let entries = try readZip(zipPath)
             let root = String(fileName.dropLast(4))
-            #expect(Set(entries.keys).isSuperset(of: [
-                "\(root)/manifest.json", "\(root)/resources/nodes.json", "\(root)/resources/settings.json",
-                "\(root)/resources/volumes.json", "\(root)/logs/manager.log", "\(root)/logs/tgt.log",
-            ]))
+            #expect(
+                Set(entries.keys).isSuperset(of: [
+                    "\(root)/manifest.json", "\(root)/resources/nodes.json", "\(root)/resources/settings.json",
+                    "\(root)/resources/volumes.json", "\(root)/logs/manager.log", "\(root)/logs/tgt.log",
+                ]))
             #expect(entries["\(root)/logs/notes.txt"] == nil)
             #expect(entries["\(root)/logs/manager.log"] == "manager started\nmanager ready\n")
             #expect(entries["\(root)/logs/tgt.log"] == "\(8 << 20):the-final-line.\n")
@@ -132,7 +135,10 @@ import Testing
                 try JSONSerialization.jsonObject(with: Data((entries["\(root)/resources/nodes.json"] ?? "").utf8))
                     as? [[String: Any]])
             #expect(nodes.count == 1 && nodes.first?["name"] as? String == "node-1")
-            #expect(((nodes.first?["object"] as? [String: Any])?["spec"] as? [String: Any])?["tags"] as? [String] == ["fast"])
+            #expect(
+                ((nodes.first?["object"] as? [String: Any])?["spec"] as? [String: Any])?["tags"] as? [String] == [
+                    "fast"
+                ])
             let settings = entries["\(root)/resources/settings.json"] ?? ""
             #expect(settings.contains("v2-data-engine"))
             let manifest = try JSONObject(Data((entries["\(root)/manifest.json"] ?? "").utf8))
@@ -164,7 +170,8 @@ import Testing
             let deleted = try await client.execute(uri: "/v1/supportbundles/\(secondName)", method: .delete)
             #expect(deleted.status == .ok)
             #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.bundleDirectory).isEmpty)
-            let gone = try await client.execute(uri: "/v1/supportbundles/\(secondName)/\(secondName)/download", method: .get)
+            let gone = try await client.execute(
+                uri: "/v1/supportbundles/\(secondName)/\(secondName)/download", method: .get)
             #expect(gone.status == .notFound)
         }
     }
