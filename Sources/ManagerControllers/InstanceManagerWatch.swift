@@ -1,8 +1,9 @@
 // Following an instance manager's changes: InstanceService.InstanceWatch sends an empty message
 // whenever one of its instances changes. Each message, each time the stream opens (changes made
-// while it was closed) and each time an open stream ends or breaks (the instance manager stopped or
-// restarted) calls `onChange`; the stream is then opened again after `retryDelay`. The watch runs until its task is
-// cancelled. It only says when to look: what changed is read with InstanceList.
+// while it was closed) and each time an open stream ends or breaks (the instance manager stopped
+// or restarted) calls `onChange`; the stream is then opened again after `retryDelay`. The watch
+// runs until its task is cancelled. It only says when to look: what changed is read with
+// InstanceList.
 
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
