@@ -16,6 +16,7 @@ enum ResourceRows {
     }
 
     static func decodeLabels(_ text: String, kind: String, name: String) throws(ResourceStoreError) -> [String: String] {
+        if text == "{}" { return [:] }  // what `encode(labels:)` writes for none
         guard let labels = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else {
             throw .unavailable("\(kind) \"\(name)\": its stored labels are not a JSON object of strings")
         }

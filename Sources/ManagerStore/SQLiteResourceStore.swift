@@ -9,7 +9,8 @@
 // took it. Only committed changes reach watchers.
 //
 // Concurrency: GRDB's pool serializes writes on one connection and serves reads concurrently from
-// WAL snapshots; a list reads its items and the revision in one snapshot. Committed changes are
+// WAL snapshots; a list reads its items and the revision in one snapshot. The queries run on every
+// request are prepared once per connection (GRDB's statement cache). Committed changes are
 // handed to watchers (`WatchHub`) inside the serialized write, after the commit, so watchers see
 // revision order; writers never wait for a watcher.
 //
@@ -116,7 +117,8 @@ public final class SQLiteResourceStore: ResourceStore {
         return try await read { db in
             let revision = try Self.currentRevision(db)
             let rows = try Row.fetchCursor(
-                db, sql: "SELECT \(ResourceRows.resourceColumns) FROM resources WHERE kind = ? ORDER BY name",
+                db.cachedStatement(
+                    sql: "SELECT \(ResourceRows.resourceColumns) FROM resources WHERE kind = ? ORDER BY name"),
                 arguments: [kind.rawValue])
             var items: [StoredResource] = []
             while let row = try rows.next() {
@@ -257,7 +259,8 @@ public final class SQLiteResourceStore: ResourceStore {
     }
 
     private static func currentRevision(_ db: Database) throws -> Int64 {
-        guard let revision = try Int64.fetchOne(db, sql: "SELECT revision FROM store_state WHERE id = 1") else {
+        guard let revision = try Int64.fetchOne(db.cachedStatement(sql: "SELECT revision FROM store_state WHERE id = 1"))
+        else {
             throw ResourceStoreError.unavailable("the store's state row is missing")
         }
         return revision
@@ -272,7 +275,7 @@ public final class SQLiteResourceStore: ResourceStore {
 
     private static func fetch(_ kind: ResourceKind, name: String, _ db: Database) throws -> StoredResource? {
         let row = try Row.fetchOne(
-            db, sql: "SELECT \(ResourceRows.resourceColumns) FROM resources WHERE kind = ? AND name = ?",
+            db.cachedStatement(sql: "SELECT \(ResourceRows.resourceColumns) FROM resources WHERE kind = ? AND name = ?"),
             arguments: [kind.rawValue, name])
         return try row.map { row throws(ResourceStoreError) in try ResourceRows.resource(from: row) }
     }
