@@ -61,10 +61,14 @@ public struct APICollection<Item: Encodable & Sendable>: Encodable, Sendable {
 /// JSON responses with go-rancher's headers.
 enum APIResponse {
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try encode(value)
+        json(encoded: ByteBuffer(bytes: try encode(value)), status: status)
+    }
+
+    /// An answer whose JSON is already encoded.
+    static func json(encoded body: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 
     /// The JSON of an answer: keys sorted, slashes unescaped (the same bytes for the same value).

@@ -30,4 +30,9 @@ enum ManagerRESTLimits {
     static let supportBundleLogTailBytes = 8 << 20
     /// The longest `issueURL` or `description` a support bundle request may give.
     static let supportBundleTextBytesMax = 4096
+    /// Resources whose decoded documents a route group keeps (per kind): a cluster's nodes and
+    /// instance managers number in the hundreds at most.
+    static let decodedDocumentsMax = 4096
+    /// Rendered answers of single resources a route group keeps, likewise.
+    static let renderedResourcesMax = 4096
 }

@@ -8,6 +8,10 @@
 // write the spec with compare-and-swap on the version read, trying a lost race again on the new
 // version; the node's status is the node controller's. A node's `address` is its instance
 // managers' `status.ip`.
+//
+// Every request reads the store; the documents it read are decoded once per version
+// (`DecodedDocumentCache`), and a node's answer is encoded once per version, address and origin
+// (`RenderedResourceCache`).
 
 import Foundation
 public import Hummingbird
@@ -15,8 +19,18 @@ public import ManagerModel
 
 public struct NodeRoutes: APIRouteGroup {
     let store: any ResourceStore
+    private let nodes = DecodedDocumentCache<Node>()
+    private let instanceManagers = DecodedDocumentCache<InstanceManager>()
+    private let renderedNodes = RenderedResourceCache<NodeRenderInputs>()
 
     public init(store: any ResourceStore) { self.store = store }
+
+    /// What a node's answer shows besides the node itself.
+    private struct NodeRenderInputs: Hashable, Sendable {
+        var version: Int64
+        var address: String
+        var origin: String
+    }
 
     public var schemas: [APISchema] {
         [NodeFields.schema, NodeFields.diskUpdateInputSchema, NodeFields.diskSpecSchema, NodeFields.diskInfoSchema]
@@ -27,9 +41,14 @@ public struct NodeRoutes: APIRouteGroup {
             try APIResponse.json(try await collection(links: links(request)))
         }
         router.get("/v1/nodes/:name") { request, context in
-            let node = try await read(try Self.name(context)).value
-            return try APIResponse.json(
-                resource(node, address: try await nodeAddresses()[node.metadata.name] ?? "", links: links(request)))
+            let name = try Self.name(context)
+            let (node, version, _) = try await read(name)
+            let address = try await nodeAddresses()[node.metadata.name] ?? ""
+            let links = links(request)
+            return try renderedNodes.response(
+                name: name,
+                inputs: NodeRenderInputs(version: version, address: address, origin: links.origin)
+            ) { () throws(APIError) in resource(node, address: address, links: links) }
         }
         router.put("/v1/nodes/:name") { request, context in
             let name = try Self.name(context)
@@ -101,7 +120,7 @@ public struct NodeRoutes: APIRouteGroup {
             throw APIError(error)
         }
         guard let stored else { throw APIError.notFound("node \(name) not found") }
-        return (try StoredDocuments.decode(Node.self, stored), stored.resourceVersion, stored.labels)
+        return (try nodes.decode(stored), stored.resourceVersion, stored.labels)
     }
 
     /// Applies `change` to the stored node and writes it with compare-and-swap, again on the new
@@ -150,14 +169,14 @@ public struct NodeRoutes: APIRouteGroup {
     /// Every node, in the collection envelope.
     private func collection(links: APILinks) async throws(APIError) -> APICollection<APIResource<NodeFields>> {
         let addresses = try await nodeAddresses()
-        let nodes = try await StoredDocuments.list(Node.self, store: store)
+        let nodes = try await StoredDocuments.list(Node.self, store: store, cache: self.nodes)
         return APICollection(
             resourceType: "node", selfURL: links.collection("nodes"),
             data: nodes.map { resource($0.value, address: addresses[$0.name] ?? "", links: links) })
     }
 
     private func nodeAddresses() async throws(APIError) -> [String: String] {
-        let managers = try await StoredDocuments.list(InstanceManager.self, store: store)
+        let managers = try await StoredDocuments.list(InstanceManager.self, store: store, cache: instanceManagers)
         var addresses: [String: String] = [:]
         for manager in managers.sorted(by: { $0.value.spec.dataEngine.rawValue < $1.value.spec.dataEngine.rawValue })
         where !manager.value.status.ip.isEmpty && addresses[manager.value.spec.nodeID] == nil {

@@ -25,9 +25,9 @@ enum StoredDocuments {
         }
     }
 
-    /// Every stored resource of the type, by name.
+    /// Every stored resource of the type, by name; decoded through `cache` when given.
     static func list<Resource: StoredResourceType>(
-        _ type: Resource.Type, store: any ResourceStore
+        _ type: Resource.Type, store: any ResourceStore, cache: DecodedDocumentCache<Resource>? = nil
     ) async throws(APIError) -> [(name: String, value: Resource)] {
         let list: ResourceList
         do {
@@ -37,7 +37,11 @@ enum StoredDocuments {
         }
         var items: [(name: String, value: Resource)] = []
         for item in list.items.sorted(by: { $0.name < $1.name }) {
-            items.append((item.name, try decode(Resource.self, item)))
+            if let cache {
+                items.append((item.name, try cache.decode(item)))
+            } else {
+                items.append((item.name, try decode(Resource.self, item)))
+            }
         }
         return items
     }
