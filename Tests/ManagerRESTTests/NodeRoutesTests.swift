@@ -134,6 +134,47 @@ import Testing
         }
     }
 
+    @Test func aNodeReadAgainShowsWhatTheStoreHoldsNow() async throws {
+        let fixture = try Fixture()
+        try await fixture.addNode()
+        let store = fixture.store
+        try await fixture.api().makeApplication(host: "127.0.0.1", port: 0).test(.live) { client in
+            func get() async throws -> (bytes: Data, json: JSONObject) {
+                let response = try await client.execute(uri: "/v1/nodes/node-1", method: .get)
+                #expect(response.status == .ok)
+                let bytes = Data(response.body.readableBytesView)
+                return (bytes, try JSONObject(bytes))
+            }
+            let first = try await get()
+            #expect(first.json.string("address") == "10.0.0.1" && first.json.string("zone") == "")
+            #expect(try await get().bytes == first.bytes, "an unchanged node is answered with the same bytes")
+
+            // The node controller writes the node's status: the next read shows it.
+            let node = try #require(try await store.get(Node.self, "node-1"))
+            var changed = node.value
+            changed.status.zone = "zone-b"
+            _ = try await store.update(changed, name: "node-1", labels: node.labels, expectedVersion: node.resourceVersion)
+            #expect(try await get().json.string("zone") == "zone-b")
+
+            // Its instance manager has a new address: so has the node.
+            let manager = try #require(try await store.get(InstanceManager.self, "instance-manager-1"))
+            var moved = manager.value
+            moved.status.ip = "10.0.0.2"
+            _ = try await store.update(
+                moved, name: "instance-manager-1", labels: manager.labels, expectedVersion: manager.resourceVersion)
+            #expect(try await get().json.string("address") == "10.0.0.2")
+
+            // Deleted and created again under its name: the new node, not the old one.
+            _ = try await store.delete(Node.self, "node-1")
+            #expect(try await client.execute(uri: "/v1/nodes/node-1", method: .get).status == .notFound)
+            var recreated = changed
+            recreated.status.zone = "zone-c"
+            _ = try await store.create(recreated, name: "node-1")
+            let again = try await get()
+            #expect(again.json.string("zone") == "zone-c" && again.json.string("address") == "10.0.0.2")
+        }
+    }
+
     @Test func putReplacesTheSchedulingFieldsAndTags() async throws {
         let fixture = try Fixture()
         try await fixture.addNode()
