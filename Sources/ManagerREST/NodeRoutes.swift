@@ -45,10 +45,10 @@ public struct NodeRoutes: APIRouteGroup {
             let (node, version, _) = try await read(name)
             let address = try await nodeAddresses()[node.metadata.name] ?? ""
             let links = links(request)
-            return try renderedNodes.response(
-                name: name,
-                inputs: NodeRenderInputs(version: version, address: address, origin: links.origin)
+            let body = try renderedNodes.body(
+                name: name, inputs: NodeRenderInputs(version: version, address: address, origin: links.origin)
             ) { () throws(APIError) in resource(node, address: address, links: links) }
+            return APIResponse.json(encoded: body)
         }
         router.put("/v1/nodes/:name") { request, context in
             let name = try Self.name(context)

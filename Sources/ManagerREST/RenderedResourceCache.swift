@@ -6,7 +6,6 @@
 //
 // At most `capacity` names are held; when a new name would pass that, the cache starts again empty.
 
-import Hummingbird
 import NIOCore
 import Synchronization
 
@@ -23,19 +22,17 @@ final class RenderedResourceCache<Inputs: Hashable & Sendable>: Sendable {
         self.capacity = max(1, capacity)
     }
 
-    /// The 200 answer for resource `name` rendered from `inputs`: the kept bytes when they were
-    /// rendered from equal inputs, else `render()`'s JSON, kept for the next request.
-    func response(
-        name: String, inputs: Inputs, render: () throws(APIError) -> some Encodable
-    ) throws -> Response {
+    /// The JSON of resource `name` rendered from `inputs`: the kept bytes when they were rendered
+    /// from equal inputs, else `render()`'s, kept for the next request.
+    func body(name: String, inputs: Inputs, render: () throws(APIError) -> some Encodable) throws -> ByteBuffer {
         let cached = entries.withLock { $0[name] }
-        if let cached, cached.inputs == inputs { return APIResponse.json(encoded: cached.body) }
+        if let cached, cached.inputs == inputs { return cached.body }
         let body = ByteBuffer(bytes: try APIResponse.encode(try render()))
         entries.withLock { entries in
             if entries[name] == nil, entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             entries[name] = Entry(inputs: inputs, body: body)
         }
-        return APIResponse.json(encoded: body)
+        return body
     }
 
     /// How many names are held.

@@ -4,6 +4,7 @@
 import Foundation
 import GRDB
 import ManagerModel
+import Synchronization
 
 enum ResourceRows {
     static let resourceColumns = "kind, name, resource_version, create_revision, labels, document"
@@ -15,13 +16,22 @@ enum ResourceRows {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// The labels stored as `text`. One text always decodes to one map, and resources share a few
+    /// label sets that change rarely, so the maps of texts already decoded are kept and looked up.
     static func decodeLabels(_ text: String, kind: String, name: String) throws(ResourceStoreError) -> [String: String] {
         if text == "{}" { return [:] }  // what `encode(labels:)` writes for none
+        if let labels = decodedLabels.withLock({ $0[text] }) { return labels }
         guard let labels = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else {
             throw .unavailable("\(kind) \"\(name)\": its stored labels are not a JSON object of strings")
         }
+        decodedLabels.withLock { kept in
+            if kept.count >= StoreLimits.decodedLabelsMax { kept.removeAll(keepingCapacity: true) }
+            kept[text] = labels
+        }
         return labels
     }
+
+    private static let decodedLabels = Mutex<[String: [String: String]]>([:])
 
     /// A `resources` row (columns `resourceColumns`) as a stored resource.
     static func resource(from row: Row) throws(ResourceStoreError) -> StoredResource {

@@ -27,4 +27,7 @@ public enum StoreLimits {
     public static let watchBufferBytesDefault = 16 << 20
     /// Changes read from the history in one read while a watcher catches up.
     public static let watchPageSize = 256
+    /// Distinct labels texts whose decoded maps are kept (a cluster's resources share a few
+    /// hundred label sets).
+    static let decodedLabelsMax = 1_024
 }
