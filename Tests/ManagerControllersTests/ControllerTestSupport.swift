@@ -159,8 +159,9 @@ func diskServiceDisk(_ address: InstanceManagerAddress, _ name: String) async th
     }
 }
 
-/// Polls `body` until it returns a value, up to `seconds`.
-func until<T>(_ what: String, within seconds: Double = 20, _ body: () async throws -> T?) async throws -> T {
+/// Polls `body` until it returns a value, up to `seconds` (generous: a machine running every suite
+/// at once starts processes slowly).
+func until<T>(_ what: String, within seconds: Double = 60, _ body: () async throws -> T?) async throws -> T {
     let deadline = Date().addingTimeInterval(seconds)
     while true {
         if let value = try await body() { return value }
