@@ -15,6 +15,7 @@ public struct InstanceManagerAddress: Sendable, Hashable, CustomStringConvertibl
         self.port = port
     }
 
+    public var proxyPort: Int { port + 1 }
     public var diskServicePort: Int { port + 2 }
     public var instanceServicePort: Int { port + 3 }
     public var description: String { "\(host):\(port)" }
