@@ -110,8 +110,8 @@ struct ManagerCommand: AsyncParsableCommand {
             logger: logger)
 
         // The controllers run beside the API until it stops, each a task that runs until
-        // cancelled: this node's Node resource with its disks, its InstanceManager resources, and
-        // the volumes with their attachments.
+        // cancelled: this node's Node resource with its disks and its InstanceManager resources, the
+        // volumes with their attachments, and the instances (replicas, engines) scheduled on it.
         var controllerLogger = Logger(label: "hornbill-manager.controllers")
         controllerLogger.logLevel = .warning  // a reconcile that fails says why, once per failure
         let nodeControllers = NodeControllers(
@@ -124,8 +124,17 @@ struct ManagerCommand: AsyncParsableCommand {
         let volumeControllers = VolumeControllers(
             store: store, nodeName: identity.nodeName, options: ReconcileOptions(resyncInterval: Self.resyncInterval),
             logger: controllerLogger)
+        let instanceControllers = InstanceControllers(
+            store: store,
+            configuration: InstanceHandlerConfiguration(
+                nodeName: identity.nodeName, address: identity.address,
+                instanceManagers: InstanceManagerAddresses(
+                    v1: try Self.instanceManagerAddress(v1InstanceManager, option: "--v1-instance-manager"),
+                    v2: try Self.instanceManagerAddress(v2InstanceManager, option: "--v2-instance-manager")),
+                v1Launch: V1ProcessLaunch(executable: Self.executablePath(), runDirectory: try runDirectory())),
+            options: ReconcileOptions(resyncInterval: Self.resyncInterval), logger: controllerLogger)
         let controllers: [@Sendable () async throws -> Void] = [
-            { await nodeControllers.run() }, { await volumeControllers.run() },
+            { await nodeControllers.run() }, { await volumeControllers.run() }, { await instanceControllers.run() },
         ]
 
         do {
@@ -140,6 +149,23 @@ struct ManagerCommand: AsyncParsableCommand {
             Self.fail("\(error)")
         }
         FileHandle.standardError.write(Data("hornbill manager: stopped\n".utf8))
+    }
+
+    /// This executable, which the V1 instance manager runs as `hornbill replica` and `hornbill controller`.
+    static func executablePath() -> String {
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+    }
+
+    /// `<data-dir>/run`, where V1 controllers make their status sockets (created if missing).
+    private func runDirectory() throws -> String {
+        let path = URL(fileURLWithPath: dataDir).appendingPathComponent("run").path
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw ValidationError("cannot make \(path): \(error)")
+        }
+        return path
     }
 
     /// How often every resource is reconciled even when nothing changed in the store (an instance

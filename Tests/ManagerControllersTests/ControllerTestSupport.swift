@@ -94,8 +94,9 @@ final class InstanceManagerDaemon: @unchecked Sendable {
     let logPath: String
     private let process: Process
 
-    init(tgt: TgtDaemon, scratch: StoreScratch) throws {
-        let base = instanceManagerPortBase()
+    /// - Parameter portBase: the first port; by default a block of its own.
+    init(tgt: TgtDaemon, scratch: StoreScratch, portBase: Int? = nil) throws {
+        let base = portBase ?? instanceManagerPortBase()
         address = InstanceManagerAddress(host: "127.0.0.1", port: base)
         logPath = "\(scratch.path)/im.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)

@@ -1,0 +1,160 @@
+// What differs between the two kinds of instance the handler runs, Replica and Engine
+// (longhorn-api.md §3.8, §7.3, §7.4): the create request, the `cleanup_required` of a stop, what
+// a running engine also reports (endpoint, size, replica modes, through the instance manager's
+// proxy), and what is left on disk once a V1 replica is deleted (its data directory).
+
+import Foundation
+import InstanceManagerAPI
+public import ManagerModel
+import ManagerStore
+
+/// What the handler needs of this node.
+public struct InstanceHandlerConfiguration: Sendable {
+    public var nodeName: String
+    /// The node's storage address: where its instances listen (`status.ip`, `status.storageIP`).
+    public var address: String
+    public var instanceManagers: InstanceManagerAddresses
+    /// The instance managers' image (their resource names derive from it).
+    public var image: String
+    public var v1Launch: V1ProcessLaunch
+
+    public init(
+        nodeName: String, address: String, instanceManagers: InstanceManagerAddresses, v1Launch: V1ProcessLaunch,
+        image: String = InstanceManager.defaultImage
+    ) {
+        self.nodeName = nodeName
+        self.address = address
+        self.instanceManagers = instanceManagers
+        self.v1Launch = v1Launch
+        self.image = image
+    }
+}
+
+/// An Engine or a Replica as the instance handler runs it.
+protocol HandledInstance: StoredResourceType, Equatable {
+    /// The instance type string ("engine", "replica").
+    static var instanceType: String { get }
+    /// `cleanup_required` when the instance is stopped, not deleted (false for a replica: a V2
+    /// replica's lvols stay; true for an engine, always).
+    static var cleanupOnStop: Bool { get }
+    var metadata: ResourceMetadata { get }
+    var instance: InstanceSpec { get }
+    var instanceStatus: InstanceStatus { get set }
+    /// `disk_uuid` of a delete.
+    var diskUUID: String { get }
+    /// Records in the status what the instance is created with (the engine's replica addresses).
+    mutating func prepareForCreate()
+    /// The create request; throws InstanceCreateRefusal when the instance cannot be created.
+    func createRequest(configuration: InstanceHandlerConfiguration, store: any ResourceStore) async throws
+        -> Imrpc_InstanceSpec
+    /// Reads what a running instance reports beyond its state; false when it could not yet.
+    mutating func observeRunning(client: InstanceServiceClient) async -> Bool
+    /// Forgets what only a running instance has.
+    mutating func clearRunning()
+    /// Removes what the instance leaves on this node once deleted.
+    func removeData() throws
+}
+
+extension Replica: HandledInstance {
+    static var instanceType: String { InstanceCreateRequests.replicaType }
+    static var cleanupOnStop: Bool { false }
+    var instance: InstanceSpec { spec.instance }
+    var instanceStatus: InstanceStatus {
+        get { status }
+        set { status = newValue }
+    }
+    var diskUUID: String { spec.diskID }
+
+    func prepareForCreate() {}
+
+    func createRequest(configuration: InstanceHandlerConfiguration, store: any ResourceStore) async throws
+        -> Imrpc_InstanceSpec
+    {
+        switch spec.dataEngine {
+        case .v1:
+            return try InstanceCreateRequests.v1Replica(
+                self, address: configuration.address, launch: configuration.v1Launch)
+        case .v2:
+            let node = try await store.get(Node.self, configuration.nodeName)?.value
+            let disk = node?.status.diskStatus.values.first { !spec.diskID.isEmpty && $0.diskUUID == spec.diskID }
+            guard let disk, !disk.diskName.isEmpty else {
+                throw InstanceCreateRefusal(
+                    "disk \(spec.diskID) of replica \(metadata.name) is not a known disk of node \(configuration.nodeName)")
+            }
+            return try InstanceCreateRequests.v2Replica(self, diskName: disk.diskName)
+        }
+    }
+
+    func observeRunning(client: InstanceServiceClient) async -> Bool { true }
+    func clearRunning() {}
+
+    func removeData() throws {
+        guard spec.dataEngine == .v1, let directory = try? InstanceCreateRequests.v1DataDirectory(self) else { return }
+        guard FileManager.default.fileExists(atPath: directory) else { return }
+        try FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+extension Engine: HandledInstance {
+    static var instanceType: String { InstanceCreateRequests.engineType }
+    static var cleanupOnStop: Bool { true }
+    var instance: InstanceSpec { spec.instance }
+    var instanceStatus: InstanceStatus {
+        get { status.instance }
+        set { status.instance = newValue }
+    }
+    var diskUUID: String { "" }
+
+    mutating func prepareForCreate() {
+        status.currentReplicaAddressMap = spec.replicaAddressMap
+    }
+
+    func createRequest(configuration: InstanceHandlerConfiguration, store: any ResourceStore) async throws
+        -> Imrpc_InstanceSpec
+    {
+        switch spec.dataEngine {
+        case .v1: try InstanceCreateRequests.v1Engine(self, address: configuration.address, launch: configuration.v1Launch)
+        case .v2: try InstanceCreateRequests.v2Engine(self, address: configuration.address)
+        }
+    }
+
+    mutating func observeRunning(client: InstanceServiceClient) async -> Bool {
+        guard status.currentState == .running else { return true }
+        let answer: (volume: Ptypes_Volume, replicas: [Ptypes_ControllerReplica])
+        do {
+            answer = try await client.engineVolume(
+                engineName: metadata.name, volumeName: spec.volumeName, dataEngine: spec.dataEngine,
+                engineAddress: "\(status.storageIP):\(status.port)")
+        } catch {
+            return false
+        }
+        // A V1 controller always serves NBD; with its frontend disabled the volume has no endpoint.
+        status.endpoint = spec.disableFrontend ? "" : answer.volume.endpoint
+        status.currentSize = StringInt64(answer.volume.size)
+        var byAddress: [String: String] = [:]
+        for (name, address) in status.currentReplicaAddressMap { byAddress[address] = name }
+        var modes: [String: ReplicaMode] = [:]
+        for replica in answer.replicas {
+            let address = replica.address.address
+            let bare = address.hasPrefix("tcp://") ? String(address.dropFirst("tcp://".count)) : address
+            guard let name = replica.address.instanceName.isEmpty ? byAddress[bare] : replica.address.instanceName
+            else { continue }
+            modes[name] =
+                switch replica.mode {
+                case .rw: .readWrite
+                case .wo: .writeOnly
+                default: .error
+                }
+        }
+        status.replicaModeMap = modes
+        return true
+    }
+
+    mutating func clearRunning() {
+        status.endpoint = ""
+        status.replicaModeMap = [:]
+        status.currentReplicaAddressMap = [:]
+    }
+
+    func removeData() throws {}
+}
