@@ -80,12 +80,19 @@ private let nextSlot = Mutex(0)
 
 /// 64 ports of their own for one instance manager: its servers at +0…+7, V1 processes +8…+35,
 /// V2 instances +36…+63; below the kernel's ephemeral range and apart from other suites' ranges.
+/// A block another test process's instance manager already serves is passed over (its servers
+/// would answer for ours).
 func instanceManagerPortBase() -> Int {
-    let slot = nextSlot.withLock { next in
-        defer { next += 1 }
-        return next
+    var base = 0
+    for _ in 0..<30 {
+        let slot = nextSlot.withLock { next in
+            defer { next += 1 }
+            return next
+        }
+        base = 9000 + ((Int(getpid()) + slot) % 30) * 64
+        if !(0..<8).contains(where: { canConnect(port: base + $0) }) { return base }
     }
-    return 9000 + ((Int(getpid()) + slot) % 30) * 64
+    return base
 }
 
 /// A `hornbill instance-manager --spdk-enabled` on `tgt`, killed when released.
@@ -112,7 +119,8 @@ final class InstanceManagerDaemon: @unchecked Sendable {
         process.standardOutput = logFile
         try process.run()
         for _ in 0..<1000 {
-            if canConnect(port: address.instanceServicePort) && canConnect(port: base + 4) { return }
+            // Its own line, not a connection: another test process's instance manager may hold the ports.
+            if log.contains("listening on 127.0.0.1:\(base)-") { return }
             guard process.isRunning else { break }
             usleep(10_000)
         }
@@ -131,7 +139,22 @@ final class InstanceManagerDaemon: @unchecked Sendable {
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     }
 
-    deinit { kill() }
+    /// SIGTERM, so that it stops the V1 processes it runs (they would outlive a SIGKILL and hold
+    /// their ports); SIGKILL if it has not exited within 10 s.
+    func stop() {
+        guard process.isRunning else { return }
+        let pid = process.processIdentifier
+        Glibc.kill(pid, SIGTERM)
+        var status: Int32 = 0
+        for _ in 0..<1000 {
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid || (reaped < 0 && errno != EINTR) { return }
+            usleep(10_000)
+        }
+        kill()
+    }
+
+    deinit { stop() }
 }
 
 /// Runs `body` with a client of the disk service at `address`.

@@ -14,18 +14,26 @@ import TestSupport
 final class InstanceTestNode: @unchecked Sendable {
     let scratch: StoreScratch
     let tgt: TgtDaemon
-    let portBase: Int
+    private(set) var portBase: Int
     private(set) var manager: InstanceManagerDaemon?
-    let address: InstanceManagerAddress
+    var address: InstanceManagerAddress { InstanceManagerAddress(host: "127.0.0.1", port: portBase) }
 
     /// - Parameter startingInstanceManager: false to start it later (`startInstanceManager`).
     init(startingInstanceManager: Bool = true) throws {
         scratch = try StoreScratch()
         tgt = try TgtDaemon()
         portBase = instanceManagerPortBase()
-        address = InstanceManagerAddress(host: "127.0.0.1", port: portBase)
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
-        if startingInstanceManager { try startInstanceManager() }
+        guard startingInstanceManager else { return }
+        // Another test process may take the same ports meanwhile: then the next block.
+        for attempt in 1...5 {
+            do {
+                try startInstanceManager()
+                return
+            } catch where attempt < 5 {
+                portBase = instanceManagerPortBase()
+            }
+        }
     }
 
     var runDirectory: String { "\(scratch.path)/run" }
