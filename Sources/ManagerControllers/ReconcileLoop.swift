@@ -120,6 +120,8 @@ public struct ReconcileLoop: Sendable {
         do {
             for key in try await reconciler.keys() { await queue.add(key) }
         } catch {
+            // A list cut short because the loop is stopping is no failure.
+            if Task.isCancelled { return }
             onFailure("(list)", error)
         }
     }
