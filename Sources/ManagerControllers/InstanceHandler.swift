@@ -172,8 +172,10 @@ struct InstanceHandler<Resource: HandledInstance>: Reconciler {
         let resource = stored.value
         let imName = instanceManagerName(resource)
         guard resource.instanceStatus.instanceManagerName == imName else {
-            // Nothing of it was created here (the status names the instance manager first).
-            guard resource.instance.nodeID == configuration.nodeName else { return }
+            // Nothing of it was created here (the status names the instance manager first); one
+            // another node's instance manager runs is that node's to stop.
+            guard resource.instance.nodeID == configuration.nodeName, resource.instanceStatus.instanceManagerName.isEmpty
+            else { return }
             var stopped = resource
             InstanceObservation.markStopped(&stopped.instanceStatus)
             stopped.clearRunning()
