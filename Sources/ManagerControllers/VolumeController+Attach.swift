@@ -3,7 +3,8 @@
 // - wanted on a node (`spec.nodeID`, set by the attachment controller) and not attached
 //   elsewhere: every scheduled, healthy replica `running`; once all run with an address, the
 //   engine on the node over `{replica: storageIP:port}` with the volume's frontend; once the engine
-//   runs (with an endpoint, unless the frontend is disabled), `attached` on that node;
+//   runs (with an endpoint, unless the frontend is disabled), `attached` on that node; an engine
+//   that fails to start is stopped and started again;
 // - not wanted (or wanted on another node): `detaching`; the engine stopped; once it is, every
 //   replica stopped; once they are, `detached`.
 // While attached, robustness follows the engine's replica modes (RW replicas against
@@ -43,9 +44,12 @@ extension VolumeController {
         for replica in usable where replica.value.spec.instance.desireState != .running {
             try await setDesire(.running, of: replica)
         }
-        // 2. The engine over them, once every one runs with an address.
+        // 2. The engine over them, once every one runs with an address (and an engine that
+        //    failed to start has been stopped: it is started again).
         if engine.value.spec.instance.desireState != .running {
-            guard usable.allSatisfy({ Self.address(of: $0.value) != nil }) else { return }
+            guard Self.isStopped(engine.value.status.instance),
+                usable.allSatisfy({ Self.address(of: $0.value) != nil })
+            else { return }
             var spec = engine.value.spec
             spec.replicaAddressMap = Dictionary(
                 uniqueKeysWithValues: usable.compactMap { replica in Self.address(of: replica.value).map { (replica.name, $0) } })
@@ -62,7 +66,15 @@ extension VolumeController {
         let status = engine.value.status
         let frontendless = state.volume.status.frontendDisabled || state.volume.spec.frontend == .unset
         guard status.instance.currentState == .running, frontendless || !status.endpoint.isEmpty else {
-            if status.instance.currentState == .error { state.volume.status.robustness = .faulted }
+            if status.instance.currentState == .error && state.volume.status.state == .attaching {
+                // It failed to start: stopped, then started again over the replicas as they are then.
+                var stopped = engine.value
+                stopped.spec.instance.desireState = .stopped
+                _ = try await store.update(
+                    stopped, name: engine.name, labels: engine.labels, expectedVersion: engine.resourceVersion)
+            } else if status.instance.currentState == .error {
+                state.volume.status.robustness = .faulted
+            }
             return
         }
         state.volume.status.state = .attached
