@@ -110,7 +110,7 @@ struct VolumeActions: Sendable {
     }
 
     /// The volume's attachment, made if it is missing.
-    private func ensureAttachment(_ name: String) async throws(APIError) {
+    func ensureAttachment(_ name: String) async throws(APIError) {
         guard try await access.read(VolumeAttachment.self, name) == nil else { return }
         let attachment = VolumeAttachment(
             metadata: ResourceMetadata(name: name, labels: ["longhornvolume": name]),

@@ -131,17 +131,7 @@ public struct VolumeRoutes: APIRouteGroup {
             throw APIError(error)
         }
         // Its attachment, without tickets (a leftover of an earlier volume of that name is reused).
-        let attachment = VolumeAttachment(
-            metadata: ResourceMetadata(name: name, labels: ["longhornvolume": name]),
-            spec: VolumeAttachmentSpec(volume: name))
-        let attachmentDocument = try StoredDocuments.encode(attachment, name: name)
-        do {
-            _ = try await store.create(
-                .volumeAttachments, name: name, labels: attachment.metadata.labels, document: attachmentDocument)
-        } catch .alreadyExists {
-        } catch {
-            throw APIError(error)
-        }
+        try await VolumeActions(store: store).ensureAttachment(name)
         return volume
     }
 

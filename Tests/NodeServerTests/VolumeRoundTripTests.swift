@@ -101,7 +101,14 @@ private func fio(_ endpoint: String, verifyOnly: Bool = false) throws -> (status
         }
         var uuids: [String] = []
         for index in 1...2 {
-            let disk = try await eventually("block-\(index) is schedulable", seconds: 60) { () -> DiskItem? in
+            let disk = try await eventually(
+                "block-\(index) is schedulable", seconds: 60,
+                explain: {
+                    let disk = (try? node.disk("block-\(index)")).flatMap { $0 }
+                    return "disk: \(disk.map { String(describing: $0.conditions) } ?? "none")\n"
+                        + logTails(node.directory + "/logs", lines: 30)
+                }
+            ) { () -> DiskItem? in
                 guard let disk = try node.disk("block-\(index)"), disk.conditions["Schedulable"]?.status == "True"
                 else { return nil }
                 return disk
