@@ -15,7 +15,9 @@ func builtProduct(_ name: String) -> URL {
     return directory.appendingPathComponent(name)
 }
 
-/// Runs `hornbill arguments…` to its end.
+/// Runs `hornbill arguments…` to its end. Its output goes to files, not pipes: a pipe's write end
+/// that a process started at the same moment by another test inherits would keep a read "to the
+/// end" waiting for as long as that process lives.
 func hornbill(
     _ arguments: [String], environment: [String: String] = [:]
 ) throws -> (status: Int32, output: String, errors: String) {
@@ -26,22 +28,26 @@ func hornbill(
     merged["HORNBILL_SERVER"] = nil
     for (key, value) in environment { merged[key] = value }
     process.environment = merged
-    let output = Pipe()
-    let errors = Pipe()
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent("hornbill-cli-\(UUID().uuidString)").path
+    let outputPath = base + ".out"
+    let errorPath = base + ".err"
+    defer {
+        try? FileManager.default.removeItem(atPath: outputPath)
+        try? FileManager.default.removeItem(atPath: errorPath)
+    }
+    guard FileManager.default.createFile(atPath: outputPath, contents: nil),
+        FileManager.default.createFile(atPath: errorPath, contents: nil)
+    else { throw CocoaError(.fileWriteUnknown) }
+    let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+    let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
     process.standardOutput = output
     process.standardError = errors
     try process.run()
-    // Read both to their end concurrently, so that neither pipe fills and blocks the child.
-    nonisolated(unsafe) var errorData = Data()
-    let done = DispatchSemaphore(value: 0)
-    let reader = Thread {
-        errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        done.signal()
-    }
-    reader.start()
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    done.wait()
     process.waitUntilExit()
+    try? output.close()
+    try? errors.close()
+    let outputData = FileManager.default.contents(atPath: outputPath) ?? Data()
+    let errorData = FileManager.default.contents(atPath: errorPath) ?? Data()
     return (
         process.terminationStatus, String(decoding: outputData, as: UTF8.self),
         String(decoding: errorData, as: UTF8.self)
