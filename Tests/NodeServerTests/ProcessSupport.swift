@@ -4,6 +4,7 @@
 import Foundation
 import Glibc
 import ManagerClient
+import TestSupport
 import Testing
 
 /// Path of a product built next to the test bundle.
@@ -15,43 +16,14 @@ func builtProduct(_ name: String) -> URL {
     return directory.appendingPathComponent(name)
 }
 
-/// Runs `hornbill arguments…` to its end. Its output goes to files, not pipes: a pipe's write end
-/// that a process started at the same moment by another test inherits would keep a read "to the
-/// end" waiting for as long as that process lives.
+/// Runs `hornbill arguments…` to its end (TestSupport's `runToExit`: output through files).
 func hornbill(
     _ arguments: [String], environment: [String: String] = [:]
 ) throws -> (status: Int32, output: String, errors: String) {
-    let process = Process()
-    process.executableURL = builtProduct("hornbill")
-    process.arguments = arguments
     var merged = ProcessInfo.processInfo.environment
     merged["HORNBILL_SERVER"] = nil
     for (key, value) in environment { merged[key] = value }
-    process.environment = merged
-    let base = FileManager.default.temporaryDirectory.appendingPathComponent("hornbill-cli-\(UUID().uuidString)").path
-    let outputPath = base + ".out"
-    let errorPath = base + ".err"
-    defer {
-        try? FileManager.default.removeItem(atPath: outputPath)
-        try? FileManager.default.removeItem(atPath: errorPath)
-    }
-    guard FileManager.default.createFile(atPath: outputPath, contents: nil),
-        FileManager.default.createFile(atPath: errorPath, contents: nil)
-    else { throw CocoaError(.fileWriteUnknown) }
-    let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-    let errors = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    process.waitUntilExit()
-    try? output.close()
-    try? errors.close()
-    let outputData = FileManager.default.contents(atPath: outputPath) ?? Data()
-    let errorData = FileManager.default.contents(atPath: errorPath) ?? Data()
-    return (
-        process.terminationStatus, String(decoding: outputData, as: UTF8.self),
-        String(decoding: errorData, as: UTF8.self)
-    )
+    return try runToExit(builtProduct("hornbill"), arguments, environment: merged, errorsWithOutput: false)
 }
 
 /// A background `hornbill` process, its stderr in a file; killed (with its group) when released.
