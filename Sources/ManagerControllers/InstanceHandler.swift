@@ -22,7 +22,9 @@
 // so an instance never exists that the status does not name: a reconcile cut short anywhere is
 // finished by the next one. An instance manager that cannot be reached makes the state `unknown`
 // with an InstanceCreation condition saying so, and the reconcile throws (retried after the
-// loop's backoff). Instances that are starting or stopping are looked at again shortly.
+// loop's backoff, or at once when the instance manager's InstanceWatch opens). Instances that
+// are starting or stopping are looked at again shortly; any change an instance manager announces
+// (an instance exited) has this node's resources of its engine looked at again.
 
 import Foundation
 import InstanceManagerAPI
@@ -43,6 +45,32 @@ struct InstanceHandler<Resource: HandledInstance>: Reconciler {
 
     func keys(affectedBy event: ResourceEvent) -> [String] {
         event.resource.kind == Resource.kind ? [event.resource.name] : []
+    }
+
+    /// Follows each instance manager's InstanceWatch: when one of its instances changes (one
+    /// exits, one finishes starting) or the instance manager comes up or goes away, this node's
+    /// resources of its data engine are looked at again at once, not at the next resync or after
+    /// a retry's backoff.
+    func watchOutside(_ add: @escaping @Sendable (String) async -> Void) async {
+        await withDiscardingTaskGroup { group in
+            for engine in DataEngine.allCases {
+                guard let address = configuration.instanceManagers[engine] else { continue }
+                group.addTask {
+                    await InstanceManagerWatch.run(address, retryDelay: Self.watchRetryDelay) {
+                        guard let keys = try? await keys(dataEngine: engine) else { return }
+                        for key in keys { await add(key) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// How long a watch whose instance manager does not answer waits before it tries again.
+    static var watchRetryDelay: Duration { .seconds(1) }
+
+    private func keys(dataEngine: DataEngine) async throws -> [String] {
+        try await store.list(Resource.self).items
+            .filter { $0.value.instance.dataEngine == dataEngine && concernsThisNode($0.value) }.map(\.name)
     }
 
     private func instanceManagerName(_ resource: Resource) -> String {

@@ -118,7 +118,7 @@ final class InstanceTestNode: @unchecked Sendable {
 
     /// Waits until `name`'s status satisfies `condition`; says what it was otherwise.
     func waitFor<Resource: StoredResourceType>(
-        _ type: Resource.Type, _ name: String, _ what: String, within seconds: Double = 30,
+        _ type: Resource.Type, _ name: String, _ what: String, within seconds: Double = 60,
         _ condition: @Sendable (Resource) -> Bool
     ) async throws -> Resource {
         let deadline = Date().addingTimeInterval(seconds)
@@ -133,7 +133,7 @@ final class InstanceTestNode: @unchecked Sendable {
     }
 
     func waitForDeletion<Resource: StoredResourceType>(_ type: Resource.Type, _ name: String) async throws {
-        _ = try await until("\(name) deleted from the store", within: 30) {
+        _ = try await until("\(name) deleted from the store", within: 60) {
             try await get(type, name) == nil ? true : nil
         }
     }

@@ -71,7 +71,7 @@ final class ScratchDirectory: @unchecked Sendable {
 
 /// Waits until `body` answers a value (polling), or fails the test after `seconds`.
 func eventually<Value>(
-    _ what: String, seconds: Double = 30, sourceLocation: SourceLocation = #_sourceLocation,
+    _ what: String, seconds: Double = 60, sourceLocation: SourceLocation = #_sourceLocation,
     explain: () -> String = { "" }, _ body: () async throws -> Value?
 ) async throws -> Value {
     let deadline = Date().addingTimeInterval(seconds)
