@@ -2,7 +2,8 @@
 // defaults filled in (its mutating and validating webhooks, longhorn-api.md §1.3): the size as a
 // Kubernetes quantity rounded up to 2 MiB, `numberOfReplicas` 0 → `default-replica-count` of the
 // data engine, `dataEngine` (or `backendStoreDriver`) v1 by default and v2 only while
-// `v2-data-engine` is true, `frontend` `""` → `blockdev`, selectors as tags. What Hornbill does
+// `v2-data-engine` is true, `frontend` `""` → `blockdev`, selectors as tags (each one a tag some
+// disk or node has, as Longhorn's API checks), `snapshotMaxCount` 2 to 250 or 0. What Hornbill does
 // not offer yet (backing images, restores, clones, encryption, RWX) is refused by name rather
 // than ignored.
 
@@ -110,6 +111,8 @@ public enum VolumeCreation {
     public static let maximumReplicaCount = 20
     /// Minutes; Longhorn's CSI default.
     public static let defaultStaleReplicaTimeout = 2880
+    /// Longhorn's bounds of `snapshotMaxCount` (0 takes the default).
+    public static let minimumSnapshotCount = 2
     public static let maximumSnapshotCount = 250
 
     /// The volume `request` creates, `creating` with Longhorn's defaults, or why it cannot be.
@@ -155,8 +158,10 @@ public enum VolumeCreation {
             spec.revisionCounterDisabled = true
         }
         let snapshots = request.snapshotMaxCount ?? 0
-        guard (0...maximumSnapshotCount).contains(snapshots) else {
-            throw VolumeCreationError("snapshotMaxCount \(snapshots) is out of range 0 to \(maximumSnapshotCount)")
+        guard snapshots == 0 || (minimumSnapshotCount...maximumSnapshotCount).contains(snapshots) else {
+            throw VolumeCreationError(
+                "snapshotMaxCount \(snapshots) is out of range: it must be \(minimumSnapshotCount) to \(maximumSnapshotCount), or 0 for the default"
+            )
         }
         spec.snapshotMaxCount = snapshots
         var status = VolumeStatus()
@@ -224,6 +229,19 @@ public enum VolumeCreation {
             (accessMode == .readWriteMany, "accessMode rwx is not supported: use rwo or rwop"),
         ]
         if let refused = unsupported.first(where: \.0) { throw VolumeCreationError(refused.1) }
+    }
+
+    /// Longhorn's API refuses a selector naming a tag no disk (or node) has: such a volume could
+    /// never be scheduled. `diskTags` and `nodeTags` are the tags in use now.
+    public static func refuseUnknownTags(
+        _ spec: VolumeSpec, diskTags: Set<String>, nodeTags: Set<String>
+    ) throws(VolumeCreationError) {
+        if let tag = spec.diskSelector.first(where: { !diskTags.contains($0) }) {
+            throw VolumeCreationError("specified disk tag \(tag) does not exist")
+        }
+        if let tag = spec.nodeSelector.first(where: { !nodeTags.contains($0) }) {
+            throw VolumeCreationError("specified node tag \(tag) does not exist")
+        }
     }
 
     static func tags(_ tags: [String]?, field: String) throws(VolumeCreationError) -> [String] {

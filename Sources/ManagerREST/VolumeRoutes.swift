@@ -121,6 +121,16 @@ public struct VolumeRoutes: APIRouteGroup {
         } catch {
             throw APIError(error.forbidden ? .forbidden : .badRequest, error.message)
         }
+        if !volume.spec.diskSelector.isEmpty || !volume.spec.nodeSelector.isEmpty {
+            let nodes = try await access.list(Node.self, .everything)
+            do {
+                try VolumeCreation.refuseUnknownTags(
+                    volume.spec, diskTags: Set(nodes.flatMap { $0.spec.disks.values.flatMap(\.tags) }),
+                    nodeTags: Set(nodes.flatMap(\.spec.tags)))
+            } catch {
+                throw APIError.badRequest(error.message)
+            }
+        }
         let name = volume.metadata.name
         let document = try StoredDocuments.encode(volume, name: name)
         do {

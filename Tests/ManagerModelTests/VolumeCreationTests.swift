@@ -67,6 +67,7 @@ private func request(_ json: String) throws -> VolumeCreateRequest {
             (#"{"name":"v","size":"1Gi","accessMode":"rwx"}"#, "accessMode rwx is not supported"),
             (#"{"name":"v","size":"1Gi","encrypted":true}"#, "encrypted volumes are not supported"),
             (#"{"name":"v","size":"1Gi","snapshotMaxCount":251}"#, "snapshotMaxCount 251 is out of range"),
+            (#"{"name":"v","size":"1Gi","snapshotMaxCount":1}"#, "snapshotMaxCount 1 is out of range"),
         ]
         for (json, reason) in cases {
             let body = try request(json)
@@ -86,6 +87,23 @@ private func request(_ json: String) throws -> VolumeCreateRequest {
             Issue.record("a v2 volume was created while v2-data-engine is false")
         } catch {
             #expect(error.forbidden && error.message.contains("v2-data-engine data engine is not enabled"))
+        }
+    }
+
+    @Test func selectorsNameTagsInUse() throws {
+        let volume = try VolumeCreation.volume(
+            from: request(#"{"name":"v","size":"1Gi","diskSelector":["ssd"],"nodeSelector":["fast"]}"#), context: enabled)
+        try VolumeCreation.refuseUnknownTags(volume.spec, diskTags: ["ssd", "nvme"], nodeTags: ["fast"])
+        let refusals: [(Set<String>, Set<String>, String)] = [
+            (["nvme"], ["fast"], "specified disk tag ssd does not exist"),
+            (["ssd"], [], "specified node tag fast does not exist"),
+            // A node tag is not a disk tag.
+            (["fast"], ["ssd"], "specified disk tag ssd does not exist"),
+        ]
+        for (diskTags, nodeTags, message) in refusals {
+            #expect(throws: VolumeCreationError(message)) {
+                try VolumeCreation.refuseUnknownTags(volume.spec, diskTags: diskTags, nodeTags: nodeTags)
+            }
         }
     }
 
