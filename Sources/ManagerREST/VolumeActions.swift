@@ -67,6 +67,10 @@ struct VolumeActions: Sendable {
         }
         try await access.modify(Volume.self, name) { volume throws(APIError) in
             try Self.refuseWhileDeleting(volume)
+            if volume.spec.dataLocality == .strictLocal && count != 1 {
+                throw APIError.badRequest(
+                    "cannot update the replica count of volume \(name) to \(count): dataLocality strict-local needs numberOfReplicas 1")
+            }
             volume.spec.numberOfReplicas = count
         }
     }
@@ -74,9 +78,14 @@ struct VolumeActions: Sendable {
     /// Clears the failure of the replicas named, so that the volume controller may use them again.
     func salvage(_ name: String, _ input: SalvageInput) async throws(APIError) {
         let volume = try await existing(name)
-        guard volume.status.robustness == .faulted, volume.status.state == .detached else {
+        // Longhorn's wording first ("invalid volume state to salvage: attached"), then what is needed.
+        guard volume.status.state == .detached else {
             throw APIError.conflict(
-                "cannot salvage volume \(name): it is \(volume.status.state.rawValue) and \(volume.status.robustness.rawValue), not detached and faulted")
+                "cannot salvage volume \(name): invalid volume state to salvage: \(volume.status.state.rawValue) (it must be detached and faulted)")
+        }
+        guard volume.status.robustness == .faulted else {
+            throw APIError.conflict(
+                "cannot salvage volume \(name): invalid robustness state to salvage: \(volume.status.robustness.rawValue) (it must be detached and faulted)")
         }
         let names = input.names ?? []
         guard !names.isEmpty else { throw APIError.badRequest("salvage needs the names of the replicas to salvage") }
