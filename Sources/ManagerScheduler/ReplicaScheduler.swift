@@ -59,7 +59,8 @@ public struct ReplicaScheduler: Sendable {
     ) -> Result<[SchedulingNode], SchedulingFailure> {
         let affinity = replica.spec.hardNodeAffinity
         if !affinity.isEmpty, !nodes.contains(where: { $0.node.metadata.name == affinity }) {
-            return .failure(SchedulingFailure(.nodeNotFound, "node \(affinity) of the replica's hard affinity"))
+            // Longhorn's reason: the affinity cannot be satisfied (the node is not there).
+            return .failure(SchedulingFailure(.hardAffinityNotSatisfied, "node \(affinity) of the replica's hard affinity is not found"))
         }
         var failure = SchedulingFailure()
         var candidates: [SchedulingNode] = []

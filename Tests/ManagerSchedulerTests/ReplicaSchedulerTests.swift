@@ -259,7 +259,7 @@ private let cases: [Case] = [
     Case(
         name: "a hard node affinity to a node that is not there",
         nodes: [node("a", disks: [FixtureDisk(name: "fs1")])], volume: volume(),
-        replica: placedReplica("vol-r-new", affinity: "z"), expected: .failed([.nodeNotFound], detail: "node z")),
+        replica: placedReplica("vol-r-new", affinity: "z"), expected: .failed([.hardAffinityNotSatisfied], detail: "node z of the replica's hard affinity is not found")),
     Case(
         name: "a hard node affinity to a node that is not ready",
         nodes: [node("a", disks: [FixtureDisk(name: "fs1")]), node("b", ready: false, disks: [FixtureDisk(name: "fs2")])],
