@@ -3,8 +3,9 @@
 // node's instance manager for the volume's data engine; a placement is written into the replica
 // (node, disk UUID, disk path, data directory; labelled with its node and disk). The volume's
 // `Scheduled` condition is True when every such replica has a node, else False with reason
-// `ReplicaSchedulingFailure` and the scheduler's message. Tried again every reconcile, so a disk
-// added later is used at the next resync.
+// `ReplicaSchedulingFailure` and the scheduler's message. Tried again every reconcile; a volume
+// left unscheduled is reconciled again as soon as a node, a setting or an instance manager
+// changes, so a disk added or tagged later is used at once.
 
 import Foundation
 import ManagerModel
@@ -45,6 +46,7 @@ extension VolumeController {
                 }
             }
         }
+        unscheduled.mark(state.name, unscheduled: failure != nil)
         let now = configuration.now()
         if let failure {
             _ = state.volume.status.conditions.setCondition(

@@ -3,7 +3,8 @@
 // - owned resources: Engine `<vol>-e-0` and `numberOfReplicas` Replicas `<vol>-r-<8 hex>`, made
 //   stopped and unscheduled (VolumeController+Owned);
 // - scheduling of every replica without a node, and the `Scheduled` condition
-//   (VolumeController+Scheduling);
+//   (VolumeController+Scheduling); a volume left unscheduled is reconciled again at any change to
+//   a node, a setting or an instance manager (UnscheduledVolumes);
 // - attach and detach in Longhorn's order (VolumeController+Attach): replicas running, then the
 //   engine over their addresses, then `attached`; the engine stopped, then the replicas, then
 //   `detached`; robustness from the engine's replica modes, replicas that fail marked `failedAt`;
@@ -37,6 +38,7 @@ public struct VolumeController: Reconciler {
 
     let store: any ResourceStore
     let configuration: Configuration
+    let unscheduled = UnscheduledVolumes()
 
     public init(store: any ResourceStore, configuration: Configuration) {
         self.store = store
@@ -51,12 +53,17 @@ public struct VolumeController: Reconciler {
         switch event.resource.kind {
         case .volumes, .volumeAttachments: [event.resource.name]
         case .engines, .replicas: event.resource.labels[VolumeLabels.volume].map { [$0] } ?? []
+        // What may let a replica be placed now.
+        case .nodes, .settings, .instanceManagers: unscheduled.all
         default: []
         }
     }
 
     public func reconcile(_ key: String) async throws {
-        guard let stored = try await store.get(Volume.self, key) else { return }
+        guard let stored = try await store.get(Volume.self, key) else {
+            unscheduled.mark(key, unscheduled: false)
+            return
+        }
         guard stored.value.status.ownerID.isEmpty || stored.value.status.ownerID == configuration.nodeName else {
             return
         }
@@ -64,6 +71,7 @@ public struct VolumeController: Reconciler {
         // Claimed by this reconcile's status write.
         if state.volume.status.ownerID.isEmpty { state.volume.status.ownerID = configuration.nodeName }
         if state.volume.metadata.isBeingDeleted {
+            unscheduled.mark(key, unscheduled: false)
             try await delete(&state)
             return
         }

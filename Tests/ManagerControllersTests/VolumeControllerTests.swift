@@ -271,11 +271,22 @@ private struct Cluster {
         #expect(scheduled.status == .isFalse && scheduled.reason == "ReplicaSchedulingFailure")
         #expect(scheduled.message.contains("disks are unavailable") && scheduled.message.contains("not compatible with data engine v2"))
         #expect(try await cluster.replicas().allSatisfy { $0.spec.instance.nodeID.isEmpty })
+        // Unscheduled, the volume is queued by any change to a node, a setting or an instance manager.
+        func affected(by kind: ResourceKind) -> [String] {
+            cluster.volumes.keys(
+                affectedBy: ResourceEvent(
+                    change: .modified,
+                    resource: StoredResource(
+                        kind: kind, name: "x", resourceVersion: 1, createRevision: 1, labels: [:], document: Data())))
+        }
+        for kind in [ResourceKind.nodes, .settings, .instanceManagers] { #expect(affected(by: kind) == [name]) }
+        #expect(affected(by: .orphans).isEmpty)
 
         try await cluster.addNode("node-2", type: .block)
         try await cluster.settle(name)
         #expect(try await cluster.volume(name)?.status.conditions.isTrue(VolumeConditionType.scheduled) == true)
         #expect(try await cluster.replicas().map(\.spec.instance.nodeID) == ["node-2"])
+        #expect(affected(by: .nodes).isEmpty, "a scheduled volume is not queued by node changes")
     }
 }
 
