@@ -7,8 +7,8 @@ import ManagerStore
 import NIOCore
 import Testing
 
-/// /v1/volumes and /v1/volumeattachments over the SQLite store: create with defaults, bad
-/// requests refused with nothing stored, deletion asked for, and the attach/detach tickets.
+/// /v1/volumes and /v1/volumeattachments over the SQLite store: create with defaults, deletion
+/// asked for, and the attach/detach tickets (bad requests: VolumeBadInputTests).
 @Suite struct VolumeRoutesTests {
     private final class Fixture: @unchecked Sendable {
         let directory = FileManager.default.temporaryDirectory
@@ -76,31 +76,6 @@ import Testing
         }
     }
 
-    @Test func badVolumesAreRefusedAndNothingIsStored() async throws {
-        let fixture = try Fixture()
-        try await fixture.api().makeApplication(host: "127.0.0.1", port: 0).test(.live) { client in
-            let cases: [(String, HTTPResponse.Status, String)] = [
-                (#"{"name":"BAD","size":"1Gi"}"#, .badRequest, "invalid volume name"),
-                (#"{"name":"v","size":"0"}"#, .badRequest, "larger than 0 bytes"),
-                (#"{"name":"v","size":"1Gi","numberOfReplicas":"x"}"#, .badRequest, "field numberOfReplicas"),
-                (#"{"name":"v","size":"1Gi","dataEngine":"v9"}"#, .badRequest, "invalid DataEngine"),
-                (#"{"name":"v","size":"1Gi","dataEngine":"v2"}"#, .forbidden, "v2-data-engine data engine is not enabled"),
-                (#"not json"#, .badRequest, "malformed JSON"),
-            ]
-            for (body, status, message) in cases {
-                let response = try await post(client, "/v1/volumes", body)
-                #expect(response.status == status, "\(body)")
-                #expect(try (try json(response).string("message") ?? "").contains(message), "\(body)")
-            }
-            #expect(try await fixture.store.list(.volumes, selector: .everything).items.isEmpty)
-            #expect(try await fixture.store.list(.volumeAttachments, selector: .everything).items.isEmpty)
-            // With v2 on, the v2 volume is created.
-            _ = try await client.execute(uri: "/v1/settings/v2-data-engine", method: .put, body: ByteBuffer(string: #"{"value":"true"}"#))
-            let v2 = try await post(client, "/v1/volumes", #"{"name":"v","size":"1Gi","dataEngine":"v2","frontend":"nvmf"}"#)
-            #expect(try v2.status == .ok && (try json(v2).string("dataEngine")) == "v2")
-        }
-    }
-
     @Test func attachAndDetachWriteTickets() async throws {
         let fixture = try Fixture()
         try await fixture.addNode("node-a")
@@ -142,7 +117,7 @@ import Testing
             let badCount = try await post(client, "/v1/volumes/vol1?action=updateReplicaCount", #"{"replicaCount":0}"#)
             #expect(badCount.status == .badRequest)
             let salvage = try await post(client, "/v1/volumes/vol1?action=salvage", #"{"names":["vol1-r-1"]}"#)
-            #expect(try salvage.status == .conflict && (try json(salvage).string("message") ?? "").contains("not detached and faulted"))
+            #expect(try salvage.status == .conflict && (try json(salvage).string("message") ?? "").contains("invalid robustness state to salvage"))
             let unknown = try await post(client, "/v1/volumes/vol1?action=explode", "{}")
             #expect(unknown.status == .badRequest)
         }
