@@ -81,6 +81,27 @@ private struct ServerUnderTest {
         }
     }
 
+    /// Waits until the node's instance managers of `engines` run: a node whose instance manager
+    /// does not run takes no replica, whatever else is tried.
+    func waitForInstanceManagers(_ engines: Set<String>) async throws {
+        struct Manager: Decodable {
+            var dataEngine: String
+            var currentState: String
+        }
+        var last: [Manager] = []
+        _ = try await eventually(
+            "the \(engines.sorted()) instance managers run", seconds: 90,
+            explain: {
+                "last: \(last.map { "\($0.dataEngine) \($0.currentState)" })\n" + server.errors.suffix(2000)
+                    + logTails(directory + "/logs", lines: 30)
+            }
+        ) { () -> Bool? in
+            last = try JSONDecoder().decode(APICollection<Manager>.self, from: try await client.get("/v1/instancemanagers")).data
+            let running = Set(last.filter { $0.currentState == "running" }.map(\.dataEngine))
+            return running.isSuperset(of: engines) ? true : nil
+        }
+    }
+
     /// Waits until `name` says why a replica has no node, the message holding every one of `parts`.
     func waitForFailure(_ name: String, _ parts: [String]) async throws -> VolumeItem {
         var last = ""
@@ -118,6 +139,7 @@ private struct ServerUnderTest {
         let node = try ServerUnderTest()
         defer { node.stop() }
         let defaultDisk = try await node.waitForDisk("default-disk")
+        try await node.waitForInstanceManagers(["v1"])
         for name in ["disk-2", "disk-3"] {
             try FileManager.default.createDirectory(atPath: node.scratch.path + "/" + name, withIntermediateDirectories: true)
         }
@@ -182,6 +204,7 @@ private struct ServerUnderTest {
         let defaultDisk = try await node.waitForDisk("default-disk")
         try await node.set("v2-data-engine-hugepage-limit", "64")
         try await node.set("v2-data-engine", "true")
+        try await node.waitForInstanceManagers(["v1", "v2"])
 
         // A V2 volume on a node whose only disk is a filesystem disk.
         try await node.create(#"{"name":"vol-v2","size":"64Mi","numberOfReplicas":1,"dataEngine":"v2"}"#)
