@@ -160,8 +160,8 @@ public enum VolumeCreation {
         let snapshots = request.snapshotMaxCount ?? 0
         guard snapshots == 0 || (minimumSnapshotCount...maximumSnapshotCount).contains(snapshots) else {
             throw VolumeCreationError(
-                "snapshotMaxCount \(snapshots) is out of range: it must be \(minimumSnapshotCount) to \(maximumSnapshotCount), or 0 for the default"
-            )
+                "snapshotMaxCount \(snapshots) is out of range: it must be \(minimumSnapshotCount) to "
+                    + "\(maximumSnapshotCount), or 0 for the default")
         }
         spec.snapshotMaxCount = snapshots
         var status = VolumeStatus()

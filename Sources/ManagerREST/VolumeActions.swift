@@ -69,7 +69,8 @@ struct VolumeActions: Sendable {
             try Self.refuseWhileDeleting(volume)
             if volume.spec.dataLocality == .strictLocal && count != 1 {
                 throw APIError.badRequest(
-                    "cannot update the replica count of volume \(name) to \(count): dataLocality strict-local needs numberOfReplicas 1")
+                    "cannot update the replica count of volume \(name) to \(count): "
+                        + "dataLocality strict-local needs numberOfReplicas 1")
             }
             volume.spec.numberOfReplicas = count
         }
@@ -81,11 +82,13 @@ struct VolumeActions: Sendable {
         // Longhorn's wording first ("invalid volume state to salvage: attached"), then what is needed.
         guard volume.status.state == .detached else {
             throw APIError.conflict(
-                "cannot salvage volume \(name): invalid volume state to salvage: \(volume.status.state.rawValue) (it must be detached and faulted)")
+                "cannot salvage volume \(name): invalid volume state to salvage: \(volume.status.state.rawValue) "
+                    + "(it must be detached and faulted)")
         }
         guard volume.status.robustness == .faulted else {
             throw APIError.conflict(
-                "cannot salvage volume \(name): invalid robustness state to salvage: \(volume.status.robustness.rawValue) (it must be detached and faulted)")
+                "cannot salvage volume \(name): invalid robustness state to salvage: "
+                    + "\(volume.status.robustness.rawValue) (it must be detached and faulted)")
         }
         let names = input.names ?? []
         guard !names.isEmpty else { throw APIError.badRequest("salvage needs the names of the replicas to salvage") }

@@ -60,7 +60,9 @@ public struct ReplicaScheduler: Sendable {
         let affinity = replica.spec.hardNodeAffinity
         if !affinity.isEmpty, !nodes.contains(where: { $0.node.metadata.name == affinity }) {
             // Longhorn's reason: the affinity cannot be satisfied (the node is not there).
-            return .failure(SchedulingFailure(.hardAffinityNotSatisfied, "node \(affinity) of the replica's hard affinity is not found"))
+            return .failure(
+                SchedulingFailure(
+                    .hardAffinityNotSatisfied, "node \(affinity) of the replica's hard affinity is not found"))
         }
         var failure = SchedulingFailure()
         var candidates: [SchedulingNode] = []

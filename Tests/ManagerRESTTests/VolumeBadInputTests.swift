@@ -30,7 +30,8 @@ import Testing
         func addNode(_ name: String, ready: Bool = true) async throws {
             var node = Node(
                 metadata: ResourceMetadata(name: name),
-                spec: NodeSpec(name: name, disks: ["disk-1": DiskSpec(path: "/disks/\(name)", tags: ["ssd"])], tags: ["fast"]))
+                spec: NodeSpec(
+                    name: name, disks: ["disk-1": DiskSpec(path: "/disks/\(name)", tags: ["ssd"])], tags: ["fast"]))
             node.status.conditions = [Condition(type: "Ready", status: ready ? .isTrue : .isFalse)]
             _ = try await store.create(node, name: name)
         }
@@ -64,7 +65,8 @@ import Testing
         #expect(response.status == status, "\(row)", sourceLocation: sourceLocation)
         let body = try JSONObject(Data(response.body.readableBytesView))
         #expect(body.string("type") == "error", "\(row)", sourceLocation: sourceLocation)
-        #expect(body.int("status") == status.code && body.string("code") == status.reasonPhrase, "\(row)",
+        #expect(
+            body.int("status") == status.code && body.string("code") == status.reasonPhrase, "\(row)",
             sourceLocation: sourceLocation)
         #expect(body["detail"] is String, "\(row)", sourceLocation: sourceLocation)
         let said = body.string("message") ?? ""
@@ -101,10 +103,16 @@ import Testing
         (#"{"name":"v","size":"1Gi","staleReplicaTimeout":1e100}"#, .badRequest, "a number does not fit its field"),
         // dataEngine / backendStoreDriver
         (#"{"name":"v","size":"1Gi","dataEngine":"v9"}"#, .badRequest, "field dataEngine: invalid DataEngine \"v9\""),
-        (#"{"name":"v","size":"1Gi","backendStoreDriver":"v3"}"#, .badRequest, "field backendStoreDriver: invalid DataEngine"),
+        (
+            #"{"name":"v","size":"1Gi","backendStoreDriver":"v3"}"#, .badRequest,
+            "field backendStoreDriver: invalid DataEngine"
+        ),
         (#"{"name":"v","size":"1Gi","dataEngine":"v1","backendStoreDriver":"v2"}"#, .badRequest, "disagree"),
         (#"{"name":"v","size":"1Gi","dataEngine":"v2"}"#, .forbidden, "v2-data-engine data engine is not enabled"),
-        (#"{"name":"v","size":"1Gi","backendStoreDriver":"v2"}"#, .forbidden, "v2-data-engine data engine is not enabled"),
+        (
+            #"{"name":"v","size":"1Gi","backendStoreDriver":"v2"}"#, .forbidden,
+            "v2-data-engine data engine is not enabled"
+        ),
         // frontend
         (#"{"name":"v","size":"1Gi","frontend":"bogus"}"#, .badRequest, "field frontend: invalid VolumeFrontend"),
         (#"{"name":"v","size":"1Gi","frontend":"iscsi"}"#, .badRequest, "frontend iscsi is not supported"),
@@ -120,21 +128,32 @@ import Testing
         (#"{"name":"v","size":"1Gi","diskSelector":["fast"]}"#, .badRequest, "specified disk tag fast does not exist"),
         // anti-affinity
         (#"{"name":"v","size":"1Gi","replicaSoftAntiAffinity":"maybe"}"#, .badRequest, "invalid VolumeSettingOverride"),
-        (#"{"name":"v","size":"1Gi","replicaZoneSoftAntiAffinity":true}"#, .badRequest, "field replicaZoneSoftAntiAffinity"),
-        (#"{"name":"v","size":"1Gi","replicaDiskSoftAntiAffinity":"yes"}"#, .badRequest, "field replicaDiskSoftAntiAffinity"),
+        (
+            #"{"name":"v","size":"1Gi","replicaZoneSoftAntiAffinity":true}"#, .badRequest,
+            "field replicaZoneSoftAntiAffinity"
+        ),
+        (
+            #"{"name":"v","size":"1Gi","replicaDiskSoftAntiAffinity":"yes"}"#, .badRequest,
+            "field replicaDiskSoftAntiAffinity"
+        ),
         // staleReplicaTimeout, locality, access mode, the rest
         (#"{"name":"v","size":"1Gi","staleReplicaTimeout":-1}"#, .badRequest, "staleReplicaTimeout -1 is negative"),
         (#"{"name":"v","size":"1Gi","staleReplicaTimeout":"x"}"#, .badRequest, "field staleReplicaTimeout"),
         (#"{"name":"v","size":"1Gi","dataLocality":"far"}"#, .badRequest, "field dataLocality"),
-        (#"{"name":"v","size":"1Gi","dataLocality":"strict-local","numberOfReplicas":3}"#, .badRequest,
-            "strict-local needs numberOfReplicas 1"),
+        (
+            #"{"name":"v","size":"1Gi","dataLocality":"strict-local","numberOfReplicas":3}"#, .badRequest,
+            "strict-local needs numberOfReplicas 1"
+        ),
         (#"{"name":"v","size":"1Gi","accessMode":"rwx"}"#, .badRequest, "accessMode rwx is not supported"),
         (#"{"name":"v","size":"1Gi","accessMode":"abc"}"#, .badRequest, "field accessMode"),
         (#"{"name":"v","size":"1Gi","disableFrontend":"yes"}"#, .badRequest, "field disableFrontend"),
         (#"{"name":"v","size":"1Gi","snapshotMaxCount":1}"#, .badRequest, "snapshotMaxCount 1 is out of range"),
         (#"{"name":"v","size":"1Gi","snapshotMaxCount":251}"#, .badRequest, "snapshotMaxCount 251 is out of range"),
         (#"{"name":"v","size":"1Gi","backingImage":"bi"}"#, .badRequest, "backing images are not supported"),
-        (#"{"name":"v","size":"1Gi","fromBackup":"s3://b/v"}"#, .badRequest, "restoring from a backup is not supported"),
+        (
+            #"{"name":"v","size":"1Gi","fromBackup":"s3://b/v"}"#, .badRequest,
+            "restoring from a backup is not supported"
+        ),
         (#"{"name":"v","size":"1Gi","encrypted":true}"#, .badRequest, "encrypted volumes are not supported"),
         // bodies that are not a volume
         ("not json", .badRequest, "malformed JSON"),
@@ -156,7 +175,8 @@ import Testing
             }
             // Larger than any volume body: refused before it is read.
             let huge = #"{"name":"v","size":"1Gi","diskSelector":[""# + String(repeating: "a", count: 2 << 20) + #""]}"#
-            try expectRefused(try await send(client, .post, "/v1/volumes", huge), .contentTooLarge, "larger than", "huge body")
+            try expectRefused(
+                try await send(client, .post, "/v1/volumes", huge), .contentTooLarge, "larger than", "huge body")
             #expect(try await fixture.revision() == before)
             #expect(try await fixture.store.list(.volumes, selector: .everything).items.isEmpty)
             #expect(try await fixture.store.list(.volumeAttachments, selector: .everything).items.isEmpty)
@@ -164,13 +184,16 @@ import Testing
             // The same fields, valid: created; unknown fields are ignored.
             let good = try await send(
                 client, .post, "/v1/volumes",
-                #"{"name":"v","size":"1.5Gi","diskSelector":["ssd"],"nodeSelector":["fast"],"snapshotMaxCount":2,"bogus":{"x":1}}"#)
+                #"{"name":"v","size":"1.5Gi","diskSelector":["ssd"],"nodeSelector":["fast"],"snapshotMaxCount":2,"bogus":{"x":1}}"#
+            )
             #expect(good.status == .ok)
             let stored = try #require(try await fixture.store.get(Volume.self, "v")).value
             #expect(stored.spec.size.rawValue == 1536 << 20 && stored.spec.diskSelector == ["ssd"])
             _ = try await send(client, .put, "/v1/settings/v2-data-engine", #"{"value":"true"}"#)
-            let v2 = try await send(client, .post, "/v1/volumes", #"{"name":"v2","size":"1Gi","backendStoreDriver":"v2"}"#)
-            #expect(try v2.status == .ok && (try JSONObject(Data(v2.body.readableBytesView)).string("dataEngine")) == "v2")
+            let v2 = try await send(
+                client, .post, "/v1/volumes", #"{"name":"v2","size":"1Gi","backendStoreDriver":"v2"}"#)
+            #expect(
+                try v2.status == .ok && (try JSONObject(Data(v2.body.readableBytesView)).string("dataEngine")) == "v2")
         }
     }
 
@@ -193,11 +216,15 @@ import Testing
             try await fixture.set("vol-local", .detached, .healthy)
             try await fixture.set("vol-gone", .detached, .healthy)
             #expect(try await send(client, .delete, "/v1/volumes/vol-gone", nil).status == .ok)
-            _ = try await send(client, .post, "/v1/volumes/vol1?action=attach", #"{"hostId":"node-a","attachmentID":"t1"}"#)
+            _ = try await send(
+                client, .post, "/v1/volumes/vol1?action=attach", #"{"hostId":"node-a","attachmentID":"t1"}"#)
 
             let rows: [(HTTPRequest.Method, String, String?, HTTPResponse.Status, String)] = [
                 // attach
-                (.post, "vol-gone?action=attach", #"{"hostId":"node-a"}"#, .conflict, "volume vol-gone is being deleted"),
+                (
+                    .post, "vol-gone?action=attach", #"{"hostId":"node-a"}"#, .conflict,
+                    "volume vol-gone is being deleted"
+                ),
                 (.post, "vol-new?action=attach", #"{"hostId":"node-a"}"#, .conflict, "still being created"),
                 (.post, "vol1?action=attach", "{}", .badRequest, "hostId is required"),
                 (.post, "vol1?action=attach", #"{"hostId":"node-x"}"#, .badRequest, "node node-x not found"),
@@ -212,22 +239,49 @@ import Testing
                 (.post, "vol1?action=detach", #"{"forceDetach":"yes"}"#, .badRequest, "field forceDetach"),
                 (.post, "vol1?action=detach", "{", .badRequest, "malformed JSON"),
                 // salvage: only detached and faulted
-                (.post, "vol1?action=salvage", #"{"names":["vol1-r-1"]}"#, .conflict, "invalid robustness state to salvage: healthy"),
-                (.post, "vol-attached?action=salvage", #"{"names":["r"]}"#, .conflict, "invalid volume state to salvage: attached"),
-                (.post, "vol-new?action=salvage", #"{"names":["r"]}"#, .conflict, "invalid volume state to salvage: creating"),
+                (
+                    .post, "vol1?action=salvage", #"{"names":["vol1-r-1"]}"#, .conflict,
+                    "invalid robustness state to salvage: healthy"
+                ),
+                (
+                    .post, "vol-attached?action=salvage", #"{"names":["r"]}"#, .conflict,
+                    "invalid volume state to salvage: attached"
+                ),
+                (
+                    .post, "vol-new?action=salvage", #"{"names":["r"]}"#, .conflict,
+                    "invalid volume state to salvage: creating"
+                ),
                 (.post, "vol-gone?action=salvage", #"{"names":["r"]}"#, .conflict, "volume vol-gone is being deleted"),
                 (.post, "vol-faulted?action=salvage", #"{"names":[]}"#, .badRequest, "needs the names of the replicas"),
-                (.post, "vol-faulted?action=salvage", #"{"names":["nope"]}"#, .badRequest, "replica nope is not a replica of volume vol-faulted"),
+                (
+                    .post, "vol-faulted?action=salvage", #"{"names":["nope"]}"#, .badRequest,
+                    "replica nope is not a replica of volume vol-faulted"
+                ),
                 (.post, "vol-faulted?action=salvage", #"{"names":"x"}"#, .badRequest, "field names"),
                 (.post, "nope?action=salvage", #"{"names":["r"]}"#, .notFound, "volume nope not found"),
                 // updateReplicaCount
-                (.post, "vol1?action=updateReplicaCount", #"{"replicaCount":0}"#, .badRequest, "replicaCount must be 1 to 20, not 0"),
-                (.post, "vol1?action=updateReplicaCount", #"{"replicaCount":21}"#, .badRequest, "replicaCount must be 1 to 20, not 21"),
-                (.post, "vol1?action=updateReplicaCount", #"{"replicaCount":-1}"#, .badRequest, "replicaCount must be 1 to 20"),
+                (
+                    .post, "vol1?action=updateReplicaCount", #"{"replicaCount":0}"#, .badRequest,
+                    "replicaCount must be 1 to 20, not 0"
+                ),
+                (
+                    .post, "vol1?action=updateReplicaCount", #"{"replicaCount":21}"#, .badRequest,
+                    "replicaCount must be 1 to 20, not 21"
+                ),
+                (
+                    .post, "vol1?action=updateReplicaCount", #"{"replicaCount":-1}"#, .badRequest,
+                    "replicaCount must be 1 to 20"
+                ),
                 (.post, "vol1?action=updateReplicaCount", "{}", .badRequest, "not missing"),
                 (.post, "vol1?action=updateReplicaCount", #"{"replicaCount":"3"}"#, .badRequest, "field replicaCount"),
-                (.post, "vol-local?action=updateReplicaCount", #"{"replicaCount":2}"#, .badRequest, "strict-local needs numberOfReplicas 1"),
-                (.post, "vol-gone?action=updateReplicaCount", #"{"replicaCount":2}"#, .conflict, "volume vol-gone is being deleted"),
+                (
+                    .post, "vol-local?action=updateReplicaCount", #"{"replicaCount":2}"#, .badRequest,
+                    "strict-local needs numberOfReplicas 1"
+                ),
+                (
+                    .post, "vol-gone?action=updateReplicaCount", #"{"replicaCount":2}"#, .conflict,
+                    "volume vol-gone is being deleted"
+                ),
                 (.post, "nope?action=updateReplicaCount", #"{"replicaCount":2}"#, .notFound, "volume nope not found"),
                 // unknown actions, missing volumes
                 (.post, "vol1?action=explode", "{}", .badRequest, "volume action \"explode\" is not supported"),
@@ -241,10 +295,12 @@ import Testing
                 try expectRefused(response, status, message, "\(method) \(path) \(body ?? "")")
             }
             // Detaching a ticket that is not there succeeds and changes nothing (Longhorn's detach is idempotent).
-            let unknown = try await send(client, .post, "/v1/volumes/vol1?action=detach", #"{"attachmentID":"never-made"}"#)
+            let unknown = try await send(
+                client, .post, "/v1/volumes/vol1?action=detach", #"{"attachmentID":"never-made"}"#)
             #expect(unknown.status == .ok)
             #expect(try await fixture.revision() == before)
-            let tickets = try #require(try await fixture.store.get(VolumeAttachment.self, "vol1")).value.spec.attachmentTickets
+            let tickets = try #require(try await fixture.store.get(VolumeAttachment.self, "vol1")).value.spec
+                .attachmentTickets
             #expect(Array(tickets.keys) == ["t1"])
         }
     }

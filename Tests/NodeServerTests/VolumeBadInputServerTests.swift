@@ -54,7 +54,9 @@ private func exchange(_ method: String, _ url: String, _ body: String?) async th
             try hornbill(["setting", "set", "storage-minimal-available-percentage", "0", "--server", api]).status == 0
                 ? true : nil
         }
-        let created = try hornbill(["volume", "create", "vol1", "--size", "64Mi", "--replicas", "1", "--wait", "--server", api])
+        let created = try hornbill([
+            "volume", "create", "vol1", "--size", "64Mi", "--replicas", "1", "--wait", "--server", api,
+        ])
         #expect(created.status == 0, "\(created.errors)")
 
         // Everything a refusal must leave as it was: the volumes and their tickets.
@@ -63,9 +65,11 @@ private func exchange(_ method: String, _ url: String, _ body: String?) async th
             let volumes = try #require(try JSONSerialization.jsonObject(with: list.body) as? [String: Any])
             let data = try #require(volumes["data"] as? [[String: Any]])
             return data.map { volume in
-                let attachments = (volume["volumeAttachment"] as? [String: Any])?["attachments"] as? [String: Any] ?? [:]
+                let attachments =
+                    (volume["volumeAttachment"] as? [String: Any])?["attachments"] as? [String: Any] ?? [:]
                 return [
-                    volume["name"], volume["size"], volume["numberOfReplicas"], volume["dataEngine"], volume["frontend"],
+                    volume["name"], volume["size"], volume["numberOfReplicas"], volume["dataEngine"],
+                    volume["frontend"],
                     volume["diskSelector"], volume["nodeSelector"], volume["staleReplicaTimeout"],
                 ].map { "\($0 ?? "nil")" }.joined(separator: " ") + " tickets \(attachments.keys.sorted())"
             }.sorted()
@@ -76,16 +80,37 @@ private func exchange(_ method: String, _ url: String, _ body: String?) async th
         let rows: [(String, String, String?, Int, String)] = [
             ("POST", "/v1/volumes", #"{"name":"BAD","size":"1Gi"}"#, 400, "invalid volume name"),
             ("POST", "/v1/volumes", #"{"name":"v","size":"lots"}"#, 400, "is not a quantity"),
-            ("POST", "/v1/volumes", #"{"name":"v","size":"1Gi","numberOfReplicas":21}"#, 400, "numberOfReplicas 21 is out of range"),
-            ("POST", "/v1/volumes", #"{"name":"v","size":"1Gi","dataEngine":"v2"}"#, 403, "v2-data-engine data engine is not enabled"),
-            ("POST", "/v1/volumes", #"{"name":"v","size":"1Gi","frontend":"iscsi"}"#, 400, "frontend iscsi is not supported"),
-            ("POST", "/v1/volumes", #"{"name":"v","size":"1Gi","diskSelector":["nvme"]}"#, 400, "specified disk tag nvme does not exist"),
-            ("POST", "/v1/volumes", #"{"name":"v","size":"1Gi","replicaSoftAntiAffinity":"maybe"}"#, 400, "invalid VolumeSettingOverride"),
-            ("POST", "/v1/volumes", #"{"name":"v","size":"1Gi","staleReplicaTimeout":-1}"#, 400, "staleReplicaTimeout -1 is negative"),
+            (
+                "POST", "/v1/volumes", #"{"name":"v","size":"1Gi","numberOfReplicas":21}"#, 400,
+                "numberOfReplicas 21 is out of range"
+            ),
+            (
+                "POST", "/v1/volumes", #"{"name":"v","size":"1Gi","dataEngine":"v2"}"#, 403,
+                "v2-data-engine data engine is not enabled"
+            ),
+            (
+                "POST", "/v1/volumes", #"{"name":"v","size":"1Gi","frontend":"iscsi"}"#, 400,
+                "frontend iscsi is not supported"
+            ),
+            (
+                "POST", "/v1/volumes", #"{"name":"v","size":"1Gi","diskSelector":["nvme"]}"#, 400,
+                "specified disk tag nvme does not exist"
+            ),
+            (
+                "POST", "/v1/volumes", #"{"name":"v","size":"1Gi","replicaSoftAntiAffinity":"maybe"}"#, 400,
+                "invalid VolumeSettingOverride"
+            ),
+            (
+                "POST", "/v1/volumes", #"{"name":"v","size":"1Gi","staleReplicaTimeout":-1}"#, 400,
+                "staleReplicaTimeout -1 is negative"
+            ),
             ("POST", "/v1/volumes", #"{"name":["v"],"size":"1Gi"}"#, 400, "field name"),
             ("POST", "/v1/volumes", "not json", 400, "malformed JSON"),
             ("POST", "/v1/volumes", #"{"name":"vol1","size":"1Gi"}"#, 409, "volume vol1 already exists"),
-            ("POST", "/v1/volumes/vol1?action=updateReplicaCount", #"{"replicaCount":0}"#, 400, "replicaCount must be 1 to 20"),
+            (
+                "POST", "/v1/volumes/vol1?action=updateReplicaCount", #"{"replicaCount":0}"#, 400,
+                "replicaCount must be 1 to 20"
+            ),
             ("POST", "/v1/volumes/vol1?action=salvage", #"{"names":["vol1-r-x"]}"#, 409, "to salvage"),
             ("POST", "/v1/volumes/vol1?action=attach", #"{"hostId":"node-z"}"#, 400, "node node-z not found"),
             ("POST", "/v1/volumes/vol1?action=attach", "{", 400, "malformed JSON"),
@@ -100,13 +125,15 @@ private func exchange(_ method: String, _ url: String, _ body: String?) async th
             let answer = try await exchange(method, api + path, body)
             #expect(answer.status == status, "\(row)")
             let envelope = try JSONSerialization.jsonObject(with: answer.body) as? [String: Any] ?? [:]
-            #expect(envelope["type"] as? String == "error" && envelope["status"] as? Int == status, "\(row): \(envelope)")
+            #expect(
+                envelope["type"] as? String == "error" && envelope["status"] as? Int == status, "\(row): \(envelope)")
             #expect(envelope["code"] as? String == codes[status], "\(row): \(envelope)")
             #expect(envelope["detail"] is String, "\(row)")
             #expect((envelope["message"] as? String ?? "").contains(message), "\(row): \(envelope["message"] ?? "")")
         }
         // A ticket that is not there: detached already, nothing to do (Longhorn's detach is idempotent).
-        let detach = try await exchange("POST", api + "/v1/volumes/vol1?action=detach", #"{"attachmentID":"never-made"}"#)
+        let detach = try await exchange(
+            "POST", api + "/v1/volumes/vol1?action=detach", #"{"attachmentID":"never-made"}"#)
         #expect(detach.status == 200)
         #expect(try await snapshot() == before)
     }

@@ -96,7 +96,9 @@ private struct ServerUnderTest {
                     + logTails(directory + "/logs", lines: 30)
             }
         ) { () -> Bool? in
-            last = try JSONDecoder().decode(APICollection<Manager>.self, from: try await client.get("/v1/instancemanagers")).data
+            last = try JSONDecoder().decode(
+                APICollection<Manager>.self, from: try await client.get("/v1/instancemanagers")
+            ).data
             let running = Set(last.filter { $0.currentState == "running" }.map(\.dataEngine))
             return running.isSuperset(of: engines) ? true : nil
         }
@@ -141,15 +143,19 @@ private struct ServerUnderTest {
         let defaultDisk = try await node.waitForDisk("default-disk")
         try await node.waitForInstanceManagers(["v1"])
         for name in ["disk-2", "disk-3"] {
-            try FileManager.default.createDirectory(atPath: node.scratch.path + "/" + name, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: node.scratch.path + "/" + name, withIntermediateDirectories: true)
         }
-        #expect(try node.cli(["node", "disk", "add", "node-a", "disk-2", "--path", node.scratch.path + "/disk-2"]).status == 0)
+        #expect(
+            try node.cli(["node", "disk", "add", "node-a", "disk-2", "--path", node.scratch.path + "/disk-2"]).status
+                == 0)
         _ = try await node.waitForDisk("disk-2")
 
         // Not enough space: more than the disks' maximum at 100% over-provisioning.
         let big = defaultDisk.storageMaximum / 2 * 3
         try await node.create(#"{"name":"vol-big","size":"\#(big)","numberOfReplicas":1}"#)
-        let tooBig = try await node.waitForFailure("vol-big", ["insufficient storage", "node-a/default-disk has", "do not fit"])
+        let tooBig = try await node.waitForFailure(
+            "vol-big", ["insufficient storage", "node-a/default-disk has", "do not fit"])
         #expect(tooBig.replicas.allSatisfy { $0.hostId.isEmpty } && !tooBig.ready)
         try await node.set("storage-over-provisioning-percentage", "200")
         _ = try await node.waitForScheduled("vol-big")
@@ -160,7 +166,8 @@ private struct ServerUnderTest {
         // Node anti-affinity hard (Longhorn's default), two replicas, one node.
         try await node.create(#"{"name":"vol-pair","size":"64Mi","numberOfReplicas":2}"#)
         let pair = try await node.waitForFailure(
-            "vol-pair", ["replica scheduling failed", "node anti-affinity is hard and every candidate node holds a replica"])
+            "vol-pair",
+            ["replica scheduling failed", "node anti-affinity is hard and every candidate node holds a replica"])
         #expect(pair.replicas.filter { !$0.hostId.isEmpty }.count == 1)
         try await node.set("replica-soft-anti-affinity", "true")
         let paired = try await node.waitForScheduled("vol-pair")
@@ -171,9 +178,12 @@ private struct ServerUnderTest {
             #"{"name":"vol-three","size":"64Mi","numberOfReplicas":3,"replicaSoftAntiAffinity":"enabled","replicaDiskSoftAntiAffinity":"disabled"}"#
         )
         let three = try await node.waitForFailure(
-            "vol-three", ["replica scheduling failed", "disk anti-affinity is hard and every candidate disk holds a replica"])
+            "vol-three",
+            ["replica scheduling failed", "disk anti-affinity is hard and every candidate disk holds a replica"])
         #expect(three.replicas.filter { !$0.hostId.isEmpty }.count == 2)
-        #expect(try node.cli(["node", "disk", "add", "node-a", "disk-3", "--path", node.scratch.path + "/disk-3"]).status == 0)
+        #expect(
+            try node.cli(["node", "disk", "add", "node-a", "disk-3", "--path", node.scratch.path + "/disk-3"]).status
+                == 0)
         let spread = try await node.waitForScheduled("vol-three")
         #expect(Set(spread.replicas.map(\.diskID)).count == 3, "one replica on each disk")
 
@@ -182,7 +192,8 @@ private struct ServerUnderTest {
         #expect(try node.cli(["node", "disk", "update", "node-a", "disk-2", "--tags", "fast"]).status == 0)
         try await node.create(#"{"name":"vol-tags","size":"64Mi","numberOfReplicas":1,"diskSelector":["ssd","fast"]}"#)
         _ = try await node.waitForFailure(
-            "vol-tags", ["tags not fulfilled", "disk node-a/default-disk lacks the tags [\"fast\"]", "disk node-a/disk-3 lacks"])
+            "vol-tags",
+            ["tags not fulfilled", "disk node-a/default-disk lacks the tags [\"fast\"]", "disk node-a/disk-3 lacks"])
         #expect(try node.cli(["node", "disk", "update", "node-a", "default-disk", "--tags", "ssd,fast"]).status == 0)
         let tagged = try await node.waitForScheduled("vol-tags")
         #expect(tagged.replicas.map(\.diskID) == [defaultDisk.diskUUID])
@@ -210,10 +221,14 @@ private struct ServerUnderTest {
         try await node.create(#"{"name":"vol-v2","size":"64Mi","numberOfReplicas":1,"dataEngine":"v2"}"#)
         _ = try await node.waitForFailure(
             "vol-v2",
-            ["disks are unavailable", "disk type filesystem of node-a/default-disk is not compatible with data engine v2"])
+            [
+                "disks are unavailable",
+                "disk type filesystem of node-a/default-disk is not compatible with data engine v2",
+            ])
         let file = try TemporaryFile(size: 256 << 20, name: "scheduling-block")
         _ = try await eventually("block-1 is added once V2 runs", seconds: 60) { () -> Bool? in
-            try node.cli(["node", "disk", "add", "node-a", "block-1", "--path", file.path, "--type", "block"]).status == 0
+            try node.cli(["node", "disk", "add", "node-a", "block-1", "--path", file.path, "--type", "block"]).status
+                == 0
                 ? true : nil
         }
         let block = try await node.waitForDisk("block-1")
@@ -221,7 +236,9 @@ private struct ServerUnderTest {
         #expect(v2.replicas.map(\.diskID) == [block.diskUUID])
 
         // A V1 volume when the only disk that allows scheduling is a block disk.
-        #expect(try node.cli(["node", "disk", "update", "node-a", "default-disk", "--allow-scheduling", "false"]).status == 0)
+        #expect(
+            try node.cli(["node", "disk", "update", "node-a", "default-disk", "--allow-scheduling", "false"]).status
+                == 0)
         try await node.create(#"{"name":"vol-v1","size":"64Mi","numberOfReplicas":1}"#)
         _ = try await node.waitForFailure(
             "vol-v1",
@@ -229,7 +246,9 @@ private struct ServerUnderTest {
                 "disks are unavailable", "node-a/default-disk does not allow scheduling",
                 "disk type block of node-a/block-1 is not compatible with data engine v1",
             ])
-        #expect(try node.cli(["node", "disk", "update", "node-a", "default-disk", "--allow-scheduling", "true"]).status == 0)
+        #expect(
+            try node.cli(["node", "disk", "update", "node-a", "default-disk", "--allow-scheduling", "true"]).status == 0
+        )
         let v1 = try await node.waitForScheduled("vol-v1")
         #expect(v1.replicas.map(\.diskID) == [defaultDisk.diskUUID])
     }
