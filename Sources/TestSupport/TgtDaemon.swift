@@ -5,7 +5,6 @@ public import Foundation
 import Glibc
 public import InstanceManager
 public import JSONRPC
-import Synchronization
 
 /// The `hornbill` executable the test command built, beside the test bundle.
 public func hornbillExecutable() -> URL {
@@ -61,17 +60,10 @@ public final class TgtDaemon: @unchecked Sendable {
     }
 }
 
-private let nextPortSlot = Mutex<Int>(0)
-
 /// A run of 16 ports for one V2Instances, below the kernel's ephemeral range (so no outgoing
 /// connection holds one) and distinct from every other range this process hands out.
 public func testPortRange() -> ClosedRange<Int> {
-    let slot = nextPortSlot.withLock { next in
-        defer { next += 1 }
-        return next
-    }
-    let slots = 11000 / 16
-    let base = 21000 + ((Int(getpid()) + slot) % slots) * 16
+    let base = firstOfFreeTCPPorts(16)
     return base...(base + 15)
 }
 

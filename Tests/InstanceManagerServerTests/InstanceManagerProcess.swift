@@ -97,18 +97,10 @@ final class DaemonProcess: @unchecked Sendable {
     deinit { stop(SIGKILL) }
 }
 
-private let nextSlot = Mutex(0)
-
 /// A slot of 64 ports distinct from every other this test process hands out: ports 0-7 for the
 /// instance manager's servers, 8-35 for V1 processes, 36-63 for V2 instances.
 func portSlot() -> Int {
-    let slot = nextSlot.withLock { next in
-        defer { next += 1 }
-        return next
-    }
-    // Below the kernel's ephemeral range (32768 up): a port there can be taken by any outgoing
-    // connection on the machine before the instance manager binds it. Above it: testPortRange.
-    return 12000 + ((Int(getpid()) * 7 + slot) % 140) * 64
+    firstOfFreeTCPPorts(64)
 }
 
 /// A `hornbill tgt` on its own socket.

@@ -10,7 +10,6 @@ import InstanceManagerAPI
 import ManagerControllers
 import ManagerModel
 import ManagerStore
-import Synchronization
 import TestSupport
 
 struct ControllerTestError: Error, CustomStringConvertible {
@@ -76,8 +75,6 @@ final class StoreScratch: @unchecked Sendable {
     }
 }
 
-private let nextSlot = Mutex(0)
-
 /// 64 ports of their own for one instance manager: its servers at +0…+7, V1 processes +8…+35,
 /// V2 instances +36…+63; below the kernel's ephemeral range and apart from other suites' ranges.
 /// A block another test process's instance manager already serves is passed over (its servers
@@ -85,11 +82,7 @@ private let nextSlot = Mutex(0)
 func instanceManagerPortBase() -> Int {
     var base = 0
     for _ in 0..<30 {
-        let slot = nextSlot.withLock { next in
-            defer { next += 1 }
-            return next
-        }
-        base = 9000 + ((Int(getpid()) + slot) % 30) * 64
+        base = firstOfFreeTCPPorts(64)
         if !(0..<8).contains(where: { canConnect(port: base + $0) }) { return base }
     }
     return base

@@ -50,7 +50,7 @@ private func tgtAnswers(_ socket: String) async -> Bool {
         let port = Int(freeTCPPort())
         let v1Port = Int(freeTCPPort())
         let v2Port = Int(freeTCPPort())
-        let base = 41000 + Int(getpid() % 400) * 50
+        let base = firstOfFreeTCPPorts(70)
         let server = try Daemon(
             [
                 "server", "--data-dir", directory, "--port", "\(port)", "--v1-instance-manager-port", "\(v1Port)",
@@ -122,10 +122,12 @@ private func tgtAnswers(_ socket: String) async -> Bool {
         let scratch = try ScratchDirectory()
         let directory = scratch.path + "/data"
         let port = Int(freeTCPPort())
+        // The server holds back the twenty ports above its V2 instance ports.
+        let base = firstOfFreeTCPPorts(40)
         let arguments = [
             "server", "--data-dir", directory, "--port", "\(port)", "--v1-instance-manager-port", "\(freeTCPPort())",
-            "--v2-instance-manager-port", "\(freeTCPPort())", "--v1-process-ports", "43000-43009",
-            "--v2-instance-ports", "43010-43019",
+            "--v2-instance-manager-port", "\(freeTCPPort())", "--v1-process-ports", "\(base)-\(base + 9)",
+            "--v2-instance-ports", "\(base + 10)-\(base + 19)",
         ]
         let first = try Daemon(arguments, errorPath: scratch.path + "/first.err")
         let left = try await eventually("both children recorded") { () -> [String: Int32]? in

@@ -16,7 +16,7 @@ import Testing
         let port = Int(freeTCPPort())
         let v1Port = Int(freeTCPPort())
         let v2Port = Int(freeTCPPort())
-        let base = 43000 + Int(getpid() % 400) * 50
+        let base = firstOfFreeTCPPorts(70)
         let server = try Daemon(
             [
                 "server", "--data-dir", directory, "--node-name", "node-a", "--address", "127.0.0.1",

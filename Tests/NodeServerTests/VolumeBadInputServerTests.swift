@@ -39,7 +39,7 @@ private func exchange(_ method: String, _ url: String, _ body: String?) async th
         let scratch = try ScratchDirectory()
         let directory = scratch.path + "/data"
         let port = Int(freeTCPPort())
-        let base = 45000 + Int(getpid() % 400) * 50
+        let base = firstOfFreeTCPPorts(70)
         let server = try Daemon(
             [
                 "server", "--data-dir", directory, "--node-name", "node-a", "--address", "127.0.0.1",

@@ -14,7 +14,7 @@ import Testing
         let scratch = try ScratchDirectory()
         let directory = scratch.path + "/data"
         let port = Int(freeTCPPort())
-        let base = 43000 + Int(getpid() % 400) * 50 + 20
+        let base = firstOfFreeTCPPorts(70)
         let server = try Daemon(
             [
                 "server", "--data-dir", directory, "--node-name", "node-a", "--address", "127.0.0.1",

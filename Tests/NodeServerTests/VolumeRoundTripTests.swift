@@ -21,7 +21,7 @@ private struct NodeUnderTest {
         scratch = try ScratchDirectory()
         directory = scratch.path + "/data"
         let port = Int(freeTCPPort())
-        let base = 43000 + Int(getpid() % 400) * 50 + 40
+        let base = firstOfFreeTCPPorts(70)
         server = try Daemon(
             [
                 "server", "--data-dir", directory, "--node-name", "node-a", "--address", "127.0.0.1",

@@ -24,7 +24,7 @@ private struct ServerUnderTest {
         directory = scratch.path + "/data"
         let port = Int(freeTCPPort())
         // No replica is started here; the ranges only have to be the suite's own.
-        let base = 41000 + Int(getpid() % 400) * 50 + 20
+        let base = firstOfFreeTCPPorts(70)
         server = try Daemon(
             [
                 "server", "--data-dir", directory, "--node-name", "node-a", "--address", "127.0.0.1",
