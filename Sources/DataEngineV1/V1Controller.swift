@@ -158,6 +158,37 @@ public final class V1Controller: BlockDevice, @unchecked Sendable {
 
     public func makeChannel() throws -> any IOChannel { V1ControllerChannel(controller: self) }
 
+    /// Takes the replica at `address` ("tcp://host:port" or "host:port") out of the volume: its
+    /// link is closed and it no longer shows in the status. Writes and reads in flight on it end
+    /// as a failed leg does; the others carry them. Removing a replica the volume does not have
+    /// changes nothing (false). The last RW replica is refused while any replica remains: the
+    /// volume would have nothing left to serve from.
+    @discardableResult
+    public func removeReplica(address: String) async throws -> Bool {
+        let wanted = Self.bareAddress(address)
+        return try await reactor.run {
+            guard let index = replicas.firstIndex(where: { Self.bareAddress($0.address) == wanted }) else { return false }
+            let replica = replicas[index]
+            if replica.mode == .readWrite && readWrite.count == 1 {
+                throw ReplicaError("replica \(replica.address) is the last RW replica of volume \(name); it cannot be removed")
+            }
+            replicas.remove(at: index)
+            replica.link?.onFailure = nil
+            replica.link?.close()
+            if replica.mode != .error {
+                replica.mode = .error
+                replica.reason = "removed"
+            }
+            publish()
+            return true
+        }
+    }
+
+    /// "tcp://host:port" as "host:port".
+    static func bareAddress(_ address: String) -> String {
+        address.hasPrefix("tcp://") ? String(address.dropFirst("tcp://".count)) : address
+    }
+
     /// Closes every replica link.
     public func stop() async {
         await reactor.run {

@@ -40,7 +40,7 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "Seconds a replica may take to answer before it is marked ERR.")
     var replicaTimeout: Double = 8
 
-    @Option(help: "A Unix socket answering controller_status (JSON-RPC).")
+    @Option(help: "A Unix socket answering controller_status and controller_replica_remove (JSON-RPC).")
     var statusSocket: String?
 
     @Option(help: "Microseconds an idle reactor polls before it sleeps (default: \(V1ProcessLimits.defaultPollMicroseconds), sleep at once).")
@@ -77,7 +77,7 @@ struct ControllerCommand: AsyncParsableCommand {
         var statusServer: JSONRPCServer?
         if let statusSocket {
             statusServer = try await JSONRPCServer.start(
-                path: statusSocket, handler: ControllerStatus(controller: controller, frontend: frontend, endpoint: endpoint), group: group)
+                path: statusSocket, handler: ControllerSocketMethods(controller: controller, frontend: frontend, endpoint: endpoint), group: group)
         }
         for status in controller.status {
             FileHandle.standardError.write(Data("hornbill controller: replica \(status.address) \(status.mode.rawValue)\(status.reason.map { " (\($0))" } ?? "")\n".utf8))
@@ -89,28 +89,5 @@ struct ControllerCommand: AsyncParsableCommand {
         await controller.stop()
         reactor.shutdown()
         try await group.shutdownGracefully()
-    }
-}
-
-/// controller_status: the volume, its frontend and its replicas' modes.
-struct ControllerStatus: JSONRPCMethodHandler {
-    let controller: V1Controller
-    let frontend: String
-    let endpoint: String
-
-    func handle(_ request: JSONRPCRequest) async -> Result<JSONValue, JSONRPCError> {
-        guard request.method == "controller_status" else { return .failure(.methodNotFound) }
-        return .success(.object([
-            ("volume", .string(controller.name)), ("size", .integer(controller.byteCount)),
-            ("frontend", .string(frontend)), ("endpoint", .string(endpoint)),
-            ("replicas", .array(controller.status.map { status in
-                var fields: [(key: String, value: JSONValue)] = [
-                    ("address", .string(status.address)), ("mode", .string(status.mode.rawValue)),
-                    ("revision", .integer(status.revision)),
-                ]
-                if let reason = status.reason { fields.append(("reason", .string(reason))) }
-                return .object(fields)
-            })),
-        ]))
     }
 }

@@ -1,5 +1,6 @@
 // The V1 engine as processes: replica processes on directories, a controller replicating over
-// them, fio through its NBD frontend; replicas killed, the controller killed and restarted.
+// them, fio through its NBD frontend; replicas killed or removed, the controller killed and
+// restarted.
 
 import Foundation
 import Glibc
@@ -146,6 +147,48 @@ private final class V1Volume: @unchecked Sendable {
         let modes = try volume.modes()
         #expect(modes.map(\.mode) == ["RW", "ERR"])
         #expect(modes[1].reason?.contains("did not answer within") == true, "\(modes)")
+        volume.controller?.kill(SIGTERM)
+    }
+
+    @Test func aReplicaRemovedWhileWritesGoOnLeavesTheOthersServing() async throws {
+        let volume = try V1Volume(replicas: 3)
+        try volume.startController()
+        let statusSocket = volume.statusSocket
+        let removed = "tcp://127.0.0.1:\(volume.replicaPorts[1])"
+        let remove: @Sendable (String) throws -> Result<JSONValue, JSONRPCError> = { address in
+            try JSONRPCClient(path: statusSocket).call("controller_replica_remove", params: .object([("address", .string(address))]))
+        }
+        // Removed in the middle of fio's writes: fio still verifies everything.
+        let remover = BackgroundThread {
+            usleep(300_000)
+            return try remove(removed)
+        }
+        let result = try fio(volume.uri, sizeMiB: 24)
+        #expect(result.status == 0 && result.output.contains("err= 0"), "\(result.output)")
+        #expect(try await remover.value() == .success(.bool(true)))
+        let modes = try volume.modes()
+        #expect(modes.map(\.mode) == ["RW", "RW"] && modes[0].revision == modes[1].revision)
+        // Removed again: nothing to remove.
+        #expect(try remove(removed) == .success(.bool(false)))
+        // The last RW replica stays; bad parameters change nothing.
+        #expect(try remove("127.0.0.1:\(volume.replicaPorts[0])") == .success(.bool(true)))
+        guard case .failure(let last) = try remove("tcp://127.0.0.1:\(volume.replicaPorts[2])") else {
+            Issue.record("the last RW replica was removed")
+            return
+        }
+        #expect(last.message.contains("last RW replica"), "\(last.message)")
+        let client = try JSONRPCClient(path: statusSocket)
+        guard case .failure(let bad) = try client.call("controller_replica_remove", params: .object([("addr", .string(removed))])) else {
+            Issue.record("bad parameters were accepted")
+            return
+        }
+        #expect(bad.code == -32602)
+        #expect(try volume.modes().map(\.mode) == ["RW"])
+        let again = try fio(volume.uri, sizeMiB: 8)
+        #expect(again.status == 0 && again.output.contains("err= 0"), "\(again.output)")
+        // The removed replica kept running, no longer written.
+        let final = try #require(try volume.modes().first).revision
+        #expect(volume.revisionCounter(1) < final && volume.revisionCounter(1) >= 0)
         volume.controller?.kill(SIGTERM)
     }
 
