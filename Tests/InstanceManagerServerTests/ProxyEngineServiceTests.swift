@@ -1,6 +1,6 @@
 // The proxy service over a V2 engine on a real `hornbill tgt` with two replicas: VolumeGet,
-// ReplicaList, ReplicaRemove and ReplicaAdd; V1 requests against the process supervisor; engines
-// of other nodes, data engines and RPCs it does not serve.
+// ReplicaList, ReplicaRemove and ReplicaAdd; V1 requests (ReplicaRemove too) against the process
+// supervisor; engines of other nodes, data engines and RPCs it does not serve.
 
 import Foundation
 import GRPCCore
@@ -143,6 +143,24 @@ import Testing
             #expect(
                 replicas.map { "\($0.address.address) \($0.mode)" }.sorted()
                     == legs.map { "tcp://127.0.0.1:\($0) rw" }.sorted())
+
+            // ReplicaRemove: the controller drops the leg; again, it is not found; the last RW
+            // leg is kept; a replica named without an address cannot be found by a V1 controller.
+            var remove = Imrpc_EngineReplicaRemoveRequest()
+            remove.proxyEngineRequest = request
+            remove.replicaName = "vol-r-2"
+            remove.replicaAddress = "tcp://127.0.0.1:\(legs[1])"
+            _ = try await proxyClient.replicaRemove(remove)
+            let left = try await proxyClient.replicaList(request).replicaList.replicas
+            #expect(left.map { "\($0.address.address) \($0.mode)" } == ["tcp://127.0.0.1:\(legs[0]) rw"])
+            let removedAgain = await rpcError { _ = try await proxyClient.replicaRemove(remove) }
+            #expect(removedAgain?.code == .notFound, "\(String(describing: removedAgain))")
+            remove.replicaAddress = "127.0.0.1:\(legs[0])"
+            let last = await rpcError { _ = try await proxyClient.replicaRemove(remove) }
+            #expect(last?.code == .failedPrecondition && last?.message.contains("last RW replica") == true)
+            remove.replicaAddress = ""
+            #expect(await rpcError { _ = try await proxyClient.replicaRemove(remove) }?.code == .invalidArgument)
+            #expect(try await proxyClient.volumeGet(request).volume.replicaCount == 1)
 
             request.address = "127.0.0.1:\(plainReplica)"
             let noSocket = await rpcError { _ = try await proxyClient.volumeGet(request) }

@@ -1,12 +1,28 @@
 // The proxy service's V1 side: the engine is the `hornbill controller` process whose ports
 // include the address's port, and its state comes from the controller's `--status-socket`
-// (JSON-RPC controller_status). A controller started without a status socket cannot be asked.
+// (JSON-RPC controller_status); ReplicaRemove asks it there too (controller_replica_remove). A
+// controller started without a status socket cannot be asked.
 
 import InstanceManager
 import InstanceManagerAPI
 
 extension ProxyEngineService {
     func v1Status(_ request: Imrpc_ProxyEngineRequest) async throws(InstanceManagerError) -> V1ControllerStatus {
+        try await V1ControllerStatus.fetch(socketPath: v1StatusSocket(request), timeout: controllerTimeout)
+    }
+
+    /// Takes the replica at `replicaAddress` out of the V1 volume (the controller drops its link).
+    func v1ReplicaRemove(_ request: Imrpc_ProxyEngineRequest, replicaAddress: String) async throws(InstanceManagerError) {
+        let address = Self.withoutScheme(replicaAddress)
+        guard SPDKService.split(address).port > 0 else {
+            throw .invalidArgument("a V1 replica is removed by its address (ip:port), not \"\(replicaAddress)\"")
+        }
+        try await V1ControllerReplicaRemove.remove(
+            socketPath: v1StatusSocket(request), address: "tcp://\(address)", timeout: controllerTimeout)
+    }
+
+    /// The status socket of the controller process whose ports include the address's port.
+    private func v1StatusSocket(_ request: Imrpc_ProxyEngineRequest) async throws(InstanceManagerError) -> String {
         let address = Self.withoutScheme(request.address)
         let port = SPDKService.split(address).port
         guard port > 0 else { throw .invalidArgument("engine address \"\(request.address)\" has no port") }
@@ -21,7 +37,7 @@ extension ProxyEngineService {
                 .failedPrecondition,
                 "engine process \(process.spec.name) was started without --status-socket; its state cannot be read")
         }
-        return try await V1ControllerStatus.fetch(socketPath: process.spec.args[flag + 1], timeout: controllerTimeout)
+        return process.spec.args[flag + 1]
     }
 }
 

@@ -1,8 +1,8 @@
 // The proxy service (imrpc.ProxyEngineService, longhorn-api.md §3.5), served on the listen port
 // + 1: engine operations addressed by `proxy_engine_request`, dispatched on its `data_engine`.
 // V2: the engine is this node's (found by `engine_name` in V2Instances; an address on another
-// node is refused rather than dialed). V1: VolumeGet and ReplicaList ask the `hornbill controller`
-// process listening on the address's port over its `--status-socket`
+// node is refused rather than dialed). V1: VolumeGet, ReplicaList and ReplicaRemove ask the
+// `hornbill controller` process listening on the address's port over its `--status-socket`
 // (ProxyEngineService+V1.swift). Every other RPC answers Unimplemented
 // (ProxyEngineService+Unimplemented.swift).
 
@@ -96,8 +96,12 @@ public struct ProxyEngineService: Imrpc_ProxyEngineService.SimpleServiceProtocol
         request: Imrpc_EngineReplicaRemoveRequest, context: ServerContext
     ) async throws -> Google_Protobuf_Empty {
         try await withRPCErrors {
-            guard request.proxyEngineRequest.dataEngine == .v2 else {
-                throw Self.unsupported(context, request.proxyEngineRequest.dataEngine)
+            switch request.proxyEngineRequest.dataEngine {
+            case .v2: break
+            case .v1:
+                try await v1ReplicaRemove(request.proxyEngineRequest, replicaAddress: request.replicaAddress)
+                return Google_Protobuf_Empty()
+            case .UNRECOGNIZED: throw Self.unsupported(context, request.proxyEngineRequest.dataEngine)
             }
             let engine = try await localEngine(request.proxyEngineRequest)
             let address = Self.withoutScheme(request.replicaAddress)
