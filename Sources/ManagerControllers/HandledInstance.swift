@@ -1,7 +1,8 @@
 // What differs between the two kinds of instance the handler runs, Replica and Engine
 // (longhorn-api.md §3.8, §7.3, §7.4): the create request, the `cleanup_required` of a stop, what
 // a running engine also reports (endpoint, size, replica modes, through the instance manager's
-// proxy), and what is left on disk once a V1 replica is deleted (its data directory).
+// proxy, which also takes out of it the replicas its spec no longer names), and what is left on
+// disk once a V1 replica is deleted (its data directory).
 
 import Foundation
 import InstanceManagerAPI
@@ -118,36 +119,32 @@ extension Engine: HandledInstance {
         }
     }
 
+    /// The running engine's endpoint, size and replica modes from the proxy; first, every replica
+    /// it has that `spec.replicaAddressMap` no longer names is taken out of it
+    /// (EngineReplicaRemoval). False when the proxy could not be read or a removal failed.
     mutating func observeRunning(client: InstanceServiceClient) async -> Bool {
         guard status.currentState == .running else { return true }
+        let engineAddress = "\(status.storageIP):\(status.port)"
         let answer: (volume: Ptypes_Volume, replicas: [Ptypes_ControllerReplica])
         do {
             answer = try await client.engineVolume(
                 engineName: metadata.name, volumeName: spec.volumeName, dataEngine: spec.dataEngine,
-                engineAddress: "\(status.storageIP):\(status.port)")
+                engineAddress: engineAddress)
         } catch {
             return false
         }
         // A V1 controller always serves NBD; with its frontend disabled the volume has no endpoint.
         status.endpoint = spec.disableFrontend ? "" : answer.volume.endpoint
         status.currentSize = StringInt64(answer.volume.size)
-        var byAddress: [String: String] = [:]
-        for (name, address) in status.currentReplicaAddressMap { byAddress[address] = name }
+        let removal = await removeReplicasNotInSpec(
+            legs(answer.replicas), client: client, engineAddress: engineAddress)
         var modes: [String: ReplicaMode] = [:]
-        for replica in answer.replicas {
-            let address = replica.address.address
-            let bare = address.hasPrefix("tcp://") ? String(address.dropFirst("tcp://".count)) : address
-            guard let name = replica.address.instanceName.isEmpty ? byAddress[bare] : replica.address.instanceName
-            else { continue }
-            modes[name] =
-                switch replica.mode {
-                case .rw: .readWrite
-                case .wo: .writeOnly
-                default: .error
-                }
+        for leg in removal.remaining {
+            guard let name = leg.name else { continue }
+            modes[name] = leg.mode
         }
         status.replicaModeMap = modes
-        return true
+        return removal.complete
     }
 
     mutating func clearRunning() {

@@ -14,7 +14,8 @@
 //   missing (or a stopped V2 replica), the status is written first (owner, instance manager,
 //   `starting`; an engine's `currentReplicaAddressMap` from its spec), then InstanceCreate; the
 //   status then follows the instance (InstanceObservation), `started` once it runs, and an
-//   engine's endpoint, size and replica modes come from the proxy. An instance that ran and
+//   engine's endpoint, size and replica modes come from the proxy, after the replicas its spec
+//   no longer names are removed from it (EngineReplicaRemoval.swift). An instance that ran and
 //   vanished is `error` (Longhorn's rule: the volume controller decides what to do);
 // - otherwise: a present instance is deleted (`cleanup_required` false for a replica, true for
 //   an engine) and the status says `stopped`, with no address.

@@ -1,8 +1,9 @@
 // The instance manager's InstanceService and ProxyEngineService as the instance handler drives
 // them (longhorn-api.md §3.3, §3.5, §3.8): one instance looked up by name (InstanceGet), created,
-// deleted, and a running engine's volume and replicas read through the proxy. A missing instance
-// is an answer (`nil`), not a failure; an instance manager that cannot be reached is told apart
-// from one that refused a call, because the handler reports the two differently.
+// deleted, and a running engine's volume and replicas read through the proxy, where a replica is
+// also taken out of it (ReplicaRemove). A missing instance is an answer (`nil`), not a failure;
+// an instance manager that cannot be reached is told apart from one that refused a call, because
+// the handler reports the two differently.
 
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
@@ -109,6 +110,34 @@ struct InstanceServiceClient: Sendable {
             let replicas = try await proxy.replicaList(request, options: GRPCConnection.callOptions).replicaList
                 .replicas
             return (volume, replicas)
+        }
+    }
+
+    /// Takes a replica out of a running engine (ReplicaRemove through the proxy). A replica the
+    /// engine does not have (or an engine that is gone) is already out.
+    func engineReplicaRemove(
+        engineName: String, volumeName: String, dataEngine: DataEngine, engineAddress: String, replicaName: String,
+        replicaAddress: String
+    ) async throws(InstanceCallError) {
+        let engine = Imrpc_ProxyEngineRequest.with {
+            $0.address = engineAddress
+            $0.engineName = engineName
+            $0.volumeName = volumeName
+            $0.dataEngine = dataEngine.wire
+            $0.backendStoreDriver = dataEngine.backendStoreDriver
+        }
+        let request = Imrpc_EngineReplicaRemoveRequest.with {
+            $0.proxyEngineRequest = engine
+            $0.replicaName = replicaName
+            $0.replicaAddress = replicaAddress.isEmpty ? "" : "tcp://\(replicaAddress)"
+        }
+        try await call(port: address.proxyPort) { client in
+            do {
+                _ = try await Imrpc_ProxyEngineService.Client(wrapping: client).replicaRemove(
+                    request, options: GRPCConnection.callOptions)
+            } catch let error as RPCError where error.code == .notFound {
+                return
+            }
         }
     }
 

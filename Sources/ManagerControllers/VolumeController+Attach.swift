@@ -9,8 +9,10 @@
 //   replica stopped; once they are, `detached`.
 // While attached, robustness follows the engine's replica modes (RW replicas against
 // `numberOfReplicas`: healthy, degraded, or faulted when none), and a replica the engine reports
-// ERR, or whose instance failed, is marked failed (`failedAt`) and stopped: the volume keeps
-// serving from the others.
+// ERR, or whose instance failed, is marked failed (`failedAt`) and taken out of the engine's
+// `spec.replicaAddressMap`; the engine's instance handler removes it from the running engine
+// (EngineReplicaRemoval.swift), and once the engine's current address map no longer names it, it
+// is stopped. The volume keeps serving from the others.
 
 import Foundation
 import ManagerModel
@@ -31,9 +33,11 @@ extension VolumeController {
 
     // MARK: Attach
 
-    private func attach(_ state: inout VolumeState, engine: StoredObject<Engine>, node: String) async throws {
+    private func attach(_ state: inout VolumeState, engine stored: StoredObject<Engine>, node: String) async throws {
         let now = KubernetesTime.format(configuration.now())
-        try await markFailedReplicas(&state, engine: engine.value, now: now)
+        try await markFailedReplicas(&state, engine: stored.value, now: now)
+        let engine = try await dropFailedReplicas(state, from: stored)
+        try await stopFailedReplicasTheEngineLetGo(state, engine: engine.value)
         let usable = state.replicas.filter { Self.isUsable($0.value) }
         if state.volume.status.state != .attached { state.volume.status.state = .attaching }
         guard !usable.isEmpty else {
@@ -86,7 +90,7 @@ extension VolumeController {
     }
 
     /// Replicas the engine reports ERR, or whose instance failed while wanted running, are marked
-    /// failed and stopped.
+    /// failed. They are not stopped yet: the running engine may still have them.
     private func markFailedReplicas(_ state: inout VolumeState, engine: Engine, now: String) async throws {
         let engineRuns = engine.status.instance.currentState == .running
         for index in state.replicas.indices {
@@ -99,9 +103,31 @@ extension VolumeController {
             guard reportedError || instanceFailed else { continue }
             replica.spec.failedAt = now
             replica.spec.lastFailedAt = now
-            replica.spec.instance.desireState = .stopped
             state.replicas[index] = try await store.update(
                 replica, name: stored.name, labels: stored.labels, expectedVersion: stored.resourceVersion)
+        }
+    }
+
+    /// Failed replicas leave the engine's `spec.replicaAddressMap`: the engine's instance handler
+    /// then takes them out of the running engine (EngineReplicaRemoval.swift).
+    private func dropFailedReplicas(_ state: VolumeState, from engine: StoredObject<Engine>) async throws
+        -> StoredObject<Engine>
+    {
+        let failed = state.replicas.filter { !$0.value.spec.failedAt.isEmpty }.map(\.name)
+        guard failed.contains(where: { engine.value.spec.replicaAddressMap[$0] != nil }) else { return engine }
+        var updated = engine.value
+        for name in failed { updated.spec.replicaAddressMap.removeValue(forKey: name) }
+        return try await store.update(updated, name: engine.name, labels: engine.labels, expectedVersion: engine.resourceVersion)
+    }
+
+    /// A failed replica is stopped once the engine no longer has it (its current address map, which
+    /// a stopped engine empties, does not name it).
+    private func stopFailedReplicasTheEngineLetGo(_ state: VolumeState, engine: Engine) async throws {
+        for replica in state.replicas
+        where !replica.value.spec.failedAt.isEmpty && replica.value.spec.instance.desireState != .stopped
+            && engine.status.currentReplicaAddressMap[replica.name] == nil
+        {
+            try await setDesire(.stopped, of: replica)
         }
     }
 

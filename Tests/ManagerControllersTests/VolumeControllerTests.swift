@@ -1,9 +1,11 @@
 // The volume and attachment controllers over a real store, step by step: the engine and replicas
-// made and scheduled, attach in Longhorn's order, a failed replica making the volume degraded,
-// detach in order, deletion, and scheduling that waits for a disk. The instance handler's part
-// (running what is wanted running, stopping what is wanted stopped, removing what is being
-// deleted) is played by `InstanceDriver`, which writes what the handler would report; the
-// handler itself is tested against real instance managers elsewhere.
+// made and scheduled, attach in Longhorn's order, a failed replica making the volume degraded
+// (taken out of the engine's spec, stopped once the running engine let it go), detach in order,
+// deletion, and scheduling that waits for a disk. The instance handler's part (running what is
+// wanted running, stopping what is wanted stopped, removing what is being deleted, taking out of
+// a running engine the replicas its spec no longer names) is played by `InstanceDriver`, which
+// writes what the handler would report; the handler itself is tested against real instance
+// managers elsewhere.
 
 import Foundation
 import ManagerControllers
@@ -19,8 +21,17 @@ private struct InstanceDriver {
     var failing: Set<String> = []
     /// Replicas the engine reports ERR.
     var engineErrors: Set<String> = []
+    /// Replicas the running engine does not let go yet when its spec no longer names them (the
+    /// removal through the instance manager has not happened).
+    var held: Set<String> = []
+    /// Replicas asked to stop while the running engine still had them (a V2 replica refuses that).
+    let stoppedWhileHeld = NameRecord()
 
     func step() async throws {
+        let engines = try await store.list(Engine.self).items
+        let inRunningEngines = Set(
+            engines.filter { $0.value.status.instance.currentState == .running }
+                .flatMap(\.value.status.currentReplicaAddressMap.keys))
         for stored in try await store.list(Replica.self).items {
             var replica = stored.value
             if replica.metadata.isBeingDeleted {
@@ -28,6 +39,10 @@ private struct InstanceDriver {
                 continue
             }
             let running = replica.spec.instance.desireState == .running
+            if !running && replica.status.currentState == .running && inRunningEngines.contains(stored.name) {
+                stoppedWhileHeld.names.withLock { _ = $0.insert(stored.name) }
+                continue
+            }
             replica.status.currentState =
                 running ? (failing.contains(stored.name) ? .error : .running) : .stopped
             replica.status.ip = replica.status.currentState == .running ? "10.0.0.1" : ""
@@ -36,17 +51,25 @@ private struct InstanceDriver {
                 _ = try await store.update(replica, name: stored.name, labels: stored.labels, expectedVersion: stored.resourceVersion)
             }
         }
-        for stored in try await store.list(Engine.self).items {
+        for stored in engines {
             var engine = stored.value
             if engine.metadata.isBeingDeleted {
                 _ = try await store.delete(Engine.self, stored.name, expectedVersion: stored.resourceVersion)
                 continue
             }
             if engine.spec.instance.desireState == .running {
+                if engine.status.instance.currentState != .running {
+                    // Started over the spec's replicas.
+                    engine.status.currentReplicaAddressMap = engine.spec.replicaAddressMap
+                } else {
+                    // Running: the replicas the spec no longer names are removed, unless held.
+                    engine.status.currentReplicaAddressMap = engine.status.currentReplicaAddressMap.filter {
+                        engine.spec.replicaAddressMap[$0.key] != nil || held.contains($0.key)
+                    }
+                }
                 engine.status.instance.currentState = .running
                 engine.status.endpoint = "nbd://10.0.0.1:21000/\(engine.spec.instance.volumeName)"
-                engine.status.currentReplicaAddressMap = engine.spec.replicaAddressMap
-                engine.status.replicaModeMap = engine.spec.replicaAddressMap.mapValues { _ in .readWrite }
+                engine.status.replicaModeMap = engine.status.currentReplicaAddressMap.mapValues { _ in .readWrite }
                 for name in engineErrors where engine.status.replicaModeMap[name] != nil {
                     engine.status.replicaModeMap[name] = .error
                 }
@@ -54,12 +77,18 @@ private struct InstanceDriver {
                 engine.status.instance.currentState = .stopped
                 engine.status.endpoint = ""
                 engine.status.replicaModeMap = [:]
+                engine.status.currentReplicaAddressMap = [:]
             }
             if engine != stored.value {
                 _ = try await store.update(engine, name: stored.name, labels: stored.labels, expectedVersion: stored.resourceVersion)
             }
         }
     }
+}
+
+/// Names noted while a test runs.
+private final class NameRecord: Sendable {
+    let names = Mutex<Set<String>>([])
 }
 
 private struct Cluster {
@@ -237,6 +266,56 @@ private struct Cluster {
         #expect(!volume.status.lastDegradedAt.isEmpty)
         let replica = try #require(try await cluster.replicas().first { $0.metadata.name == failed })
         #expect(!replica.spec.failedAt.isEmpty && replica.spec.instance.desireState == .stopped)
+        let engine = try #require(try await cluster.engine(name))
+        #expect(engine.spec.replicaAddressMap[failed] == nil && engine.status.currentReplicaAddressMap[failed] == nil)
+        #expect(engine.status.replicaModeMap.count == 1 && engine.status.replicaModeMap[failed] == nil)
+        #expect(cluster.driver.stoppedWhileHeld.names.withLock { $0.isEmpty })
+    }
+
+    @Test func aFailedReplicaIsStoppedOnlyOnceTheRunningEngineHasLetItGo() async throws {
+        var cluster = try Cluster()
+        try await cluster.addNode("node-1")
+        try await cluster.addNode("node-2")
+        try await cluster.addNode("node-3")
+        let name = try await cluster.createVolume(#"{"name":"vol","size":"1Gi","numberOfReplicas":3}"#)
+        try await cluster.settle(name)
+        try await cluster.setTickets(name, [AttachmentTicket(id: "t1", type: "longhorn-api", nodeID: "node-1")])
+        try await cluster.settle(name)
+        // Its instance fails while attached (a V1 replica process killed); the engine keeps it
+        // until the removal happens.
+        let failed = try #require(try await cluster.replicas().first).metadata.name
+        cluster.driver.failing = [failed]
+        cluster.driver.engineErrors = [failed]
+        cluster.driver.held = [failed]
+        try await cluster.settle(name)
+        let held = try #require(try await cluster.replicas().first { $0.metadata.name == failed })
+        #expect(!held.spec.failedAt.isEmpty && held.spec.instance.desireState == .running)
+        var engine = try #require(try await cluster.engine(name))
+        #expect(engine.spec.replicaAddressMap[failed] == nil && engine.status.currentReplicaAddressMap[failed] != nil)
+        var volume = try #require(try await cluster.volume(name))
+        #expect(volume.status.state == .attached && volume.status.robustness == .degraded)
+
+        // The engine lets go: the replica is stopped, the volume stays attached and degraded.
+        cluster.driver.held = []
+        try await cluster.settle(name)
+        let stopped = try #require(try await cluster.replicas().first { $0.metadata.name == failed })
+        #expect(stopped.spec.instance.desireState == .stopped && stopped.status.currentState == .stopped)
+        engine = try #require(try await cluster.engine(name))
+        #expect(engine.status.currentReplicaAddressMap.count == 2 && engine.status.replicaModeMap.count == 2)
+        volume = try #require(try await cluster.volume(name))
+        #expect(volume.status.state == .attached && volume.status.robustness == .degraded)
+        #expect(cluster.driver.stoppedWhileHeld.names.withLock { $0.isEmpty })
+
+        // Detached and attached again: the engine starts without the failed replica.
+        try await cluster.setTickets(name, [])
+        try await cluster.settle(name)
+        #expect(try await cluster.volume(name)?.status.state == .detached)
+        try await cluster.setTickets(name, [AttachmentTicket(id: "t2", type: "longhorn-api", nodeID: "node-1")])
+        try await cluster.settle(name)
+        engine = try #require(try await cluster.engine(name))
+        #expect(engine.status.currentState == .running && engine.spec.replicaAddressMap[failed] == nil)
+        #expect(try await cluster.replicas().first { $0.metadata.name == failed }?.spec.instance.desireState == .stopped)
+        #expect(cluster.driver.stoppedWhileHeld.names.withLock { $0.isEmpty })
     }
 
     @Test func deletionStopsAndRemovesEngineThenReplicasThenTheVolume() async throws {
