@@ -10,68 +10,6 @@ import ManagerClient
 import TestSupport
 import Testing
 
-/// A running server for one node, and the CLI pointed at it.
-private struct NodeUnderTest {
-    let scratch: ScratchDirectory
-    let server: Daemon
-    let directory: String
-    let api: [String]
-
-    init() throws {
-        scratch = try ScratchDirectory()
-        directory = scratch.path + "/data"
-        let port = Int(freeTCPPort())
-        let base = firstOfFreeTCPPorts(70)
-        server = try Daemon(
-            [
-                "server", "--data-dir", directory, "--node-name", "node-a", "--address", "127.0.0.1",
-                "--port", "\(port)", "--v1-instance-manager-port", "\(freeTCPPort())",
-                "--v2-instance-manager-port", "\(freeTCPPort())", "--v1-process-ports", "\(base)-\(base + 9)",
-                // A V2 replica takes 5 ports (Longhorn's count), an engine's frontend one.
-                "--v2-instance-ports", "\(base + 10)-\(base + 29)",
-            ],
-            errorPath: scratch.path + "/server.err")
-        api = ["--server", "http://127.0.0.1:\(port)"]
-    }
-
-    func cli(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        try hornbill(arguments + api)
-    }
-
-    func volume(_ name: String) throws -> VolumeItem? {
-        let result = try cli(["volume", "get", name, "--output", "json"])
-        return result.status == 0 ? try JSONDecoder().decode(VolumeItem.self, from: Data(result.output.utf8)) : nil
-    }
-
-    func disk(_ name: String) throws -> DiskItem? {
-        let result = try cli(["node", "get", "node-a", "--output", "json"])
-        guard result.status == 0 else { return nil }
-        return try JSONDecoder().decode(NodeItem.self, from: Data(result.output.utf8)).disks[name]
-    }
-
-    /// Attaches and waits; answers the endpoint.
-    func attach(_ name: String) throws -> String {
-        let attached = try cli(["volume", "attach", name, "--node", "node-a", "--wait", "--output", "json"])
-        try #require(attached.status == 0, "attach: \(attached.errors)\n\(logTails(directory + "/logs"))")
-        let volume = try JSONDecoder().decode(VolumeItem.self, from: Data(attached.output.utf8))
-        #expect(volume.state == "attached" && volume.currentNodeID == "node-a" && volume.robustness == "healthy")
-        return volume.endpoint
-    }
-
-    func detach(_ name: String) throws {
-        let detached = try cli(["volume", "detach", name, "--wait"])
-        #expect(detached.status == 0 && detached.output.contains(" detached "), "\(detached.errors)")
-    }
-
-    func delete(_ name: String) throws {
-        let deleted = try cli(["volume", "delete", name, "--wait"])
-        #expect(deleted.status == 0, "\(deleted.errors)")
-        #expect(try volume(name) == nil)
-    }
-
-    func stop() { server.stop(SIGTERM) }
-}
-
 /// fio over NBD: 8 MiB written with crc32c verify headers and checked, or (verifyOnly) checked.
 private func fio(_ endpoint: String, verifyOnly: Bool = false) throws -> (status: Int32, output: String) {
     try runCommand(
@@ -86,47 +24,9 @@ private func fio(_ endpoint: String, verifyOnly: Bool = false) throws -> (status
     @Test func aV2VolumeOnTwoBlockDisksRoundTrips() async throws {
         let node = try NodeUnderTest()
         defer { node.stop() }
-        _ = try await eventually("the manager answers", seconds: 60) { try node.disk("default-disk") }
-        for (name, value) in [
-            ("v2-data-engine-hugepage-limit", "64"), ("v2-data-engine", "true"), ("replica-soft-anti-affinity", "true"),
-        ] {
-            #expect(try node.cli(["setting", "set", name, value]).status == 0)
-        }
-        let files = try (1...2).map { try TemporaryFile(size: 256 << 20, name: "volume-block-\($0)") }
-        for (index, file) in files.enumerated() {
-            _ = try await eventually("block-\(index + 1) is added once V2 runs", seconds: 60) { () -> Bool? in
-                try node.cli(["node", "disk", "add", "node-a", "block-\(index + 1)", "--path", file.path, "--type", "block"])
-                    .status == 0 ? true : nil
-            }
-        }
-        var uuids: [String] = []
-        for index in 1...2 {
-            let disk = try await eventually(
-                "block-\(index) is schedulable", seconds: 60,
-                explain: {
-                    let disk = (try? node.disk("block-\(index)")).flatMap { $0 }
-                    return "disk: \(disk.map { String(describing: $0.conditions) } ?? "none")\n"
-                        + logTails(node.directory + "/logs", lines: 30)
-                }
-            ) { () -> DiskItem? in
-                guard let disk = try node.disk("block-\(index)"), disk.conditions["Schedulable"]?.status == "True"
-                else { return nil }
-                return disk
-            }
-            uuids.append(disk.diskUUID)
-        }
-
-        let created = try node.cli([
-            "volume", "create", "vol-v2", "--size", "64Mi", "--replicas", "2", "--data-engine", "v2", "--frontend", "nbd",
-            "--wait",
-        ])
-        #expect(created.status == 0, "\(created.errors)")
-        let scheduled = try await eventually("both replicas are placed", seconds: 30) { () -> VolumeItem? in
-            guard let volume = try node.volume("vol-v2"), volume.conditions["Scheduled"]?.status == "True" else {
-                return nil
-            }
-            return volume
-        }
+        let (files, uuids) = try await node.readyBlockDisks(2)
+        defer { _ = files }
+        let scheduled = try await node.createVolume("vol-v2", dataEngine: "v2")
         #expect(Set(scheduled.replicas.map(\.diskID)) == Set(uuids), "one replica on each block disk")
 
         let endpoint = try node.attach("vol-v2")
@@ -139,12 +39,12 @@ private func fio(_ endpoint: String, verifyOnly: Bool = false) throws -> (status
         #expect(verified.status == 0, "\(verified.output)")
         try node.detach("vol-v2")
         // Detached, the replicas' lvols are kept, one in each lvstore.
-        let kept = try hornbill(["rpc", "--server", node.directory + "/tgt/spdk.sock", "bdev_lvol_get_lvols"])
+        let kept = try node.tgtRPC(["bdev_lvol_get_lvols"])
         #expect(kept.output.components(separatedBy: "vol-v2-r-").count - 1 >= 2, "\(kept.output)")
         try node.delete("vol-v2")
 
         // The replicas' lvols are gone from both lvstores.
-        let lvols = try hornbill(["rpc", "--server", node.directory + "/tgt/spdk.sock", "bdev_lvol_get_lvols"])
+        let lvols = try node.tgtRPC(["bdev_lvol_get_lvols"])
         #expect(lvols.status == 0, "\(lvols.errors)")
         #expect(!lvols.output.contains("vol-v2-r-"), "\(lvols.output)")
     }
@@ -152,22 +52,8 @@ private func fio(_ endpoint: String, verifyOnly: Bool = false) throws -> (status
     @Test func aV1VolumeOnTheDefaultDiskRoundTrips() async throws {
         let node = try NodeUnderTest()
         defer { node.stop() }
-        // The default disk is the host's filesystem: its free share is the host's, not the test's.
-        _ = try await eventually("the manager answers", seconds: 60) { () -> Bool? in
-            try node.cli(["setting", "set", "storage-minimal-available-percentage", "0"]).status == 0 ? true : nil
-        }
-        let defaultDisk = try await eventually("the default disk is schedulable", seconds: 60) { () -> DiskItem? in
-            guard let disk = try node.disk("default-disk"), disk.conditions["Schedulable"]?.status == "True" else {
-                return nil
-            }
-            return disk
-        }
-        #expect(try node.cli(["setting", "set", "replica-soft-anti-affinity", "true"]).status == 0)
-        let created = try node.cli(["volume", "create", "vol-v1", "--size", "64Mi", "--replicas", "2", "--frontend", "nbd", "--wait"])
-        #expect(created.status == 0, "\(created.errors)")
-        _ = try await eventually("both replicas are placed", seconds: 30) { () -> Bool? in
-            try node.volume("vol-v1")?.conditions["Scheduled"]?.status == "True" ? true : nil
-        }
+        let defaultDisk = try await node.readyDefaultDisk()
+        _ = try await node.createVolume("vol-v1", dataEngine: "v1")
         let endpoint = try node.attach("vol-v1")
         #expect(endpoint.hasPrefix("nbd://"))
         let written = try fio(endpoint)
