@@ -52,7 +52,9 @@ struct NodeUnderTest {
         let attached = try cli(["volume", "attach", name, "--node", "node-a", "--wait", "--output", "json"])
         try #require(attached.status == 0, "attach: \(attached.errors)\n\(logTails(directory + "/logs"))")
         let volume = try JSONDecoder().decode(VolumeItem.self, from: Data(attached.output.utf8))
-        #expect(volume.state == "attached" && volume.currentNodeID == "node-a" && volume.robustness == "healthy")
+        #expect(
+            volume.state == "attached" && volume.currentNodeID == "node-a" && volume.robustness == "healthy",
+            "\(volume)\n\(explain())")
         return volume.endpoint
     }
 
@@ -69,13 +71,19 @@ struct NodeUnderTest {
 
     func stop() { server.stop(SIGTERM) }
 
+    /// The server's stderr and the end of its logs, for a failure's record.
+    func explain() -> String {
+        "server: \(server.errors.suffix(2000))\n" + logTails(directory + "/logs", lines: 30)
+    }
+
     /// Waits for the manager; makes the default disk (the host's filesystem, whose free share is
     /// not the test's) schedulable and lets replicas of a volume share the node. The disk.
     func readyDefaultDisk() async throws -> DiskItem {
-        _ = try await eventually("the manager answers", seconds: 60) { () -> Bool? in
+        _ = try await eventually("the manager answers", seconds: 60, explain: explain) { () -> Bool? in
             try cli(["setting", "set", "storage-minimal-available-percentage", "0"]).status == 0 ? true : nil
         }
-        let ready = try await eventually("the default disk is schedulable", seconds: 60) { () -> DiskItem? in
+        let ready = try await eventually("the default disk is schedulable", seconds: 60, explain: explain) {
+            () -> DiskItem? in
             guard let disk = try self.disk("default-disk"), disk.conditions["Schedulable"]?.status == "True" else {
                 return nil
             }
@@ -88,7 +96,7 @@ struct NodeUnderTest {
     /// Waits for the manager; turns the V2 data engine on and adds `count` block disks (files of
     /// 256 MiB), lets replicas of a volume share the node. The files and the disks' UUIDs.
     func readyBlockDisks(_ count: Int) async throws -> (files: [TemporaryFile], uuids: [String]) {
-        _ = try await eventually("the manager answers", seconds: 60) { try disk("default-disk") }
+        _ = try await eventually("the manager answers", seconds: 60, explain: explain) { try disk("default-disk") }
         for (name, value) in [
             ("v2-data-engine-hugepage-limit", "64"), ("v2-data-engine", "true"), ("replica-soft-anti-affinity", "true"),
         ] {
@@ -127,7 +135,8 @@ struct NodeUnderTest {
             "--frontend", "nbd", "--wait",
         ])
         #expect(created.status == 0, "\(created.errors)")
-        return try await eventually("the replicas of \(name) are placed", seconds: 30) { () -> VolumeItem? in
+        return try await eventually("the replicas of \(name) are placed", seconds: 30, explain: explain) {
+            () -> VolumeItem? in
             guard let volume = try volume(name), volume.conditions["Scheduled"]?.status == "True" else { return nil }
             return volume
         }
