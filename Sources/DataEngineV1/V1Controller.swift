@@ -167,10 +167,13 @@ public final class V1Controller: BlockDevice, @unchecked Sendable {
     public func removeReplica(address: String) async throws -> Bool {
         let wanted = Self.bareAddress(address)
         return try await reactor.run {
-            guard let index = replicas.firstIndex(where: { Self.bareAddress($0.address) == wanted }) else { return false }
+            guard let index = replicas.firstIndex(where: { Self.bareAddress($0.address) == wanted }) else {
+                return false
+            }
             let replica = replicas[index]
             if replica.mode == .readWrite && readWrite.count == 1 {
-                throw ReplicaError("replica \(replica.address) is the last RW replica of volume \(name); it cannot be removed")
+                throw ReplicaError(
+                    "replica \(replica.address) is the last RW replica of volume \(name); it cannot be removed")
             }
             replicas.remove(at: index)
             replica.link?.onFailure = nil

@@ -117,7 +117,8 @@ extension VolumeController {
         guard failed.contains(where: { engine.value.spec.replicaAddressMap[$0] != nil }) else { return engine }
         var updated = engine.value
         for name in failed { updated.spec.replicaAddressMap.removeValue(forKey: name) }
-        return try await store.update(updated, name: engine.name, labels: engine.labels, expectedVersion: engine.resourceVersion)
+        return try await store.update(
+            updated, name: engine.name, labels: engine.labels, expectedVersion: engine.resourceVersion)
     }
 
     /// A failed replica is stopped once the engine no longer has it (its current address map, which

@@ -77,7 +77,9 @@ struct ControllerCommand: AsyncParsableCommand {
         var statusServer: JSONRPCServer?
         if let statusSocket {
             statusServer = try await JSONRPCServer.start(
-                path: statusSocket, handler: ControllerSocketMethods(controller: controller, frontend: frontend, endpoint: endpoint), group: group)
+                path: statusSocket,
+                handler: ControllerSocketMethods(controller: controller, frontend: frontend, endpoint: endpoint),
+                group: group)
         }
         for status in controller.status {
             FileHandle.standardError.write(Data("hornbill controller: replica \(status.address) \(status.mode.rawValue)\(status.reason.map { " (\($0))" } ?? "")\n".utf8))

@@ -24,14 +24,18 @@ struct ControllerSocketMethods: JSONRPCMethodHandler {
         .object([
             ("volume", .string(controller.name)), ("size", .integer(controller.byteCount)),
             ("frontend", .string(frontend)), ("endpoint", .string(endpoint)),
-            ("replicas", .array(controller.status.map { status in
-                var fields: [(key: String, value: JSONValue)] = [
-                    ("address", .string(status.address)), ("mode", .string(status.mode.rawValue)),
-                    ("revision", .integer(status.revision)),
-                ]
-                if let reason = status.reason { fields.append(("reason", .string(reason))) }
-                return .object(fields)
-            })),
+            (
+                "replicas",
+                .array(
+                    controller.status.map { status in
+                        var fields: [(key: String, value: JSONValue)] = [
+                            ("address", .string(status.address)), ("mode", .string(status.mode.rawValue)),
+                            ("revision", .integer(status.revision)),
+                        ]
+                        if let reason = status.reason { fields.append(("reason", .string(reason))) }
+                        return .object(fields)
+                    })
+            ),
         ])
     }
 

@@ -156,7 +156,8 @@ private final class V1Volume: @unchecked Sendable {
         let statusSocket = volume.statusSocket
         let removed = "tcp://127.0.0.1:\(volume.replicaPorts[1])"
         let remove: @Sendable (String) throws -> Result<JSONValue, JSONRPCError> = { address in
-            try JSONRPCClient(path: statusSocket).call("controller_replica_remove", params: .object([("address", .string(address))]))
+            try JSONRPCClient(path: statusSocket).call(
+                "controller_replica_remove", params: .object([("address", .string(address))]))
         }
         // Removed in the middle of fio's writes: fio still verifies everything.
         let remover = BackgroundThread {
@@ -178,7 +179,8 @@ private final class V1Volume: @unchecked Sendable {
         }
         #expect(last.message.contains("last RW replica"), "\(last.message)")
         let client = try JSONRPCClient(path: statusSocket)
-        guard case .failure(let bad) = try client.call("controller_replica_remove", params: .object([("addr", .string(removed))])) else {
+        let misnamed = try client.call("controller_replica_remove", params: .object([("addr", .string(removed))]))
+        guard case .failure(let bad) = misnamed else {
             Issue.record("bad parameters were accepted")
             return
         }

@@ -55,7 +55,8 @@ import Testing
             addresses[name] = "\(running.status.storageIP):\(running.status.port)"
         }
         try await node.create(
-            engineResource("vol-e-0", volume: "vol", size: Self.volumeSize, engine: engine, frontend: .nbd, replicas: addresses),
+            engineResource(
+                "vol-e-0", volume: "vol", size: Self.volumeSize, engine: engine, frontend: .nbd, replicas: addresses),
             "vol-e-0")
         let started = try await node.waitFor(Engine.self, "vol-e-0", "running over both replicas") {
             $0.status.currentState == .running && $0.status.replicaModeMap.count == 2

@@ -314,7 +314,8 @@ private struct Cluster {
         try await cluster.settle(name)
         engine = try #require(try await cluster.engine(name))
         #expect(engine.status.currentState == .running && engine.spec.replicaAddressMap[failed] == nil)
-        #expect(try await cluster.replicas().first { $0.metadata.name == failed }?.spec.instance.desireState == .stopped)
+        let replica = try await cluster.replicas().first { $0.metadata.name == failed }
+        #expect(replica?.spec.instance.desireState == .stopped)
         #expect(cluster.driver.stoppedWhileHeld.names.withLock { $0.isEmpty })
     }
 

@@ -99,7 +99,9 @@ import Testing
 
 /// fio over NBD: 24 MiB written with crc32c verify headers and checked (at 8 MiB/s when
 /// `rateLimited`: three seconds of writes at least), or (verifyOnly) checked again.
-private func fio(_ endpoint: String, rateLimited: Bool = false, verifyOnly: Bool = false) throws
+private func fio(
+    _ endpoint: String, rateLimited: Bool = false, verifyOnly: Bool = false
+) throws
     -> (status: Int32, output: String)
 {
     try runCommand(

@@ -12,7 +12,9 @@ extension ProxyEngineService {
     }
 
     /// Takes the replica at `replicaAddress` out of the V1 volume (the controller drops its link).
-    func v1ReplicaRemove(_ request: Imrpc_ProxyEngineRequest, replicaAddress: String) async throws(InstanceManagerError) {
+    func v1ReplicaRemove(
+        _ request: Imrpc_ProxyEngineRequest, replicaAddress: String
+    ) async throws(InstanceManagerError) {
         let address = Self.withoutScheme(replicaAddress)
         guard SPDKService.split(address).port > 0 else {
             throw .invalidArgument("a V1 replica is removed by its address (ip:port), not \"\(replicaAddress)\"")
