@@ -4,6 +4,7 @@
 import Foundation
 import Glibc
 import ManagerClient
+import Synchronization
 import TestSupport
 import Testing
 
@@ -16,12 +17,19 @@ final class NodeUnderTest: @unchecked Sendable {
     let arguments: [String]
     private(set) var server: Daemon
     private var starts = 1
+    private static let started = Mutex(0)
 
     init() throws {
         scratch = try ScratchDirectory()
         directory = scratch.path + "/data"
         let port = Int(freeTCPPort())
-        let base = 43000 + Int(getpid() % 400) * 50 + 40
+        // Port ranges of their own for each of up to four servers running at once in this process.
+        let slot = Self.started.withLock { count in
+            defer { count += 1 }
+            return count % 4
+        }
+        let base =
+            slot == 0 ? 43000 + Int(getpid() % 400) * 50 + 40 : 20000 + Int(getpid() % 100) * 200 + slot * 50
         arguments = [
             "server", "--data-dir", directory, "--node-name", "node-a", "--address", "127.0.0.1",
             "--port", "\(port)", "--v1-instance-manager-port", "\(freeTCPPort())",
