@@ -322,7 +322,7 @@ let package = Package(
             name: "HornbillCLITests",
             dependencies: [
                 "StorageKit", "BlockCore", "BlockDevices", "LogicalVolumes", "NVMeTCP", "NVMeWire", "TestSupport", "JSONRPC",
-                "NBD", "DataEngineV1",
+                "NBD", "DataEngineV1", "ManagerClient",
             ],
             swiftSettings: strictSettings
         ),

@@ -26,9 +26,10 @@ struct SettingValues: Sendable {
     }
 }
 
-/// The settings the node and instance-manager controllers follow.
+/// The settings the node, instance-manager and volume controllers follow.
 enum SettingName {
     static let v2DataEngine = "v2-data-engine"
+    static let autoSalvage = "auto-salvage"
     static let storageMinimalAvailablePercentage = "storage-minimal-available-percentage"
     static let storageReservedPercentageForDefaultDisk = "storage-reserved-percentage-for-default-disk"
     static let storageOverProvisioningPercentage = "storage-over-provisioning-percentage"

@@ -8,11 +8,13 @@
 // - not wanted (or wanted on another node): `detaching`; the engine stopped; once it is, every
 //   replica stopped; once they are, `detached`.
 // While attached, robustness follows the engine's replica modes (RW replicas against
-// `numberOfReplicas`: healthy, degraded, or faulted when none), and a replica the engine reports
-// ERR, or whose instance failed, is marked failed (`failedAt`) and taken out of the engine's
-// `spec.replicaAddressMap`; the engine's instance handler removes it from the running engine
-// (EngineReplicaRemoval.swift), and once the engine's current address map no longer names it, it
-// is stopped. The volume keeps serving from the others.
+// `numberOfReplicas`: healthy, degraded, or faulted when none), a replica the engine reports RW
+// is marked healthy (`healthyAt`), and a replica the engine reports ERR, or whose instance failed,
+// is marked failed (`failedAt`) and taken out of the engine's `spec.replicaAddressMap`; the
+// engine's instance handler removes it from the running engine (EngineReplicaRemoval.swift), and
+// once the engine's current address map no longer names it, it is stopped. The volume keeps
+// serving from the others. When the engine dies, or every replica has failed, the volume is
+// faulted and detached, and attached again once salvaged (VolumeController+Salvage).
 
 import Foundation
 import ManagerModel
@@ -21,6 +23,12 @@ import ManagerStore
 extension VolumeController {
     func attachOrDetach(_ state: inout VolumeState) async throws {
         guard let engine = state.engine else { return }
+        if Self.engineDied(state, engine: engine.value) {
+            // Faulted and detached first (VolumeController+Salvage), then attached again while wanted.
+            state.volume.status.robustness = .faulted
+            state.volume.status.state = .detaching
+            try await salvageReplicasThatFailedWithTheEngine(&state)
+        }
         let wanted = state.volume.spec.nodeID
         let current = state.volume.status.currentNodeID
         let settling = state.volume.status.state == .detaching || state.volume.status.state == .creating
@@ -38,12 +46,20 @@ extension VolumeController {
         try await markFailedReplicas(&state, engine: stored.value, now: now)
         let engine = try await dropFailedReplicas(state, from: stored)
         try await stopFailedReplicasTheEngineLetGo(state, engine: engine.value)
-        let usable = state.replicas.filter { Self.isUsable($0.value) }
-        if state.volume.status.state != .attached { state.volume.status.state = .attaching }
+        var usable = state.replicas.filter { Self.isUsable($0.value) }
+        if usable.isEmpty, state.volume.status.state == .detached {
+            try await autoSalvage(&state, now: now)
+            usable = state.replicas.filter { Self.isUsable($0.value) }
+        }
         guard !usable.isEmpty else {
-            if state.volume.status.state == .attached { state.volume.status.robustness = .faulted }
+            // Every replica failed: faulted, and detached before any salvage.
+            state.volume.status.robustness = .faulted
+            if state.volume.status.state == .attached || state.volume.status.state == .attaching {
+                state.volume.status.state = .detaching
+            }
             return
         }
+        if state.volume.status.state != .attached { state.volume.status.state = .attaching }
         // 1. Every usable replica running.
         for replica in usable where replica.value.spec.instance.desireState != .running {
             try await setDesire(.running, of: replica)
@@ -76,14 +92,13 @@ extension VolumeController {
                 stopped.spec.instance.desireState = .stopped
                 _ = try await store.update(
                     stopped, name: engine.name, labels: engine.labels, expectedVersion: engine.resourceVersion)
-            } else if status.instance.currentState == .error {
-                state.volume.status.robustness = .faulted
             }
             return
         }
         state.volume.status.state = .attached
         state.volume.status.currentNodeID = node
         state.volume.status.robustness = Self.robustness(state, engine: engine.value)
+        try await markHealthyReplicas(&state, engine: engine.value, now: now)
         if state.volume.status.robustness == .degraded && state.volume.status.lastDegradedAt.isEmpty {
             state.volume.status.lastDegradedAt = now
         }

@@ -1,7 +1,9 @@
 // The engine and replicas a volume owns, made when missing: Engine `<vol>-e-0` (active, stopped,
 // no replicas yet) and Replicas `<vol>-r-<8 hex>` up to `numberOfReplicas` healthy ones, each
-// stopped and unscheduled. New replicas are added only while the volume is detached (adding one to
-// an attached volume needs a rebuild, which Hornbill does not do yet).
+// stopped and unscheduled. New replicas are added only while the volume is detached and holds no
+// data yet (no replica was ever healthy): a new replica starts empty, and filling it from the
+// others needs a rebuild, which Hornbill does not do yet. A volume whose replicas failed keeps
+// them, for a salvage.
 
 import Foundation
 import ManagerModel
@@ -21,7 +23,8 @@ extension VolumeController {
             $0.value.spec.failedAt.isEmpty && !$0.value.metadata.isBeingDeleted
         }
         let missing = volume.spec.numberOfReplicas - healthy.count
-        guard missing > 0 else { return false }
+        let holdsData = state.replicas.contains { !$0.value.spec.healthyAt.isEmpty }
+        guard missing > 0, !holdsData else { return false }
         for _ in 0..<missing {
             let name = "\(state.name)-r-\(configuration.suffix())"
             _ = try await createIfAbsent(

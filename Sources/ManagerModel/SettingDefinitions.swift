@@ -86,6 +86,12 @@ extension SettingDefinition {
                 + "instead of on every new node.",
             category: .general, type: .bool, defaultValue: "false"),
         SettingDefinition(
+            name: "auto-salvage", displayName: "Automatic salvage",
+            description: "When every replica of a volume has failed (its engine died with them, say), the replicas "
+                + "that failed last and held data are taken back and the volume is attached again where it is "
+                + "wanted. Off: the volume stays detached and faulted until someone salvages it.",
+            category: .general, type: .bool, defaultValue: "true"),
+        SettingDefinition(
             name: "disable-scheduling-on-cordoned-node", displayName: "Disable Scheduling On Cordoned Node",
             description: "Keeps new replicas off nodes that are cordoned.",
             category: .scheduling, type: .bool, defaultValue: "true"),

@@ -114,7 +114,9 @@ struct ServerCommand: AsyncParsableCommand {
         log("stopping")
         following.cancel()
         await following.value
-        await supervisor.stopAll(first: [ServerLayout.v2InstanceManagerName, ServerLayout.tgtName])
+        // The manager first: the node's own stop is no failure for it to act on.
+        await supervisor.stopAll(
+            first: [ServerLayout.managerName, ServerLayout.v2InstanceManagerName, ServerLayout.tgtName])
         log("stopped")
     }
 }

@@ -43,8 +43,9 @@ private struct InstanceDriver {
                 stoppedWhileHeld.names.withLock { _ = $0.insert(stored.name) }
                 continue
             }
-            replica.status.currentState =
-                running ? (failing.contains(stored.name) ? .error : .running) : .stopped
+            // An instance that failed or vanished stays failed until it is stopped (the handler's rule).
+            let failed = failing.contains(stored.name) || stored.value.status.currentState == .error
+            replica.status.currentState = running ? (failed ? .error : .running) : .stopped
             replica.status.ip = replica.status.currentState == .running ? "10.0.0.1" : ""
             replica.status.port = replica.status.currentState == .running ? 20000 + abs(stored.name.hashValue % 1000) : 0
             if replica != stored.value {
@@ -57,7 +58,12 @@ private struct InstanceDriver {
                 _ = try await store.delete(Engine.self, stored.name, expectedVersion: stored.resourceVersion)
                 continue
             }
-            if engine.spec.instance.desireState == .running {
+            if engine.spec.instance.desireState == .running, engine.status.instance.currentState == .error {
+                // A dead engine: no endpoint, and it holds no replica.
+                engine.status.endpoint = ""
+                engine.status.replicaModeMap = [:]
+                engine.status.currentReplicaAddressMap = [:]
+            } else if engine.spec.instance.desireState == .running {
                 if engine.status.instance.currentState != .running {
                     // Started over the spec's replicas.
                     engine.status.currentReplicaAddressMap = engine.spec.replicaAddressMap
@@ -149,12 +155,16 @@ private struct Cluster {
     }
 
     /// Reconciles the attachment and the volume, then lets the instances follow, until nothing
-    /// changes any more (at most `rounds` times).
-    func settle(_ name: String, rounds: Int = 30) async throws {
+    /// changes any more (at most `rounds` times); `check` looks at the volume after each of its
+    /// reconciles.
+    func settle(
+        _ name: String, rounds: Int = 30, check: (Volume?, Engine?) -> Void = { _, _ in }
+    ) async throws {
         for _ in 0..<rounds {
             let before = try await store.revision()
             try await attachments.reconcile(name)
             try await volumes.reconcile(name)
+            check(try await volume(name), try await engine(name))
             try await driver.step()
             if try await store.revision() == before { return }
         }
@@ -164,6 +174,26 @@ private struct Cluster {
     func volume(_ name: String) async throws -> Volume? { try await store.get(Volume.self, name)?.value }
     func replicas() async throws -> [Replica] { try await store.list(Replica.self).items.map(\.value) }
     func engine(_ name: String) async throws -> Engine? { try await store.get(Engine.self, "\(name)-e-0")?.value }
+
+    /// What the instance handler writes when an instance manager lost the running instances
+    /// (it restarted): each running replica (and the engine, unless `engine` is false) is `error`.
+    func loseInstances(engine loseEngine: Bool = true, replicas only: Set<String>? = nil) async throws {
+        for stored in try await store.list(Replica.self).items
+        where stored.value.status.currentState == .running && only.map({ $0.contains(stored.name) }) ?? true {
+            var replica = stored.value
+            replica.status.currentState = .error
+            replica.status.ip = ""
+            replica.status.port = 0
+            _ = try await store.update(replica, name: stored.name, labels: stored.labels, expectedVersion: stored.resourceVersion)
+        }
+        for stored in try await store.list(Engine.self).items where loseEngine && stored.value.status.instance.currentState == .running {
+            var engine = stored.value
+            engine.status.instance.currentState = .error
+            engine.status.endpoint = ""
+            engine.status.replicaModeMap = [:]
+            _ = try await store.update(engine, name: stored.name, labels: stored.labels, expectedVersion: stored.resourceVersion)
+        }
+    }
 
     func setTickets(_ name: String, _ tickets: [AttachmentTicket]) async throws {
         let stored = try #require(try await store.get(VolumeAttachment.self, name))
@@ -317,6 +347,70 @@ private struct Cluster {
         let replica = try await cluster.replicas().first { $0.metadata.name == failed }
         #expect(replica?.spec.instance.desireState == .stopped)
         #expect(cluster.driver.stoppedWhileHeld.names.withLock { $0.isEmpty })
+    }
+
+    @Test(arguments: [true, false])
+    func instancesLostWhileAttachedAreDetachedThenAttachedAgain(engineLost: Bool) async throws {
+        let cluster = try Cluster()
+        try await cluster.addNode("node-1")
+        try await cluster.addNode("node-2")
+        let name = try await cluster.createVolume(#"{"name":"vol","size":"1Gi","frontend":"nbd"}"#)
+        try await cluster.settle(name)
+        try await cluster.setTickets(name, [AttachmentTicket(id: "t1", type: "longhorn-api", nodeID: "node-1")])
+        try await cluster.settle(name)
+        #expect(try await cluster.replicas().allSatisfy { !$0.spec.healthyAt.isEmpty && $0.spec.failedAt.isEmpty })
+
+        if engineLost {
+            // One replica first: marked failed while the engine runs; then the engine and the other.
+            let first = try #require(try await cluster.replicas().first).metadata.name
+            try await cluster.loseInstances(engine: false, replicas: [first])
+            try await cluster.volumes.reconcile(name)
+            #expect(try await cluster.replicas().contains { $0.metadata.name == first && !$0.spec.failedAt.isEmpty })
+        }
+        try await cluster.loseInstances(engine: engineLost)
+        var states: [VolumeState] = []
+        try await cluster.settle(name) { volume, engine in
+            guard let volume else { return }
+            if states.last != volume.status.state { states.append(volume.status.state) }
+            if volume.status.state == .attached {
+                #expect(engine?.status.instance.currentState == .running, "attached over a dead engine")
+            }
+        }
+        #expect(states.contains(.detached), "\(states)")
+        let volume = try #require(try await cluster.volume(name))
+        #expect(volume.status.state == .attached && volume.status.robustness == .healthy, "\(volume.status)")
+        #expect(try await cluster.engine(name)?.status.instance.currentState == .running)
+        let replicas = try await cluster.replicas()
+        #expect(
+            replicas.allSatisfy { $0.spec.failedAt.isEmpty && $0.status.currentState == .running },
+            "\(replicas.map { ($0.spec.failedAt, $0.spec.healthyAt, $0.status.currentState) })")
+        // Replicas that all failed while the engine ran were salvaged once detached; one that failed
+        // just before the engine died was taken back with it.
+        #expect(volume.status.lastAutoSalvagedAt.isEmpty == engineLost)
+        #expect(replicas.count == 2, "no empty replica made in place of a failed one")
+    }
+
+    @Test func withoutAutoSalvageAVolumeWhoseReplicasAllFailedStaysDetachedAndFaulted() async throws {
+        let cluster = try Cluster()
+        try await cluster.addNode("node-1")
+        try await cluster.addNode("node-2")
+        _ = try await cluster.store.create(
+            Setting(metadata: ResourceMetadata(name: "auto-salvage"), value: "false"), name: "auto-salvage")
+        let name = try await cluster.createVolume(#"{"name":"vol","size":"1Gi","frontend":"nbd"}"#)
+        try await cluster.settle(name)
+        try await cluster.setTickets(name, [AttachmentTicket(id: "t1", type: "longhorn-api", nodeID: "node-1")])
+        try await cluster.settle(name)
+        try await cluster.loseInstances(engine: false)
+        try await cluster.settle(name)
+        let volume = try #require(try await cluster.volume(name))
+        #expect(volume.status.state == .detached && volume.status.robustness == .faulted, "\(volume.status)")
+        #expect(volume.status.currentNodeID.isEmpty && volume.status.lastAutoSalvagedAt.isEmpty)
+        let engine = try #require(try await cluster.engine(name))
+        #expect(engine.spec.instance.desireState == .stopped && engine.status.instance.currentState == .stopped)
+        let replicas = try await cluster.replicas()
+        #expect(
+            replicas.allSatisfy { !$0.spec.failedAt.isEmpty && $0.status.currentState == .stopped },
+            "\(replicas.map { ($0.spec.failedAt, $0.spec.instance.desireState, $0.status.currentState) })")
     }
 
     @Test func deletionStopsAndRemovesEngineThenReplicasThenTheVolume() async throws {

@@ -20,6 +20,7 @@ import Testing
             "default-data-path": "/var/lib/longhorn",
             "create-default-disk-labeled-nodes": "false",
             "disable-scheduling-on-cordoned-node": "true",
+            "auto-salvage": "true",
             "v1-data-engine": "true",
         ]
         #expect(Dictionary(uniqueKeysWithValues: SettingDefinition.all.map { ($0.name, $0.defaultValue) }) == expected)

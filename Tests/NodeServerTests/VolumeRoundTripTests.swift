@@ -5,20 +5,9 @@
 // (V2), no replica directory (V1).
 
 import Foundation
-import Glibc
 import ManagerClient
 import TestSupport
 import Testing
-
-/// fio over NBD: 8 MiB written with crc32c verify headers and checked, or (verifyOnly) checked.
-private func fio(_ endpoint: String, verifyOnly: Bool = false) throws -> (status: Int32, output: String) {
-    try runCommand(
-        [
-            "fio", "--name=volume", "--ioengine=nbd", "--uri=\(endpoint)", "--rw=randwrite", "--bs=4k", "--iodepth=16",
-            "--size=8M", "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--verify_state_save=0",
-            "--randrepeat=1",
-        ] + (verifyOnly ? ["--verify_only=1"] : []))
-}
 
 @Suite(.serialized, .timeLimit(.minutes(8))) struct VolumeRoundTripTests {
     @Test func aV2VolumeOnTwoBlockDisksRoundTrips() async throws {

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Runs in the Linux guest: drives Hornbill's NVMe/TCP target at 10.0.2.2 with the kernel's nvme-tcp
 # initiator and nvme-cli. Arguments are the kernel command line; it reads hornbill.port,
-# hornbill.nqn (the subsystem, which must allow hornbill.hostnqn and no other host) and
-# hornbill.pattern_offset (where a 1 MiB pattern is written for the host to check).
+# hornbill.nqn (the subsystem, which must allow hornbill.hostnqn and no other host),
+# hornbill.pattern_offset (where a 1 MiB pattern is written for the host to check) and
+# hornbill.mode: "full" (the default: every check below) or "pattern" (a volume's endpoint, whose
+# subsystem allows any host: connect, write the pattern, read it back, flush, disconnect).
 # Prints "check ok: STEP" or "check FAILED: STEP" per step and "nvme-check: PASS" or "FAIL" at the end.
 
 for word in "$@"; do
@@ -11,6 +13,7 @@ for word in "$@"; do
         hornbill.nqn=*) nqn="${word#*=}" ;;
         hornbill.hostnqn=*) hostnqn="${word#*=}" ;;
         hornbill.pattern_offset=*) pattern_offset="${word#*=}" ;;
+        hornbill.mode=*) mode="${word#*=}" ;;
     esac
 done
 address=10.0.2.2
@@ -36,6 +39,30 @@ wait_for_namespace() {
 }
 # The 1 MiB pattern the host checks: the text "hornbill-guest" and a line number, repeated.
 pattern() { seq 1 100000 | sed 's/^/hornbill-guest /' | head -c 1048576; }
+finish() {
+    if [ "$failures" -eq 0 ]; then echo "nvme-check: PASS"; else echo "nvme-check: FAIL ($failures failed)"; fi
+    exit 0
+}
+
+if [ "${mode:-full}" = pattern ]; then
+    step "connect" nvme connect -t tcp -a "$address" -s "$port" -n "$nqn" -q "$hostnqn"
+    if wait_for_namespace; then
+        ok "namespace /dev/nvme0n1 appears"
+        pattern >/tmp/pattern
+        step "write pattern" dd if=/tmp/pattern of=/dev/nvme0n1 bs=65536 seek=$((pattern_offset / 65536)) oflag=direct conv=fsync
+        step "flush" nvme flush /dev/nvme0n1 -n 1
+        dd if=/dev/nvme0n1 of=/tmp/readback bs=65536 skip=$((pattern_offset / 65536)) count=16 iflag=direct 2>/dev/null
+        if cmp /tmp/pattern /tmp/readback; then ok "pattern reads back"; else failed "pattern reads back"; fi
+    else
+        failed "namespace /dev/nvme0n1 appears"
+    fi
+    step "disconnect" nvme disconnect -n "$nqn"
+    expect_in_output "disconnected 1 controller" "disconnect reports one controller"
+    finish
+elif [ "${mode:-full}" != full ]; then
+    failed "unknown hornbill.mode $mode"
+    finish
+fi
 
 step "discover" nvme discover -t tcp -a "$address" -s "$port" -q "$hostnqn"
 expect_in_output "subnqn: *$nqn" "discovery log names the subsystem"
@@ -98,4 +125,4 @@ for digests in none header-and-data; do
     step "disconnect again" nvme disconnect -n "$nqn"
 done
 
-if [ "$failures" -eq 0 ]; then echo "nvme-check: PASS"; else echo "nvme-check: FAIL ($failures failed)"; fi
+finish

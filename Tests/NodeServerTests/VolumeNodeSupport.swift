@@ -1,5 +1,6 @@
-// A running `hornbill server` for one node, and the CLI pointed at it: what the volume tests
-// through the server share (attach, detach, delete, the volume and disk as the CLI shows them).
+// A `hornbill server` for one node driven through the CLI, as the volume tests use it (disks made
+// ready, volumes created, attached, detached, deleted; the server restarted), and fio over a
+// volume's NBD endpoint.
 
 import Foundation
 import Glibc
@@ -8,28 +9,37 @@ import TestSupport
 import Testing
 
 /// A running server for one node, and the CLI pointed at it.
-struct NodeUnderTest {
+final class NodeUnderTest: @unchecked Sendable {
     let scratch: ScratchDirectory
-    let server: Daemon
     let directory: String
     let api: [String]
+    /// The server's arguments: a restarted server gets the same data directory and ports.
+    let arguments: [String]
+    private(set) var server: Daemon
+    private var starts = 1
 
     init() throws {
         scratch = try ScratchDirectory()
         directory = scratch.path + "/data"
         let port = Int(freeTCPPort())
-        // Ten V1 process ports, twenty V2 instance ports, the twenty the server holds back above.
         let base = firstOfFreeTCPPorts(70)
-        server = try Daemon(
-            [
-                "server", "--data-dir", directory, "--node-name", "node-a", "--address", "127.0.0.1",
-                "--port", "\(port)", "--v1-instance-manager-port", "\(freeTCPPort())",
-                "--v2-instance-manager-port", "\(freeTCPPort())", "--v1-process-ports", "\(base)-\(base + 9)",
-                // A V2 replica takes 5 ports (Longhorn's count), an engine's frontend one.
-                "--v2-instance-ports", "\(base + 10)-\(base + 29)",
-            ],
-            errorPath: scratch.path + "/server.err")
+        arguments = [
+            "server", "--data-dir", directory, "--node-name", "node-a", "--address", "127.0.0.1",
+            "--port", "\(port)", "--v1-instance-manager-port", "\(freeTCPPort())",
+            "--v2-instance-manager-port", "\(freeTCPPort())", "--v1-process-ports", "\(base)-\(base + 9)",
+            // A V2 replica takes 5 ports (Longhorn's count), an engine's frontend one.
+            "--v2-instance-ports", "\(base + 10)-\(base + 29)",
+        ]
+        server = try Daemon(arguments, errorPath: scratch.path + "/server-1.err")
         api = ["--server", "http://127.0.0.1:\(port)"]
+    }
+
+    /// Ends the server with `signal` (SIGKILL leaves its children to the next server) and starts
+    /// another on the same data directory and ports.
+    func restart(after signal: Int32) throws {
+        server.stop(signal)
+        starts += 1
+        server = try Daemon(arguments, errorPath: scratch.path + "/server-\(starts).err")
     }
 
     func cli(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
@@ -146,4 +156,14 @@ struct NodeUnderTest {
     func tgtRPC(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
         try hornbill(["rpc", "--server", directory + "/tgt/spdk.sock"] + arguments)
     }
+}
+
+/// fio over NBD: 8 MiB written with crc32c verify headers and checked, or (verifyOnly) checked.
+func fio(_ endpoint: String, verifyOnly: Bool = false) throws -> (status: Int32, output: String) {
+    try runCommand(
+        [
+            "fio", "--name=volume", "--ioengine=nbd", "--uri=\(endpoint)", "--rw=randwrite", "--bs=4k", "--iodepth=16",
+            "--size=8M", "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--verify_state_save=0",
+            "--randrepeat=1",
+        ] + (verifyOnly ? ["--verify_only=1"] : []))
 }
