@@ -93,17 +93,24 @@ struct InstanceServiceClient: Sendable {
         }
     }
 
-    /// A running engine's volume (size, endpoint) and replicas (address and mode) from the proxy.
-    func engineVolume(
-        engineName: String, volumeName: String, dataEngine: DataEngine, engineAddress: String
-    ) async throws(InstanceCallError) -> (volume: Ptypes_Volume, replicas: [Ptypes_ControllerReplica]) {
-        let request = Imrpc_ProxyEngineRequest.with {
+    /// What names a running engine to the proxy.
+    private static func proxyRequest(
+        _ engineName: String, _ volumeName: String, _ dataEngine: DataEngine, _ engineAddress: String
+    ) -> Imrpc_ProxyEngineRequest {
+        Imrpc_ProxyEngineRequest.with {
             $0.address = engineAddress
             $0.engineName = engineName
             $0.volumeName = volumeName
             $0.dataEngine = dataEngine.wire
             $0.backendStoreDriver = dataEngine.backendStoreDriver
         }
+    }
+
+    /// A running engine's volume (size, endpoint) and replicas (address and mode) from the proxy.
+    func engineVolume(
+        engineName: String, volumeName: String, dataEngine: DataEngine, engineAddress: String
+    ) async throws(InstanceCallError) -> (volume: Ptypes_Volume, replicas: [Ptypes_ControllerReplica]) {
+        let request = Self.proxyRequest(engineName, volumeName, dataEngine, engineAddress)
         return try await call(port: address.proxyPort) { client in
             let proxy = Imrpc_ProxyEngineService.Client(wrapping: client)
             let volume = try await proxy.volumeGet(request, options: GRPCConnection.callOptions).volume
@@ -119,15 +126,8 @@ struct InstanceServiceClient: Sendable {
         engineName: String, volumeName: String, dataEngine: DataEngine, engineAddress: String, replicaName: String,
         replicaAddress: String
     ) async throws(InstanceCallError) {
-        let engine = Imrpc_ProxyEngineRequest.with {
-            $0.address = engineAddress
-            $0.engineName = engineName
-            $0.volumeName = volumeName
-            $0.dataEngine = dataEngine.wire
-            $0.backendStoreDriver = dataEngine.backendStoreDriver
-        }
         let request = Imrpc_EngineReplicaRemoveRequest.with {
-            $0.proxyEngineRequest = engine
+            $0.proxyEngineRequest = Self.proxyRequest(engineName, volumeName, dataEngine, engineAddress)
             $0.replicaName = replicaName
             $0.replicaAddress = replicaAddress.isEmpty ? "" : "tcp://\(replicaAddress)"
         }

@@ -12,45 +12,6 @@ import Testing
 /// message in the go-rancher error envelope, and the store's revision does not move (nothing is
 /// stored or changed).
 @Suite struct VolumeBadInputTests {
-    private final class Fixture: @unchecked Sendable {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("hornbill-volume-bad-input-\(UUID().uuidString)").path
-        let store: SQLiteResourceStore
-
-        init() throws { store = try SQLiteResourceStore(directory: directory) }
-
-        deinit {
-            try? store.close()
-            try? FileManager.default.removeItem(atPath: directory)
-        }
-
-        func api() -> ManagerAPI { ManagerAPI(groups: [VolumeRoutes(store: store), SettingRoutes(store: store)]) }
-
-        /// A node tagged `fast` with one disk tagged `ssd`.
-        func addNode(_ name: String, ready: Bool = true) async throws {
-            var node = Node(
-                metadata: ResourceMetadata(name: name),
-                spec: NodeSpec(
-                    name: name, disks: ["disk-1": DiskSpec(path: "/disks/\(name)", tags: ["ssd"])], tags: ["fast"]))
-            node.status.conditions = [Condition(type: "Ready", status: ready ? .isTrue : .isFalse)]
-            _ = try await store.create(node, name: name)
-        }
-
-        /// Sets the volume's state and robustness, as the volume controller would.
-        func set(_ name: String, _ state: VolumeState, _ robustness: VolumeRobustness) async throws {
-            let stored = try #require(try await store.get(Volume.self, name))
-            var volume = stored.value
-            volume.status.state = state
-            volume.status.robustness = robustness
-            _ = try await store.update(volume, name: name, expectedVersion: stored.resourceVersion)
-        }
-
-        /// The store's revision: it moves with every write.
-        func revision() async throws -> Int64 {
-            try await store.list(.volumes, selector: .everything).revision
-        }
-    }
-
     private func send(
         _ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, _ body: String?
     ) async throws -> TestResponse {
@@ -166,7 +127,7 @@ import Testing
     ]
 
     @Test func everyInvalidCreateIsRefusedAndStoresNothing() async throws {
-        let fixture = try Fixture()
+        let fixture = try VolumeRoutesFixture()
         try await fixture.addNode("node-a")
         try await fixture.api().makeApplication(host: "127.0.0.1", port: 0).test(.live) { client in
             let before = try await fixture.revision()
@@ -198,7 +159,7 @@ import Testing
     }
 
     @Test func everyActionInAWrongStateIsRefusedAndChangesNothing() async throws {
-        let fixture = try Fixture()
+        let fixture = try VolumeRoutesFixture()
         try await fixture.addNode("node-a")
         try await fixture.addNode("node-down", ready: false)
         try await fixture.api().makeApplication(host: "127.0.0.1", port: 0).test(.live) { client in

@@ -10,35 +10,6 @@ import Testing
 /// /v1/volumes and /v1/volumeattachments over the SQLite store: create with defaults, deletion
 /// asked for, and the attach/detach tickets (bad requests: VolumeBadInputTests).
 @Suite struct VolumeRoutesTests {
-    private final class Fixture: @unchecked Sendable {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("hornbill-volume-routes-\(UUID().uuidString)").path
-        let store: SQLiteResourceStore
-
-        init() throws { store = try SQLiteResourceStore(directory: directory) }
-
-        deinit {
-            try? store.close()
-            try? FileManager.default.removeItem(atPath: directory)
-        }
-
-        func api() -> ManagerAPI { ManagerAPI(groups: [VolumeRoutes(store: store), SettingRoutes(store: store)]) }
-
-        func addNode(_ name: String, ready: Bool = true) async throws {
-            var node = Node(metadata: ResourceMetadata(name: name), spec: NodeSpec(name: name))
-            node.status.conditions = [Condition(type: "Ready", status: ready ? .isTrue : .isFalse)]
-            _ = try await store.create(node, name: name)
-        }
-
-        /// Marks the volume detached, as the volume controller would once its replicas exist.
-        func markDetached(_ name: String) async throws {
-            let stored = try #require(try await store.get(Volume.self, name))
-            var volume = stored.value
-            volume.status.state = .detached
-            _ = try await store.update(volume, name: name, expectedVersion: stored.resourceVersion)
-        }
-    }
-
     private func json(_ response: TestResponse) throws -> JSONObject {
         try JSONObject(Data(response.body.readableBytesView))
     }
@@ -48,7 +19,7 @@ import Testing
     }
 
     @Test func aVolumeIsCreatedWithDefaultsAndItsAttachment() async throws {
-        let fixture = try Fixture()
+        let fixture = try VolumeRoutesFixture()
         try await fixture.api().makeApplication(host: "127.0.0.1", port: 0).test(.live) { client in
             let created = try await post(client, "/v1/volumes", #"{"name":"vol1","size":"1Gi","numberOfReplicas":2}"#)
             #expect(created.status == .ok)
@@ -77,14 +48,14 @@ import Testing
     }
 
     @Test func attachAndDetachWriteTickets() async throws {
-        let fixture = try Fixture()
+        let fixture = try VolumeRoutesFixture()
         try await fixture.addNode("node-a")
         try await fixture.addNode("node-down", ready: false)
         try await fixture.api().makeApplication(host: "127.0.0.1", port: 0).test(.live) { client in
             _ = try await post(client, "/v1/volumes", #"{"name":"vol1","size":"1Gi"}"#)
             let early = try await post(client, "/v1/volumes/vol1?action=attach", #"{"hostId":"node-a"}"#)
             #expect(try early.status == .conflict && (try json(early).string("message") ?? "").contains("being created"))
-            try await fixture.markDetached("vol1")
+            try await fixture.set("vol1", .detached)
 
             let refused: [(String, String)] = [
                 (#"{}"#, "hostId is required"), (#"{"hostId":"node-x"}"#, "node node-x not found"),
@@ -124,11 +95,11 @@ import Testing
     }
 
     @Test func deleteAsksForDeletionAndRefusesFurtherActions() async throws {
-        let fixture = try Fixture()
+        let fixture = try VolumeRoutesFixture()
         try await fixture.addNode("node-a")
         try await fixture.api().makeApplication(host: "127.0.0.1", port: 0).test(.live) { client in
             _ = try await post(client, "/v1/volumes", #"{"name":"vol1","size":"1Gi"}"#)
-            try await fixture.markDetached("vol1")
+            try await fixture.set("vol1", .detached)
             let deleted = try await client.execute(uri: "/v1/volumes/vol1", method: .delete)
             #expect(try deleted.status == .ok && (try json(deleted).bool("ready")) == false)
             let stored = try #require(try await fixture.store.get(Volume.self, "vol1")).value

@@ -36,20 +36,9 @@ private func exchange(_ method: String, _ url: String, _ body: String?) async th
 
 @Suite(.serialized, .timeLimit(.minutes(3))) struct VolumeBadInputServerTests {
     @Test func badInputIsRefusedAndChangesNothing() async throws {
-        let scratch = try ScratchDirectory()
-        let directory = scratch.path + "/data"
-        let port = Int(freeTCPPort())
-        let base = firstOfFreeTCPPorts(70)
-        let server = try Daemon(
-            [
-                "server", "--data-dir", directory, "--node-name", "node-a", "--address", "127.0.0.1",
-                "--port", "\(port)", "--v1-instance-manager-port", "\(freeTCPPort())",
-                "--v2-instance-manager-port", "\(freeTCPPort())", "--v1-process-ports", "\(base)-\(base + 9)",
-                "--v2-instance-ports", "\(base + 10)-\(base + 19)",
-            ],
-            errorPath: scratch.path + "/server.err")
-        defer { server.stop(SIGTERM) }
-        let api = "http://127.0.0.1:\(port)"
+        let node = try NodeUnderTest()
+        defer { node.stop() }
+        let api = node.url
         _ = try await eventually("the manager answers", seconds: 60) { () -> Bool? in
             try hornbill(["setting", "set", "storage-minimal-available-percentage", "0", "--server", api]).status == 0
                 ? true : nil

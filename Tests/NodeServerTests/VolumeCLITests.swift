@@ -11,20 +11,9 @@ import Testing
 
 @Suite(.serialized, .timeLimit(.minutes(5))) struct VolumeCLITests {
     @Test func createListGetAndRefusals() async throws {
-        let scratch = try ScratchDirectory()
-        let directory = scratch.path + "/data"
-        let port = Int(freeTCPPort())
-        let base = firstOfFreeTCPPorts(70)
-        let server = try Daemon(
-            [
-                "server", "--data-dir", directory, "--node-name", "node-a", "--address", "127.0.0.1",
-                "--port", "\(port)", "--v1-instance-manager-port", "\(freeTCPPort())",
-                "--v2-instance-manager-port", "\(freeTCPPort())", "--v1-process-ports", "\(base)-\(base + 9)",
-                "--v2-instance-ports", "\(base + 10)-\(base + 19)",
-            ],
-            errorPath: scratch.path + "/server.err")
-        defer { server.stop(SIGTERM) }
-        let api = ["--server", "http://127.0.0.1:\(port)"]
+        let node = try NodeUnderTest()
+        defer { node.stop() }
+        let api = node.api
         // The default disk is the host's filesystem: its free share is the host's, not the test's.
         _ = try await eventually("the manager answers", seconds: 60) { () -> Bool? in
             try hornbill(["setting", "set", "storage-minimal-available-percentage", "0"] + api).status == 0 ? true : nil

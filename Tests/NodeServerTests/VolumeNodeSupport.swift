@@ -12,6 +12,8 @@ import Testing
 final class NodeUnderTest: @unchecked Sendable {
     let scratch: ScratchDirectory
     let directory: String
+    /// The manager's API, and the CLI's flag naming it.
+    let url: String
     let api: [String]
     /// The server's arguments: a restarted server gets the same data directory and ports.
     let arguments: [String]
@@ -31,7 +33,8 @@ final class NodeUnderTest: @unchecked Sendable {
             "--v2-instance-ports", "\(base + 10)-\(base + 29)",
         ]
         server = try Daemon(arguments, errorPath: scratch.path + "/server-1.err")
-        api = ["--server", "http://127.0.0.1:\(port)"]
+        url = "http://127.0.0.1:\(port)"
+        api = ["--server", url]
     }
 
     /// Ends the server with `signal` (SIGKILL leaves its children to the next server) and starts
