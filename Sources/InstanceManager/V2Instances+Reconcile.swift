@@ -6,9 +6,10 @@
 // - head lvols of replica names not tracked become replicas, `stopped`, or `running` when the
 //   tgt still exposes them (their port is reserved) or a RAID holds their lvol (a local engine
 //   uses it; the ports recorded in its xattr are reserved); tracked replicas whose lvol is gone
-//   are dropped; running replicas no longer exposed and not held by a RAID (the tgt restarted)
-//   are exposed again on their ports, or are `error` if that fails, and tried again every round
-//   until it works (an engine whose RAID is gone holds its local replicas no more);
+//   from their loaded lvstore, or whose disk is not ready, are dropped; running replicas no
+//   longer exposed and not held by a RAID (the tgt restarted) are exposed again on their ports,
+//   or are `error` if that fails, and tried again every round until it works (an engine whose
+//   RAID is gone holds its local replicas no more);
 // - engines whose RAID bdev is gone are `error` until deleted (refreshEngineModes); RAIDs of
 //   engines not known (an instance-manager restart) are reported as engines in `error` too.
 // A tgt that cannot be reached changes nothing: the next round tries again.
@@ -82,10 +83,17 @@ extension V2Instances {
     }
 
     private func reconcileReplicas() async throws(InstanceManagerError) {
+        // The tgt loads an lvstore's lvols before it lists the lvstore; lvstores listed both
+        // before and after the bdevs were read had their lvols in that list. A replica is dropped
+        // for a missing lvol only on such a store: a tgt that restarted during this round (its
+        // lvstores not loaded again yet) drops nothing.
+        let storesBefore = try await tgt.lvstores()
         let bdevs = try await tgt.bdevs()
         let lvols = LvolIndex(bdevs)
         let subsystems = try await tgt.subsystems()
         let raids = try await tgt.raids()
+        let storesAfter = Set(try await tgt.lvstores().map(\.uuid))
+        let listed = Set(storesBefore.map(\.uuid)).intersection(storesAfter)
         // Lvols a RAID holds (a local engine's legs): they cannot be exposed and are not lost.
         let held = raids.heldBases
         // An engine whose RAID is gone (the tgt restarted) holds its local replicas no more.
@@ -111,6 +119,10 @@ extension V2Instances {
         }
         for (name, var replica) in replicas {
             guard let head = heads[name], head.disk.name == replica.lvsName else {
+                // A ready disk whose lvstore this round did not see throughout: ask again next round.
+                if let disk = disks[replica.lvsName], disk.state == .ready, !listed.contains(disk.uuid) {
+                    continue
+                }
                 if replica.state == .running || replica.state == .stopped || replica.state == .error {
                     if replica.portStart > 0 {
                         ports.release(PortRange(start: Int(replica.portStart), end: Int(replica.portEnd)))
@@ -125,9 +137,20 @@ extension V2Instances {
             // (an error that still holds its port), is exposed again: every round tries. Not one
             // a RAID holds (a local engine's leg).
             let holdsItsPort = replica.state == .running || (replica.state == .error && replica.portStart > 0)
-            if holdsItsPort && !subsystems.contains(where: { $0.nqn == V2Naming.nqn(name) })
-                && !held.contains(head.bdev.name)
-            {
+            let subsystem = subsystems.first(where: { $0.nqn == V2Naming.nqn(name) })
+            if replica.state == .error && replica.portStart > 0, let subsystem, !held.contains(head.bdev.name) {
+                // An earlier exposing that reported failure (a call timed out, its cleanup too)
+                // may have left the subsystem: if it exposes this lvol on the replica's port, the
+                // replica runs; otherwise it goes and the next round exposes the lvol again.
+                if subsystem.ports.contains(Int(replica.portStart))
+                    && subsystem.namespaceBdevs.contains(where: { $0 == head.bdev.name || $0 == head.bdev.uuid })
+                {
+                    replica.state = .running
+                    replica.errorMsg = ""
+                } else {
+                    try? await tgt.unexpose(nqn: V2Naming.nqn(name))
+                }
+            } else if holdsItsPort && subsystem == nil && !held.contains(head.bdev.name) {
                 do throws(InstanceManagerError) {
                     guard replica.portStart > 0 else {
                         throw InstanceManagerError(.internalError, "replica \(name) holds no port")

@@ -68,11 +68,13 @@ public func testPortRange() -> ClosedRange<Int> {
 }
 
 /// A V2Instances actor on `daemon` listening on loopback.
-public func makeInstances(_ daemon: TgtDaemon, ports: ClosedRange<Int>) -> V2Instances {
+public func makeInstances(
+    _ daemon: TgtDaemon, ports: ClosedRange<Int>, reconcileInterval: Duration = .seconds(3)
+) -> V2Instances {
     V2Instances(
         configuration: V2InstancesConfiguration(
             tgtSocketPath: daemon.socket, ip: "127.0.0.1", portRange: ports, rpcTimeout: .seconds(10),
-            reconcileInterval: .seconds(3),
+            reconcileInterval: reconcileInterval,
             replicaControllerTimeouts: ControllerTimeouts(
                 controllerLossTimeout: 2, reconnectDelay: 1, fastIOFailTimeout: 1)))
 }

@@ -107,6 +107,30 @@ import Testing
         await instances.stop()
     }
 
+    @Test func aReplicaOutlivesTgtRestartsThatLandInTheMiddleOfAReconcileRound() async throws {
+        // Rounds back to back, so that restarts fall between a round's reading of the disks and of
+        // the replicas: a round must not take the restarted tgt's empty lvol list for a lost lvol.
+        let daemon = try TgtDaemon()
+        let instances = makeInstances(daemon, ports: testPortRange(), reconcileInterval: .milliseconds(5))
+        await instances.start()
+        let file = try TemporaryFile(size: 48 << 20, name: "im-tgt-restarts")
+        _ = try await readyDisk(instances, name: "disk1", file: file)
+        let replica = try await instances.replicaCreate(
+            name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 8 << 20, portCount: 1)
+        for round in 0..<12 {
+            try daemon.restart()
+            let exposed = try await eventually(20) { () async throws -> ReplicaInfo? in
+                guard case .array(let subsystems)? = try? daemon.call("nvmf_get_subsystems").get(),
+                    subsystems.contains(where: { $0["nqn"] == .string(V2Naming.nqn("vol-r-1")) }),
+                    let found = try? await instances.replicaGet(name: "vol-r-1"), found.state == .running
+                else { return nil }
+                return found
+            }
+            #expect(exposed.portStart == replica.portStart && exposed.uuid == replica.uuid, "restart \(round)")
+        }
+        await instances.stop()
+    }
+
     @Test func aReplicaWhosePortIsTakenAfterATgtRestartIsErrorThenRunningAgain() async throws {
         let daemon = try TgtDaemon()
         let instances = makeInstances(daemon, ports: testPortRange())
@@ -133,6 +157,60 @@ import Testing
         await instances.reconcile()
         let again = try await instances.replicaGet(name: "vol-r-1")
         #expect(again.state == .running && again.errorMsg.isEmpty && again.portStart == replica.portStart)
+        #expect(canConnect(port: Int(replica.portStart)))
+    }
+
+    @Test func aSubsystemLeftByAnExposingThatReportedFailureIsTakenOrRemoved() async throws {
+        let daemon = try TgtDaemon()
+        let instances = makeInstances(daemon, ports: testPortRange())
+        let file = try TemporaryFile(size: 48 << 20, name: "im-stale-subsystem")
+        _ = try await readyDisk(instances, name: "disk1", file: file)
+        let replica = try await instances.replicaCreate(
+            name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 8 << 20, portCount: 1)
+        let nqn = V2Naming.nqn("vol-r-1")
+        func makeSubsystem(listening: Bool) throws {
+            _ = try daemon.call("nvmf_create_subsystem", [("nqn", .string(nqn)), ("allow_any_host", .bool(true))]).get()
+            _ = try daemon.call(
+                "nvmf_subsystem_add_ns",
+                [("nqn", .string(nqn)), ("namespace", .object([("bdev_name", .string(replica.uuid))]))]
+            ).get()
+            guard listening else { return }
+            _ = try daemon.call(
+                "nvmf_subsystem_add_listener",
+                [
+                    ("nqn", .string(nqn)),
+                    (
+                        "listen_address",
+                        .object([
+                            ("trtype", .string("TCP")), ("adrfam", .string("IPv4")), ("traddr", .string("127.0.0.1")),
+                            ("trsvcid", .string(String(replica.portStart))),
+                        ])
+                    ),
+                ]
+            ).get()
+        }
+        func failExposing() async throws {
+            try daemon.restart()
+            let holder = try RawListener(port: UInt16(replica.portStart))
+            await instances.reconcile()
+            #expect(try await instances.replicaGet(name: "vol-r-1").state == .error)
+            _ = holder
+        }
+        // A subsystem without the replica's listener is removed; the next round exposes the lvol.
+        try await failExposing()
+        try makeSubsystem(listening: false)
+        await instances.reconcile()
+        #expect(try exposedPort(daemon, "vol-r-1") == nil)
+        #expect(try await instances.replicaGet(name: "vol-r-1").state == .error)
+        await instances.reconcile()
+        #expect(try await instances.replicaGet(name: "vol-r-1").state == .running)
+        #expect(try exposedPort(daemon, "vol-r-1") == Int(replica.portStart))
+        // A subsystem that exposes the lvol on the replica's port is the replica's: it runs.
+        try await failExposing()
+        try makeSubsystem(listening: true)
+        await instances.reconcile()
+        let taken = try await instances.replicaGet(name: "vol-r-1")
+        #expect(taken.state == .running && taken.errorMsg.isEmpty && taken.portStart == replica.portStart)
         #expect(canConnect(port: Int(replica.portStart)))
     }
 }
