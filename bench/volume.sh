@@ -12,7 +12,8 @@
 # Prints the figures; records nothing.
 #
 # Environment: BENCH_DIR (bench/out/volume), BENCH_PORT (first of the server's ports, 19500),
-# BENCH_VOLUMES (100), BENCH_TIME seconds per perf run (10), BENCH_BUILD=debug to use a debug build.
+# BENCH_VOLUMES (100), BENCH_ENGINES the data engines timed, in order ("v2 v1"), BENCH_TIME seconds
+# per perf run (10; 0 skips the perf runs), BENCH_BUILD=debug to use a debug build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,7 @@ port=${BENCH_PORT:-19500}
 volumes=${BENCH_VOLUMES:-100}
 seconds=${BENCH_TIME:-10}
 configuration=${BENCH_BUILD:-release}
+engines=${BENCH_ENGINES:-v2 v1}
 
 swift build -c "$configuration" --product hornbill >/dev/null
 hornbill=$(swift build -c "$configuration" --show-bin-path)/hornbill
@@ -54,7 +56,7 @@ print(all(d.get("conditions", {}).get("Schedulable", {}).get("status") == "True"
 for _ in $(seq 300); do [ "$(schedulable)" = True ] && break; sleep 0.2; done
 
 now_ms() { date +%s%3N; }
-for engine in v2 v1; do
+for engine in $engines; do
     : >"$dir/$engine.times"
     for i in $(seq "$volumes"); do
         start=$(now_ms)
@@ -70,6 +72,8 @@ print(f"{sys.argv[1]} create to attached, 2 replicas: first {times[0]} ms, media
       f"last ({len(times)} attached) {times[-1]} ms")
 PY
 done
+
+[ "$seconds" = 0 ] && exit 0
 
 # The data path: an attached V2 volume of one replica over NVMe/TCP, against its lvol exported
 # directly by the tgt.

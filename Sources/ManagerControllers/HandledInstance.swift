@@ -54,6 +54,11 @@ protocol HandledInstance: StoredResourceType, Equatable {
     mutating func clearRunning()
     /// Removes what the instance leaves on this node once deleted.
     func removeData() throws
+    /// The type of the instances whose changes this resource follows ("replica" for an engine,
+    /// none for a replica).
+    static var followedType: String { get }
+    /// Whether the resource uses one of the instances `names` of `followedType`.
+    func follows(_ names: Set<String>) -> Bool
 }
 
 extension Replica: HandledInstance {
@@ -88,6 +93,8 @@ extension Replica: HandledInstance {
 
     func observeRunning(client: InstanceServiceClient) async -> Bool { true }
     func clearRunning() {}
+    static var followedType: String { "" }
+    func follows(_ names: Set<String>) -> Bool { false }
 
     func removeData() throws {
         guard spec.dataEngine == .v1, let directory = try? InstanceCreateRequests.v1DataDirectory(self) else { return }
@@ -151,6 +158,14 @@ extension Engine: HandledInstance {
         status.endpoint = ""
         status.replicaModeMap = [:]
         status.currentReplicaAddressMap = [:]
+    }
+
+    static var followedType: String { Replica.instanceType }
+
+    /// An engine uses the replicas its spec names and those it was created or last seen with.
+    func follows(_ names: Set<String>) -> Bool {
+        names.contains { spec.replicaAddressMap[$0] != nil || status.currentReplicaAddressMap[$0] != nil
+            || status.replicaModeMap[$0] != nil }
     }
 
     func removeData() throws {}

@@ -25,12 +25,14 @@
 // with an InstanceCreation condition saying so, and the reconcile throws (retried after the
 // loop's backoff, or at once when the instance manager's InstanceWatch opens). Instances that
 // are starting or stopping are looked at again shortly; any change an instance manager announces
-// (an instance exited) has this node's resources of its engine looked at again.
+// (an instance exited) has the resources whose instance changed looked at again, with the
+// engines that use a changed replica.
 
 import Foundation
 import InstanceManagerAPI
 import ManagerModel
 import ManagerStore
+import Synchronization
 
 /// Reconciles the instances of one kind (Replica or Engine) on this node.
 struct InstanceHandler<Resource: HandledInstance>: Reconciler {
@@ -48,17 +50,30 @@ struct InstanceHandler<Resource: HandledInstance>: Reconciler {
         event.resource.kind == Resource.kind ? [event.resource.name] : []
     }
 
-    /// Follows each instance manager's InstanceWatch: when one of its instances changes (one
-    /// exits, one finishes starting) or the instance manager comes up or goes away, this node's
-    /// resources of its data engine are looked at again at once, not at the next resync or after
-    /// a retry's backoff.
+    /// Follows each instance manager's InstanceWatch. On each change its instances are listed and
+    /// compared with the list before: the resources whose instance appeared, went or changed are
+    /// looked at again at once (and engines that name such a replica), not at the next resync or
+    /// after a retry's backoff. When the stream opens or closes (the instance manager came up or
+    /// went away), or a list fails, every resource of this node on its data engine is.
     func watchOutside(_ add: @escaping @Sendable (String) async -> Void) async {
         await withDiscardingTaskGroup { group in
             for engine in DataEngine.allCases {
                 guard let address = configuration.instanceManagers[engine] else { continue }
                 group.addTask {
-                    await InstanceManagerWatch.run(address, retryDelay: Self.watchRetryDelay) {
-                        guard let keys = try? await keys(dataEngine: engine) else { return }
+                    let client = InstanceServiceClient(address: address)
+                    let last = Mutex<InstanceManagerInstances?>(nil)
+                    await InstanceManagerWatch.run(address, retryDelay: Self.watchRetryDelay) { change in
+                        let now = change == .closed ? nil : try? await client.list(dataEngine: engine)
+                        let before = last.withLock { last in
+                            defer { last = now }
+                            return last
+                        }
+                        var changed: Set<String>?
+                        if change == .changed, let now, let before {
+                            changed = now.changedNames(ofType: Resource.instanceType, since: before)
+                                .union(now.changedNames(ofType: Resource.followedType, since: before))
+                        }
+                        guard let keys = try? await keys(dataEngine: engine, changed: changed) else { return }
                         for key in keys { await add(key) }
                     }
                 }
@@ -69,9 +84,16 @@ struct InstanceHandler<Resource: HandledInstance>: Reconciler {
     /// How long a watch whose instance manager does not answer waits before it tries again.
     static var watchRetryDelay: Duration { .seconds(1) }
 
-    private func keys(dataEngine: DataEngine) async throws -> [String] {
-        try await store.list(Resource.self).items
-            .filter { $0.value.instance.dataEngine == dataEngine && concernsThisNode($0.value) }.map(\.name)
+    /// This node's resources of `dataEngine`; with `changed`, only those named there or following
+    /// an instance named there.
+    private func keys(dataEngine: DataEngine, changed: Set<String>?) async throws -> [String] {
+        let ours = { (resource: Resource) in resource.instance.dataEngine == dataEngine && concernsThisNode(resource) }
+        guard let changed else { return try await store.list(Resource.self).items.filter { ours($0.value) }.map(\.name) }
+        if changed.isEmpty { return [] }
+        // A reconcile of a name that is not this node's resource does nothing.
+        if Resource.followedType.isEmpty { return changed.sorted() }
+        return try await store.list(Resource.self).items
+            .filter { ours($0.value) && (changed.contains($0.name) || $0.value.follows(changed)) }.map(\.name)
     }
 
     private func instanceManagerName(_ resource: Resource) -> String {

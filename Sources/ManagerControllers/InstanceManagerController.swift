@@ -109,7 +109,7 @@ public struct InstanceManagerController: Reconciler {
             for (key, engine) in engines {
                 guard let address = configuration.instanceManagers[engine] else { continue }
                 group.addTask {
-                    await InstanceManagerWatch.run(address, retryDelay: Self.watchRetryDelay) { await add(key) }
+                    await InstanceManagerWatch.run(address, retryDelay: Self.watchRetryDelay) { _ in await add(key) }
                 }
             }
         }

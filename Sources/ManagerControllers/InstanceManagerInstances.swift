@@ -27,6 +27,25 @@ struct InstanceManagerInstances: Sendable, Equatable {
 
     init() {}
 
+    /// The instances of one type ("engine", "replica"), by name.
+    subscript(type: String) -> [String: InstanceProcess] {
+        switch InstanceType(rawValue: type) {
+        case .engine: engines
+        case .replica: replicas
+        default: [:]
+        }
+    }
+
+    /// The names of `type` whose instance appeared, went or changed from `earlier` to `self`.
+    func changedNames(ofType type: String, since earlier: InstanceManagerInstances) -> Set<String> {
+        let now = self[type]
+        let before = earlier[type]
+        var names = Set<String>()
+        for (name, process) in now where before[name] != process { names.insert(name) }
+        for name in before.keys where now[name] == nil { names.insert(name) }
+        return names
+    }
+
     /// Writes the maps into an instance manager's status.
     func apply(to status: inout InstanceManagerStatus) {
         status.instanceEngines = engines

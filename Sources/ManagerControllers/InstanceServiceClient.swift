@@ -1,6 +1,6 @@
 // The instance manager's InstanceService and ProxyEngineService as the instance handler drives
-// them (longhorn-api.md §3.3, §3.5, §3.8): one instance looked up by name (InstanceGet), created,
-// deleted, and a running engine's volume and replicas read through the proxy, where a replica is
+// them (longhorn-api.md §3.3, §3.5, §3.8): the instances listed (InstanceList), one looked up by
+// name (InstanceGet), created, deleted, and a running engine's volume and replicas read through the proxy, where a replica is
 // also taken out of it (ReplicaRemove). A missing instance is an answer (`nil`), not a failure;
 // an instance manager that cannot be reached is told apart from one that refused a call, because
 // the handler reports the two differently.
@@ -46,6 +46,15 @@ struct InstanceServiceClient: Sendable {
                 return nil
             }
         }
+    }
+
+    /// The instance manager's instances of `dataEngine` (InstanceList).
+    func list(dataEngine: DataEngine) async throws(InstanceCallError) -> InstanceManagerInstances {
+        let list = try await call(port: address.instanceServicePort) { client in
+            try await Imrpc_InstanceService.Client(wrapping: client).instanceList(
+                Google_Protobuf_Empty(), options: GRPCConnection.callOptions)
+        }
+        return InstanceManagerInstances(list, engine: dataEngine)
     }
 
     /// Creates the instance; one that already runs is answered with its current state.
