@@ -27,7 +27,7 @@ enum InstanceManagerWatch {
         let options = watchOptions
         while !Task.isCancelled {
             do {
-                try await GRPCConnection.with(host: address.host, port: address.instanceServicePort) { client in
+                try await GRPCConnection.withOwnConnection(host: address.host, port: address.instanceServicePort) { client in
                     try await Imrpc_InstanceService.Client(wrapping: client).instanceWatch(
                         Google_Protobuf_Empty(), options: options
                     ) { response in

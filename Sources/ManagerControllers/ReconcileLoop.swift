@@ -10,7 +10,8 @@
 //   started at), from a periodic resync of every key (state outside the store: disks, processes),
 //   from the reconciler's own watch of state outside the store that announces its changes (an
 //   instance manager's instances; `watchOutside`) and from retries. A key is queued once however
-//   often it is added, and never reconciled twice at once; one worker takes keys in turn.
+//   often it is added, and never reconciled twice at once; one worker takes keys in turn, those
+//   of a resync after all others.
 // - A reconcile that throws is retried after a backoff that doubles from `retryDelayBase` up to
 //   `retryDelayMax`; one that succeeds clears its key's failure count.
 // - Status is written with compare-and-swap (`update` with the `resourceVersion` read): a lost race
@@ -115,10 +116,10 @@ public struct ReconcileLoop: Sendable {
         }
     }
 
-    /// Queues every key the reconciler owns now.
-    private func queueAll(_ queue: WorkQueue) async {
+    /// Queues every key the reconciler owns now; `inBackground` behind other keys (a resync).
+    private func queueAll(_ queue: WorkQueue, inBackground: Bool = false) async {
         do {
-            for key in try await reconciler.keys() { await queue.add(key) }
+            for key in try await reconciler.keys() { await queue.add(key, inBackground: inBackground) }
         } catch {
             // A list cut short because the loop is stopping is no failure.
             if Task.isCancelled { return }
@@ -151,7 +152,7 @@ public struct ReconcileLoop: Sendable {
             } catch {
                 return
             }
-            await queueAll(queue)
+            await queueAll(queue, inBackground: true)
         }
     }
 

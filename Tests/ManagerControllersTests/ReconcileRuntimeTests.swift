@@ -34,6 +34,28 @@ import Testing
         #expect(await queue.next() == nil)
     }
 
+    @Test func resyncKeysWaitBehindChangesAndMoveAheadWhenOneChanges() async {
+        let queue = WorkQueue()
+        for key in ["r1", "r2", "r3"] { await queue.add(key, inBackground: true) }
+        await queue.add("changed")
+        await queue.add("r2")
+        await queue.add("r3", inBackground: true)
+        var order: [String] = []
+        for _ in 0..<4 {
+            guard let key = await queue.next() else { break }
+            order.append(key)
+            await queue.done(key)
+        }
+        #expect(order == ["changed", "r2", "r1", "r3"])
+        // A resync key that is being reconciled and changes meanwhile is queued again afterwards.
+        await queue.add("r4", inBackground: true)
+        #expect(await queue.next() == "r4")
+        await queue.add("r4", inBackground: true)
+        await queue.done("r4")
+        #expect(await queue.next() == "r4")
+        await queue.shutDown()
+    }
+
     /// Fails its first `failures` reconciles of each key, then counts successes.
     private final class Flaky: Reconciler, @unchecked Sendable {
         let failures: Int
