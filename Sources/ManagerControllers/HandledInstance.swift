@@ -57,8 +57,8 @@ protocol HandledInstance: StoredResourceType, Equatable {
     /// The type of the instances whose changes this resource follows ("replica" for an engine,
     /// none for a replica).
     static var followedType: String { get }
-    /// Whether the resource uses one of the instances `names` of `followedType`.
-    func follows(_ names: Set<String>) -> Bool
+    /// The names of the resources that use one of the instances `names` of `followedType`.
+    static func followers(of names: Set<String>, store: any ResourceStore) async throws -> Set<String>
 }
 
 extension Replica: HandledInstance {
@@ -94,7 +94,7 @@ extension Replica: HandledInstance {
     func observeRunning(client: InstanceServiceClient) async -> Bool { true }
     func clearRunning() {}
     static var followedType: String { "" }
-    func follows(_ names: Set<String>) -> Bool { false }
+    static func followers(of names: Set<String>, store: any ResourceStore) async throws -> Set<String> { [] }
 
     func removeData() throws {
         guard spec.dataEngine == .v1, let directory = try? InstanceCreateRequests.v1DataDirectory(self) else { return }
@@ -162,10 +162,29 @@ extension Engine: HandledInstance {
 
     static var followedType: String { Replica.instanceType }
 
-    /// An engine uses the replicas its spec names and those it was created or last seen with.
-    func follows(_ names: Set<String>) -> Bool {
-        names.contains { spec.replicaAddressMap[$0] != nil || status.currentReplicaAddressMap[$0] != nil
-            || status.replicaModeMap[$0] != nil }
+    /// The engines of the replicas' volumes that use one of them: named in the spec, or created or
+    /// last seen with it. Looked up by volume label, so the work follows the replicas named.
+    static func followers(of names: Set<String>, store: any ResourceStore) async throws -> Set<String> {
+        var volumes = Set<String>()
+        for name in names {
+            guard let replica = try await store.get(Replica.self, name) else { continue }
+            volumes.insert(replica.value.spec.volumeName)
+        }
+        var followers = Set<String>()
+        for volume in volumes.sorted() where !volume.isEmpty {
+            let engines = try await store.list(Engine.self, selector: ResourceSelector(labels: [VolumeLabels.volume: volume]))
+            for engine in engines.items where engine.value.uses(names) { followers.insert(engine.name) }
+        }
+        return followers
+    }
+
+    /// Whether the engine uses one of the replicas `names`: named in its spec, or created or last
+    /// seen with it.
+    private func uses(_ names: Set<String>) -> Bool {
+        names.contains {
+            spec.replicaAddressMap[$0] != nil || status.currentReplicaAddressMap[$0] != nil
+                || status.replicaModeMap[$0] != nil
+        }
     }
 
     func removeData() throws {}

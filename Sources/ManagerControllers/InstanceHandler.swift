@@ -68,10 +68,12 @@ struct InstanceHandler<Resource: HandledInstance>: Reconciler {
                             defer { last = now }
                             return last
                         }
-                        var changed: Set<String>?
+                        var changed: (own: Set<String>, followed: Set<String>)?
                         if change == .changed, let now, let before {
-                            changed = now.changedNames(ofType: Resource.instanceType, since: before)
-                                .union(now.changedNames(ofType: Resource.followedType, since: before))
+                            changed = (
+                                now.changedNames(ofType: Resource.instanceType, since: before),
+                                now.changedNames(ofType: Resource.followedType, since: before)
+                            )
                         }
                         guard let keys = try? await keys(dataEngine: engine, changed: changed) else { return }
                         for key in keys { await add(key) }
@@ -84,16 +86,21 @@ struct InstanceHandler<Resource: HandledInstance>: Reconciler {
     /// How long a watch whose instance manager does not answer waits before it tries again.
     static var watchRetryDelay: Duration { .seconds(1) }
 
-    /// This node's resources of `dataEngine`; with `changed`, only those named there or following
-    /// an instance named there.
-    private func keys(dataEngine: DataEngine, changed: Set<String>?) async throws -> [String] {
-        let ours = { (resource: Resource) in resource.instance.dataEngine == dataEngine && concernsThisNode(resource) }
-        guard let changed else { return try await store.list(Resource.self).items.filter { ours($0.value) }.map(\.name) }
-        if changed.isEmpty { return [] }
-        // A reconcile of a name that is not this node's resource does nothing.
-        if Resource.followedType.isEmpty { return changed.sorted() }
-        return try await store.list(Resource.self).items
-            .filter { ours($0.value) && (changed.contains($0.name) || $0.value.follows(changed)) }.map(\.name)
+    /// This node's resources of `dataEngine`; with `changed`, only those whose instance is named
+    /// there and those following a changed instance (a reconcile of a name that is not this node's
+    /// resource does nothing).
+    private func keys(
+        dataEngine: DataEngine, changed: (own: Set<String>, followed: Set<String>)?
+    ) async throws -> [String] {
+        guard let changed else {
+            return try await store.list(Resource.self).items
+                .filter { $0.value.instance.dataEngine == dataEngine && concernsThisNode($0.value) }.map(\.name)
+        }
+        var keys = changed.own
+        if !changed.followed.isEmpty {
+            keys.formUnion(try await Resource.followers(of: changed.followed, store: store))
+        }
+        return keys.sorted()
     }
 
     private func instanceManagerName(_ resource: Resource) -> String {

@@ -8,6 +8,8 @@
 // 3. Checks every disk of `spec.disks` (FilesystemDisk, BlockDiskService) into
 //    `status.diskStatus`, adds the replicas scheduled on each disk, and sets the disk conditions
 //    Ready and Schedulable and the node's Ready and Schedulable.
+// A replica change has the node checked again only when it changes where a replica is placed
+// (ReplicaPlacements); the resync checks the disks every 30 s.
 // 4. Writes the status, if it changed, with compare-and-swap on the version it read.
 // Every step can be repeated: a reconcile cut short is finished by the next one.
 
@@ -43,6 +45,8 @@ public struct NodeController: Reconciler {
     let store: any ResourceStore
     let configuration: Configuration
     let clock: @Sendable () -> Date
+    /// What a replica event must change for the node to be checked again.
+    private let placements = ReplicaPlacements()
 
     public init(
         store: any ResourceStore, configuration: Configuration, clock: @escaping @Sendable () -> Date = Date.init
@@ -63,7 +67,8 @@ public struct NodeController: Reconciler {
     public func keys(affectedBy event: ResourceEvent) -> [String] {
         switch event.resource.kind {
         case .nodes where event.resource.name == nodeName: [nodeName]
-        case .replicas, .settings: [nodeName]
+        case .replicas: placements.changes(event) ? [nodeName] : []
+        case .settings: [nodeName]
         default: []
         }
     }
@@ -72,11 +77,13 @@ public struct NodeController: Reconciler {
         guard key == nodeName else { return }
         let stored = try await existingOrNewNode()
         let settings = SettingValues(store: store)
+        let replicas = try await store.list(Replica.self).items
+        placements.record(replicas)
         let inputs = DiskInputs(
             nodeName: nodeName, v2Enabled: try await settings.bool(SettingName.v2DataEngine),
             minimalAvailablePercentage: try await settings.integer(SettingName.storageMinimalAvailablePercentage),
             overProvisioningPercentage: try await settings.integer(SettingName.storageOverProvisioningPercentage),
-            replicas: try await store.list(Replica.self).items.map(\.value),
+            replicas: replicas.map(\.value),
             instanceManagers: configuration.instanceManagers,
             instanceManagerNames: [
                 .v1: InstanceManager.name(nodeName: nodeName, image: configuration.image, dataEngine: .v1),
