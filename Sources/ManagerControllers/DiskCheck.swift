@@ -18,7 +18,8 @@ struct DiskInputs: Sendable {
     var v2Enabled: Bool
     var minimalAvailablePercentage: Int64
     var overProvisioningPercentage: Int64
-    var replicas: [Replica]
+    /// Every replica's placement, by name.
+    var replicas: [String: ReplicaPlacements.Placement]
     var instanceManagers: InstanceManagerAddresses
     var instanceManagerNames: [DataEngine: String]
     var now: Date
@@ -138,11 +139,13 @@ enum DiskCheck {
         }
     }
 
-    private static func addScheduledReplicas(_ status: inout DiskStatus, _ replicas: [Replica]) {
+    private static func addScheduledReplicas(
+        _ status: inout DiskStatus, _ replicas: [String: ReplicaPlacements.Placement]
+    ) {
         var scheduled: [String: Int64] = [:]
         if !status.diskUUID.isEmpty {
-            for replica in replicas where replica.spec.diskID == status.diskUUID {
-                scheduled[replica.metadata.name] = replica.spec.volumeSize.rawValue
+            for (name, placement) in replicas where placement.diskID == status.diskUUID {
+                scheduled[name] = placement.size
             }
         }
         status.scheduledReplica = scheduled

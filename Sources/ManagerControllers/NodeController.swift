@@ -77,13 +77,12 @@ public struct NodeController: Reconciler {
         guard key == nodeName else { return }
         let stored = try await existingOrNewNode()
         let settings = SettingValues(store: store)
-        let replicas = try await store.list(Replica.self).items
-        placements.record(replicas)
+        let replicas = try await placements.list(from: store)
         let inputs = DiskInputs(
             nodeName: nodeName, v2Enabled: try await settings.bool(SettingName.v2DataEngine),
             minimalAvailablePercentage: try await settings.integer(SettingName.storageMinimalAvailablePercentage),
             overProvisioningPercentage: try await settings.integer(SettingName.storageOverProvisioningPercentage),
-            replicas: replicas.map(\.value),
+            replicas: replicas,
             instanceManagers: configuration.instanceManagers,
             instanceManagerNames: [
                 .v1: InstanceManager.name(nodeName: nodeName, image: configuration.image, dataEngine: .v1),

@@ -37,17 +37,20 @@ final class ReplicaPlacements: Sendable {
         }
     }
 
-    /// Records the replicas a reconcile listed.
-    func record(_ replicas: [StoredObject<Replica>]) {
+    /// Every replica's placement, read from the store (only the fields a placement needs are
+    /// decoded), and recorded as seen at its revision. A document that cannot be read is left out.
+    func list(from store: any ResourceStore) async throws -> [String: Placement] {
+        let listed = try await store.list(.replicas, selector: .everything).items
+        var placements: [String: Placement] = [:]
         seen.withLock { seen in
-            for replica in replicas {
+            for replica in listed {
+                guard let placement = Self.placement(in: replica.document) else { continue }
+                placements[replica.name] = placement
                 if let known = seen[replica.name], known.revision >= replica.resourceVersion { continue }
-                seen[replica.name] = Seen(
-                    placement: Placement(
-                        diskID: replica.value.spec.diskID, size: replica.value.spec.volumeSize.rawValue),
-                    revision: replica.resourceVersion)
+                seen[replica.name] = Seen(placement: placement, revision: replica.resourceVersion)
             }
         }
+        return placements
     }
 
     private struct Document: Decodable {

@@ -47,10 +47,10 @@ import Testing
         let replica = replicaResource(
             "vol-r-1", volume: "vol", size: 16 << 20, engine: .v2, diskID: "disk-a", diskPath: "", dataDirectoryName: "")
         _ = try await scratch.store.create(replica, name: "vol-r-1")
-        let listed = try await scratch.store.list(Replica.self).items
         let placements = ReplicaPlacements()
-        placements.record(listed)
-        let revision = try #require(listed.first?.resourceVersion)
+        let listed = try await placements.list(from: scratch.store)
+        #expect(listed == ["vol-r-1": ReplicaPlacements.Placement(diskID: "disk-a", size: 16 << 20)])
+        let revision = try #require(try await scratch.store.get(Replica.self, "vol-r-1")?.resourceVersion)
         // The event of the write the list saw, and a later status write, change nothing.
         #expect(!placements.changes(try event(.added, "vol-r-1", revision: revision)))
         #expect(!placements.changes(try event(.modified, "vol-r-1", revision: revision + 1, state: .running)))
