@@ -53,10 +53,12 @@ fi
 # The control-plane suites run apart from the data-plane ones: those drive their processes with
 # blocking waits, which on a 2-core machine hold the cooperative pool's threads for seconds at a
 # time, and the control plane's actors (on that same pool) would miss their tests' deadlines.
-# Control-plane test modules: InstanceManager*Tests, Manager*Tests, NodeServerTests. The
+# Control-plane test modules: InstanceManager*Tests, Manager*Tests, NodeServerTests (the patterns
+# are anchored on the module: NodeServerTests has suites named Manager…Tests too). The
 # NodeServerTests, which wait on real servers through the CLI, run apart from the in-process ones
 # for the same reason.
-control_plane='(Manager[A-Za-z]*|NodeServer)Tests\.'
-swift test --skip-build --skip "$control_plane"
-swift test --skip-build --filter 'Manager[A-Za-z]*Tests\.'
-swift test --skip-build --filter 'NodeServerTests\.'
+in_process='^(Instance)?Manager[A-Za-z]*Tests\.'
+servers='^NodeServerTests\.'
+swift test --skip-build --skip "$in_process" --skip "$servers"
+swift test --skip-build --filter "$in_process"
+swift test --skip-build --filter "$servers"

@@ -4,6 +4,7 @@
 
 import Foundation
 import InstanceManagerServer
+import TestSupport
 import Testing
 
 /// Asks the server at 127.0.0.1:PORT through Python's grpc and prints what it found as JSON.
@@ -54,7 +55,9 @@ private func runPythonClient(port: Int) async throws -> (status: Int32, output: 
     let output = Pipe()
     process.standardOutput = output
     process.standardError = FileHandle.nullDevice
-    let reader = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }
+    // Read on a thread of its own: a blocked reader on the tasks' shared pool could hold the
+    // thread the servers under test need to answer the client.
+    let reader = BackgroundThread { output.fileHandleForReading.readDataToEndOfFile() }
     let status = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
         process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
         do {
@@ -64,7 +67,7 @@ private func runPythonClient(port: Int) async throws -> (status: Int32, output: 
             continuation.resume(throwing: error)
         }
     }
-    return (status, await reader.value)
+    return (status, try await reader.value())
 }
 
 @Suite struct PythonClientTests {

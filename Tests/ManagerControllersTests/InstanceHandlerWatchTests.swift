@@ -31,7 +31,7 @@ import Testing
         }
         let neighbour = try #require(try await node.scratch.store.get(Replica.self, names[1]))
 
-        let killed = try runCommand(["pkill", "-KILL", "-f", "\(diskPath)/replicas/vol1-0a1b2c3d"])
+        let killed = try await offThread { try runCommand(["pkill", "-KILL", "-f", "\(diskPath)/replicas/vol1-0a1b2c3d"]) }
         #expect(killed.status == 0, "\(killed.output)")
         _ = try await node.waitFor(Replica.self, names[0], "error", within: 20) {
             $0.status.currentState == .error
