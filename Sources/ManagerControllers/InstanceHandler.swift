@@ -54,7 +54,8 @@ struct InstanceHandler<Resource: HandledInstance>: Reconciler {
     /// compared with the list before: the resources whose instance appeared, went or changed are
     /// looked at again at once (and engines that name such a replica), not at the next resync or
     /// after a retry's backoff. When the stream opens or closes (the instance manager came up or
-    /// went away), or a list fails, every resource of this node on its data engine is.
+    /// went away), or a list fails, every resource of this node on its data engine is; so it is at
+    /// the next change after the store could not be read.
     func watchOutside(_ add: @escaping @Sendable (String) async -> Void) async {
         await withDiscardingTaskGroup { group in
             for engine in DataEngine.allCases {
@@ -75,7 +76,11 @@ struct InstanceHandler<Resource: HandledInstance>: Reconciler {
                                 now.changedNames(ofType: Resource.followedType, since: before)
                             )
                         }
-                        guard let keys = try? await keys(dataEngine: engine, changed: changed) else { return }
+                        guard let keys = try? await keys(dataEngine: engine, changed: changed) else {
+                            // What changed was not queued: the next change queues everything.
+                            last.withLock { $0 = nil }
+                            return
+                        }
                         for key in keys { await add(key) }
                     }
                 }
