@@ -88,13 +88,7 @@ import Testing
         #expect(reloaded.state == .ready && reloaded.uuid == disk.uuid)
         // The reconcile exposes the replica again on its port (the tgt lost its NVMe/TCP export),
         // retrying each round until that works.
-        let exposed = try await eventually(20) { () async throws -> ReplicaInfo? in
-            guard case .array(let subsystems)? = try? daemon.call("nvmf_get_subsystems").get(),
-                subsystems.contains(where: { $0["nqn"] == .string(V2Naming.nqn("vol-r-1")) }),
-                let found = try? await instances.replicaGet(name: "vol-r-1"), found.state == .running
-            else { return nil }
-            return found
-        }
+        let exposed = try await exposedAndRunning(daemon, instances, "vol-r-1")
         #expect(exposed.portStart == replica.portStart && exposed.uuid == replica.uuid)
 
         // Delete and create the engine: the data is there.
@@ -110,34 +104,20 @@ import Testing
     @Test func aReplicaOutlivesTgtRestartsThatLandInTheMiddleOfAReconcileRound() async throws {
         // Rounds back to back, so that restarts fall between a round's reading of the disks and of
         // the replicas: a round must not take the restarted tgt's empty lvol list for a lost lvol.
-        let daemon = try TgtDaemon()
-        let instances = makeInstances(daemon, ports: testPortRange(), reconcileInterval: .milliseconds(5))
+        let (daemon, instances, file, replica) = try await oneReplica(
+            file: "im-tgt-restarts", reconcileInterval: .milliseconds(5))
         await instances.start()
-        let file = try TemporaryFile(size: 48 << 20, name: "im-tgt-restarts")
-        _ = try await readyDisk(instances, name: "disk1", file: file)
-        let replica = try await instances.replicaCreate(
-            name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 8 << 20, portCount: 1)
         for round in 0..<12 {
             try daemon.restart()
-            let exposed = try await eventually(20) { () async throws -> ReplicaInfo? in
-                guard case .array(let subsystems)? = try? daemon.call("nvmf_get_subsystems").get(),
-                    subsystems.contains(where: { $0["nqn"] == .string(V2Naming.nqn("vol-r-1")) }),
-                    let found = try? await instances.replicaGet(name: "vol-r-1"), found.state == .running
-                else { return nil }
-                return found
-            }
+            let exposed = try await exposedAndRunning(daemon, instances, "vol-r-1")
             #expect(exposed.portStart == replica.portStart && exposed.uuid == replica.uuid, "restart \(round)")
         }
         await instances.stop()
+        withExtendedLifetime(file) {}
     }
 
     @Test func aReplicaWhosePortIsTakenAfterATgtRestartIsErrorThenRunningAgain() async throws {
-        let daemon = try TgtDaemon()
-        let instances = makeInstances(daemon, ports: testPortRange())
-        let file = try TemporaryFile(size: 48 << 20, name: "im-port-taken")
-        _ = try await readyDisk(instances, name: "disk1", file: file)
-        let replica = try await instances.replicaCreate(
-            name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 8 << 20, portCount: 1)
+        let (daemon, instances, file, replica) = try await oneReplica(file: "im-port-taken")
         try daemon.restart()
         // Something else holds the replica's port when the tgt is asked to expose it again.
         var holder: RawListener? = try RawListener(port: UInt16(replica.portStart))
@@ -158,15 +138,11 @@ import Testing
         let again = try await instances.replicaGet(name: "vol-r-1")
         #expect(again.state == .running && again.errorMsg.isEmpty && again.portStart == replica.portStart)
         #expect(canConnect(port: Int(replica.portStart)))
+        withExtendedLifetime(file) {}
     }
 
     @Test func aSubsystemLeftByAnExposingThatReportedFailureIsTakenOrRemoved() async throws {
-        let daemon = try TgtDaemon()
-        let instances = makeInstances(daemon, ports: testPortRange())
-        let file = try TemporaryFile(size: 48 << 20, name: "im-stale-subsystem")
-        _ = try await readyDisk(instances, name: "disk1", file: file)
-        let replica = try await instances.replicaCreate(
-            name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 8 << 20, portCount: 1)
+        let (daemon, instances, file, replica) = try await oneReplica(file: "im-stale-subsystem")
         let nqn = V2Naming.nqn("vol-r-1")
         func makeSubsystem(listening: Bool) throws {
             _ = try daemon.call("nvmf_create_subsystem", [("nqn", .string(nqn)), ("allow_any_host", .bool(true))]).get()
@@ -212,6 +188,33 @@ import Testing
         let taken = try await instances.replicaGet(name: "vol-r-1")
         #expect(taken.state == .running && taken.errorMsg.isEmpty && taken.portStart == replica.portStart)
         #expect(canConnect(port: Int(replica.portStart)))
+        withExtendedLifetime(file) {}
+    }
+}
+
+/// A tgt, a V2Instances on it (not started), a ready disk `disk1` on a 48 MiB file and a running
+/// 8 MiB replica `vol-r-1`. The file must outlive the test's tgt restarts, which load it again by
+/// path: the test keeps it alive to its end.
+private func oneReplica(
+    file name: String, reconcileInterval: Duration = .seconds(3)
+) async throws -> (TgtDaemon, V2Instances, TemporaryFile, ReplicaInfo) {
+    let daemon = try TgtDaemon()
+    let instances = makeInstances(daemon, ports: testPortRange(), reconcileInterval: reconcileInterval)
+    let file = try TemporaryFile(size: 48 << 20, name: name)
+    _ = try await readyDisk(instances, name: "disk1", file: file)
+    let replica = try await instances.replicaCreate(
+        name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 8 << 20, portCount: 1)
+    return (daemon, instances, file, replica)
+}
+
+/// Waits (up to 20 s) until the tgt exposes `name` again and the instances report it running.
+private func exposedAndRunning(_ daemon: TgtDaemon, _ instances: V2Instances, _ name: String) async throws -> ReplicaInfo {
+    try await eventually(20) { () async throws -> ReplicaInfo? in
+        guard case .array(let subsystems)? = try? daemon.call("nvmf_get_subsystems").get(),
+            subsystems.contains(where: { $0["nqn"] == .string(V2Naming.nqn(name)) }),
+            let found = try? await instances.replicaGet(name: name), found.state == .running
+        else { return nil }
+        return found
     }
 }
 
