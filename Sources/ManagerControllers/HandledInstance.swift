@@ -48,6 +48,9 @@ protocol HandledInstance: StoredResourceType, Equatable {
     /// The create request; throws InstanceCreateRefusal when the instance cannot be created.
     func createRequest(configuration: InstanceHandlerConfiguration, store: any ResourceStore) async throws
         -> Imrpc_InstanceSpec
+    /// Whether the instance manager's refusal to create the instance means that something it
+    /// needs is not there yet (created again later), not that it failed.
+    func createWaits(after error: InstanceCallError) -> Bool
     /// Reads what a running instance reports beyond its state; false when it could not yet.
     mutating func observeRunning(client: InstanceServiceClient) async -> Bool
     /// Forgets what only a running instance has.
@@ -87,8 +90,30 @@ extension Replica: HandledInstance {
                 throw InstanceCreateRefusal(
                     "disk \(spec.diskID) of replica \(metadata.name) is not a known disk of node \(configuration.nodeName)")
             }
+            try Self.checkReady(disk, of: metadata.name)
             return try InstanceCreateRequests.v2Replica(self, diskName: disk.diskName)
         }
+    }
+
+    /// A V2 replica's disk must be ready. One the node has found broken (not ready for a reason
+    /// of its own, or with another lvstore than recorded) is a refusal; one not checked yet since
+    /// its instance manager came up (no disk info yet, the disk service unreachable) is waited for.
+    private static func checkReady(_ disk: DiskStatus, of name: String) throws {
+        guard let ready = disk.conditions.condition(ofType: DiskConditionType.ready), ready.status == .isTrue else {
+            let condition = disk.conditions.condition(ofType: DiskConditionType.ready)
+            let why = condition.map { $0.message.isEmpty ? $0.reason : $0.message } ?? "it has not been checked yet"
+            let verdicts = [DiskConditionReason.diskNotReady, DiskConditionReason.diskFilesystemChanged]
+            if let condition, verdicts.contains(condition.reason) {
+                throw InstanceCreateRefusal("disk \(disk.diskName) of replica \(name) is not ready: \(why)")
+            }
+            throw InstanceCreateWait("replica \(name) waits for its disk \(disk.diskName): \(why)")
+        }
+    }
+
+    /// A V2 replica's lvstore its instance manager does not have (NotFound) is a disk not loaded
+    /// yet: the node's next check creates it there again, or finds it broken.
+    func createWaits(after error: InstanceCallError) -> Bool {
+        spec.dataEngine == .v2 && error.isNotFound
     }
 
     func observeRunning(client: InstanceServiceClient) async -> Bool { true }
@@ -125,6 +150,8 @@ extension Engine: HandledInstance {
         case .v2: try InstanceCreateRequests.v2Engine(self, address: configuration.address)
         }
     }
+
+    func createWaits(after error: InstanceCallError) -> Bool { false }
 
     /// The running engine's endpoint, size and replica modes from the proxy; first, every replica
     /// it has that `spec.replicaAddressMap` no longer names is taken out of it

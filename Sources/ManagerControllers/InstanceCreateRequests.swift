@@ -18,6 +18,14 @@ struct InstanceCreateRefusal: Error, Sendable, Equatable, CustomStringConvertibl
     init(_ description: String) { self.description = description }
 }
 
+/// Why an instance cannot be created yet: what it needs is not there yet (a V2 replica's disk
+/// that the node has not found ready, or that its instance manager has not loaded since it
+/// restarted). The instance has not failed; it is created once that is there.
+struct InstanceCreateWait: Error, Sendable, Equatable, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// What a V1 process is launched with on this node.
 public struct V1ProcessLaunch: Sendable {
     /// The `hornbill` executable the instance manager runs.

@@ -16,7 +16,11 @@
 //   status then follows the instance (InstanceObservation), `started` once it runs, and an
 //   engine's endpoint, size and replica modes come from the proxy, after the replicas its spec
 //   no longer names are removed from it (EngineReplicaRemoval.swift). An instance that ran and
-//   vanished is `error` (Longhorn's rule: the volume controller decides what to do);
+//   vanished is `error` (Longhorn's rule: the volume controller decides what to do). A V2
+//   replica whose disk is not ready yet (not checked since its instance manager came up, or
+//   its lvstore not loaded there yet: NotFound) is not created and not failed: it stays
+//   `starting`, its InstanceCreation condition saying what it waits for, and is tried again
+//   every second; a disk the node found broken is a refusal (`error`);
 // - otherwise: a present instance is deleted (`cleanup_required` false for a replica, true for
 //   an engine) and the status says `stopped`, with no address.
 // Every status write is compare-and-swap; the status is written before an instance is created,
@@ -41,6 +45,8 @@ struct InstanceHandler<Resource: HandledInstance>: Reconciler {
     let clock: @Sendable () -> Date
     /// How soon an instance that is starting or stopping is looked at again.
     static var transitionPollDelay: Duration { .milliseconds(200) }
+    /// How soon an instance waiting for what it needs (InstanceCreateWait) is tried again.
+    static var createRetryDelay: Duration { .seconds(1) }
 
     func keys() async throws -> [String] {
         try await store.list(Resource.self).items.filter { concernsThisNode($0.value) }.map(\.name)
@@ -179,6 +185,8 @@ struct InstanceHandler<Resource: HandledInstance>: Reconciler {
             InstanceObservation.markFailed(&refused.instanceStatus, message: refusal.description, now: clock())
             _ = try await write(refused, over: current)
             return
+        } catch let wait as InstanceCreateWait {
+            try await waitToCreate(current, wait.description)
         }
         starting.instanceStatus.ownerID = configuration.nodeName
         starting.instanceStatus.instanceManagerName = imName
@@ -190,6 +198,10 @@ struct InstanceHandler<Resource: HandledInstance>: Reconciler {
         do {
             created = try await client.create(request)
         } catch {
+            if starting.createWaits(after: error) {
+                try await waitToCreate(
+                    current, "instance manager \(imName) cannot create \(name) yet: \(error.description)")
+            }
             var failed = current.value
             switch error {
             case .unreachable(let message):
@@ -204,6 +216,14 @@ struct InstanceHandler<Resource: HandledInstance>: Reconciler {
             throw error
         }
         try await follow(created, current, client: client)
+    }
+
+    /// Records that the instance waits for what it needs (not failed), and looks again later.
+    private func waitToCreate(_ current: StoredObject<Resource>, _ message: String) async throws -> Never {
+        var waiting = current.value
+        InstanceObservation.markWaiting(&waiting.instanceStatus, message: message, now: clock())
+        _ = try await write(waiting, over: current)
+        throw ReconcileRequeue(after: Self.createRetryDelay, message)
     }
 
     /// Writes what the instance manager reports of a present instance; looks again soon while it

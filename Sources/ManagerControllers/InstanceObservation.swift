@@ -15,6 +15,8 @@ public enum InstanceCondition {
     public static let creationFailure = "InstanceCreationFailure"
     /// The instance manager of the instance's data engine did not answer.
     public static let instanceManagerUnreachable = "InstanceManagerUnreachable"
+    /// What the instance needs is not there yet (a V2 replica's disk): it is created later.
+    public static let waiting = "InstanceCreationWaiting"
 }
 
 enum InstanceObservation {
@@ -99,6 +101,17 @@ enum InstanceObservation {
         status.conditions.setCondition(
             InstanceCondition.instanceCreation, status: .isFalse, reason: InstanceCondition.creationFailure,
             message: message, now: now)
+    }
+
+    /// Being started, not created yet, and not failed: what it needs is not there yet
+    /// (InstanceCreateWait). A failure recorded before stays for the volume controller to see.
+    static func markWaiting(_ status: inout InstanceStatus, message: String, now: Date) {
+        guard status.currentState != .error else { return }
+        status.currentState = .starting
+        status.starting = true
+        status.conditions.setCondition(
+            InstanceCondition.instanceCreation, status: .isFalse, reason: InstanceCondition.waiting, message: message,
+            now: now)
     }
 
     /// An answer came after the instance manager was unreachable: that condition no longer holds.

@@ -18,6 +18,12 @@ enum InstanceCallError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The instance manager answered with an error.
     case refused(code: String, message: String)
 
+    /// The instance manager answered NotFound.
+    var isNotFound: Bool {
+        if case .refused(let code, _) = self { return code == "\(RPCError.Code.notFound)" }
+        return false
+    }
+
     var description: String {
         switch self {
         case .unreachable(let message): message

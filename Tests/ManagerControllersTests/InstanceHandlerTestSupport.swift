@@ -42,6 +42,17 @@ final class InstanceTestNode: @unchecked Sendable {
         manager = try InstanceManagerDaemon(tgt: tgt, scratch: scratch, portBase: portBase)
     }
 
+    /// The tgt and the instance manager killed and started again, as a node's restart leaves
+    /// them: the tgt has forgotten every bdev, the instance manager every disk.
+    func restartDataPlane() async throws {
+        try await offThread { [self] in
+            manager?.kill()
+            manager = nil
+            try tgt.restart()
+            try startInstanceManager()
+        }
+    }
+
     var configuration: InstanceHandlerConfiguration {
         InstanceHandlerConfiguration(
             nodeName: "node-1", address: "127.0.0.1",
@@ -68,15 +79,25 @@ final class InstanceTestNode: @unchecked Sendable {
     func readyBlockDisk(size: Int = 64 << 20) async throws -> DiskStatus {
         try await scratch.setSetting("v2-data-engine", "true")
         let path = try scratch.file("block.img", size: size)
-        let node = NodeController(
+        try await nodeController.reconcile("node-1")
+        try await scratch.changeNode {
+            $0.disks["block-1"] = DiskSpec(diskType: .block, path: path, diskDriver: .auto, allowScheduling: true)
+        }
+        return try await checkDisksUntilReady()
+    }
+
+    /// This node's node controller (not running: reconciled when a test asks).
+    var nodeController: NodeController {
+        NodeController(
             store: scratch.store,
             configuration: .init(
                 nodeName: "node-1", dataDirectory: scratch.dataDirectory,
                 instanceManagers: InstanceManagerAddresses(v1: address, v2: address)))
-        try await node.reconcile("node-1")
-        try await scratch.changeNode {
-            $0.disks["block-1"] = DiskSpec(diskType: .block, path: path, diskDriver: .auto, allowScheduling: true)
-        }
+    }
+
+    /// Has the node controller check the disks until block-1 is ready; its status.
+    func checkDisksUntilReady() async throws -> DiskStatus {
+        let node = nodeController
         return try await until("block disk ready") { () async throws -> DiskStatus? in
             do {
                 try await node.reconcile("node-1")

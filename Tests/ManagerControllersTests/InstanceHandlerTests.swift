@@ -124,6 +124,77 @@ import Testing
         }
     }
 
+    /// After the node's tgt and instance manager restarted, the store still says the disk is
+    /// ready, but the instance manager has not loaded its lvstore yet (NotFound): the replica
+    /// waits, `starting`, never `error` (the volume controller would take that for a failed
+    /// replica). So it does while the node reports the disk not checked yet; a disk the node found
+    /// broken is a refusal; once the node's check has loaded the disk again, the replica runs.
+    @Test func aV2ReplicaWaitsForItsDiskAfterARestartAndFailsOnlyOnABrokenOne() async throws {
+        let node = try InstanceTestNode()
+        let disk = try await node.readyBlockDisk()
+        try await node.restartDataPlane()
+        let replicaName = "vol4-r-0a1b2c3d"
+        try await node.create(
+            replicaResource(
+                replicaName, volume: "vol4", size: Self.volumeSize, engine: .v2, diskID: disk.diskUUID,
+                diskPath: disk.diskPath, dataDirectoryName: "vol4-0a1b2c3d"), replicaName)
+        try await node.whileRunning {
+            let waiting = try await node.waitFor(Replica.self, replicaName, "waiting for its lvstore") {
+                $0.status.conditions.condition(ofType: InstanceCondition.instanceCreation)?.reason
+                    == InstanceCondition.waiting
+            }
+            let message = waiting.status.conditions.condition(ofType: InstanceCondition.instanceCreation)?.message ?? ""
+            #expect(message.contains("lvstore block-1"), "\(message)")
+            try await Self.staysWaiting(node, replicaName, for: .seconds(3))
+
+            try await Self.setReady(node, .isFalse, reason: "NoDiskInfo", "Disk block-1 is not ready: disk is not in ready state")
+            _ = try await node.waitFor(Replica.self, replicaName, "waiting for the disk's check") {
+                $0.status.conditions.condition(ofType: InstanceCondition.instanceCreation)?.message
+                    .contains("disk is not in ready state") == true
+            }
+            try await Self.staysWaiting(node, replicaName, for: .seconds(2))
+
+            try await Self.setReady(node, .isFalse, reason: "DiskNotReady", "Disk block-1 is not ready: it is gone")
+            let refused = try await node.waitFor(Replica.self, replicaName, "failed on a broken disk") {
+                $0.status.currentState == .error
+            }
+            let condition = try #require(refused.status.conditions.condition(ofType: InstanceCondition.instanceCreation))
+            #expect(condition.reason == InstanceCondition.creationFailure && condition.message.contains("it is gone"))
+
+            let reloaded = try await node.checkDisksUntilReady()
+            #expect(reloaded.diskUUID == disk.diskUUID, "the lvstore on the file is loaded again, not made anew")
+            let running = try await node.waitFor(Replica.self, replicaName, "running") {
+                $0.status.currentState == .running
+            }
+            #expect(running.status.conditions.isTrue(InstanceCondition.instanceCreation))
+            #expect(canConnect(port: running.status.port))
+        }
+    }
+
+    /// `name` is `starting` and waiting throughout `duration` (it is tried again every second).
+    private static func staysWaiting(_ node: InstanceTestNode, _ name: String, for duration: Duration) async throws {
+        let clock = ContinuousClock()
+        let end = clock.now + duration
+        while clock.now < end {
+            let replica = try #require(try await node.get(Replica.self, name))
+            let condition = replica.status.conditions.condition(ofType: InstanceCondition.instanceCreation)
+            #expect(replica.status.currentState == .starting && condition?.reason == InstanceCondition.waiting, "\(replica.status)")
+            guard replica.status.currentState == .starting else { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Writes block-1's Ready condition as the node controller would.
+    private static func setReady(
+        _ node: InstanceTestNode, _ status: ConditionStatus, reason: String, _ message: String
+    ) async throws {
+        try await node.change(Node.self, "node-1") { value in
+            guard var disk = value.status.diskStatus["block-1"] else { return }
+            _ = disk.conditions.setCondition(DiskConditionType.ready, status: status, reason: reason, message: message, now: Date())
+            value.status.diskStatus["block-1"] = disk
+        }
+    }
+
     @Test func anUnreachableInstanceManagerIsReportedAndTheInstanceRunsOnceItIsBack() async throws {
         let node = try InstanceTestNode(startingInstanceManager: false)
         let replicaName = "vol3-r-0a1b2c3d"
