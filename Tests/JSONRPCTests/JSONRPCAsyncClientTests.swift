@@ -27,6 +27,11 @@ private struct TestMethods: JSONRPCMethodHandler {
 }
 
 @Suite struct JSONRPCAsyncClientTests {
+    /// The bound on a call that should be answered. The server's handler runs on the tasks' pool,
+    /// which the other data-plane tests' blocking waits can hold for tens of seconds on two
+    /// cores: a bound that is never reached unless the answer is truly lost.
+    private static let answered: Duration = .seconds(180)
+
     private func server() async throws -> JSONRPCServer {
         let path = "/tmp/hornbill-async-\(getpid())-\(UUID().uuidString.prefix(8)).sock"
         return try await JSONRPCServer.start(
@@ -35,7 +40,7 @@ private struct TestMethods: JSONRPCMethodHandler {
 
     @Test func pipelinedCallsGetTheirOwnReplies() async throws {
         let server = try await server()
-        let client = JSONRPCAsyncClient(path: server.path, defaultTimeout: .seconds(10))
+        let client = JSONRPCAsyncClient(path: server.path, defaultTimeout: Self.answered)
         // Later requests finish first: replies come back out of order on one connection.
         try await withThrowingTaskGroup(of: (Int, JSONValue).self) { group in
             for index in 0..<40 {
@@ -57,11 +62,11 @@ private struct TestMethods: JSONRPCMethodHandler {
 
     @Test func errorsTimeoutsAndAMissingServer() async throws {
         let server = try await server()
-        let client = JSONRPCAsyncClient(path: server.path, defaultTimeout: .seconds(10))
+        let client = JSONRPCAsyncClient(path: server.path, defaultTimeout: Self.answered)
         await #expect(throws: JSONRPCCallError.server(JSONRPCError(code: -19, message: "No such device"))) {
             try await client.call("fail")
         }
-        // Ended by its timeout: the reply, 5 s later, would have made the call return.
+        // Ended by its own timeout: the reply, 5 s later, would have made the call return.
         do {
             _ = try await client.call("sleep", params: .object([("ms", .integer(5000))]), timeout: .milliseconds(100))
             Issue.record("a call outlived its timeout")
