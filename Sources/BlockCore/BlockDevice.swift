@@ -10,6 +10,9 @@ public protocol BlockDevice: AnyObject, Sendable {
     var name: String { get }
     /// Other names it can be found by (for an lvol, `lvstore/lvol`).
     var aliases: [String] { get }
+    /// Whether `key` is one of `aliases` (a device that keeps its aliases can answer without
+    /// making the list: the registry asks every device when a name is not found).
+    func hasAlias(_ key: String) -> Bool
     var uuid: UUID { get }
     /// SPDK's product name, e.g. "Malloc disk", "AIO disk", "Logical Volume".
     var productName: String { get }
@@ -25,6 +28,7 @@ public protocol BlockDevice: AnyObject, Sendable {
 }
 
 extension BlockDevice {
+    public func hasAlias(_ key: String) -> Bool { aliases.contains(key) }
     public var geometry: BlockGeometry { BlockGeometry(blockSize: blockSize, blockCount: blockCount) }
     public var byteCount: UInt64 { blockCount * UInt64(blockSize) }
 }

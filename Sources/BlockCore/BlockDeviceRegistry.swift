@@ -37,13 +37,13 @@ public final class BlockDeviceRegistry: Sendable {
         devices.withLock { Self.find(nameOrAlias, in: $0) }
     }
 
-    /// Every registered device, sorted by name.
+    /// Every registered device, sorted by name (the keys are the names).
     public var all: [any BlockDevice] {
-        devices.withLock { $0.values.sorted { $0.name < $1.name } }
+        devices.withLock { $0.sorted { $0.key < $1.key }.map(\.value) }
     }
 
     private static func find(_ key: String, in devices: [String: any BlockDevice]) -> (any BlockDevice)? {
         if let device = devices[key] { return device }
-        return devices.values.first { $0.aliases.contains(key) }
+        return devices.values.first { $0.hasAlias(key) }
     }
 }

@@ -19,6 +19,8 @@ public final class LogicalVolume: BlockDevice, @unchecked Sendable {
     private struct Identity {
         var lvolName: String
         var storeName: String
+        /// `storeName/lvolName`, kept with them.
+        var alias: String
         var blockCount: UInt64
         var flags: LvolFlags
         var gone: Bool
@@ -29,10 +31,13 @@ public final class LogicalVolume: BlockDevice, @unchecked Sendable {
     init(store: LogicalVolumeStore, header: LvolHeader) {
         self.store = store
         self.id = header.id
-        self.uuid = header.uuid.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
+        let uuid = header.uuid.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
+        self.uuid = uuid
+        self.name = uuid.uuidString.lowercased()
         self.identity = Mutex(
             Identity(
                 lvolName: header.name, storeName: store.state.storeName,
+                alias: "\(store.state.storeName)/\(header.name)",
                 blockCount: header.sizeClusters * UInt64(store.superblock.clusterSize / store.superblock.blockSize),
                 flags: header.flags, gone: false))
     }
@@ -45,6 +50,7 @@ public final class LogicalVolume: BlockDevice, @unchecked Sendable {
         identity.withLock {
             $0.lvolName = header.name
             $0.storeName = storeName
+            $0.alias = "\(storeName)/\(header.name)"
             $0.blockCount = blocks
             $0.flags = header.flags
         }
@@ -52,8 +58,10 @@ public final class LogicalVolume: BlockDevice, @unchecked Sendable {
 
     func markGone() { identity.withLock { $0.gone = true } }
 
-    public var name: String { uuid.uuidString.lowercased() }
-    public var aliases: [String] { identity.withLock { ["\($0.storeName)/\($0.lvolName)"] } }
+    /// Its UUID, lowercased (made once: the registry sorts and finds devices by name).
+    public let name: String
+    public var aliases: [String] { identity.withLock { [$0.alias] } }
+    public func hasAlias(_ key: String) -> Bool { identity.withLock { $0.alias == key } }
     /// The lvol's own name (without the lvstore prefix).
     public var lvolName: String { identity.withLock { $0.lvolName } }
     public var productName: String { "Logical Volume" }

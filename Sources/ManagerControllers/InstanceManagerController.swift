@@ -8,13 +8,14 @@
 // InstanceList reports (InstanceManagerInstances), `stopped` when nothing answers at its address,
 // `error` when it answers but is not serving; an instance manager that does not run shows no
 // instances. Each instance manager's InstanceWatch stream (InstanceManagerWatch) queues its
-// resource whenever an instance changes; the periodic resync is what notices a process that died
-// and any change a watch missed.
+// resource when an instance changes, at most every 500 ms; the periodic resync is what notices a
+// process that died and any change a watch missed.
 
 public import Foundation
 import InstanceManagerAPI
 public import ManagerModel
 import ManagerStore
+import Synchronization
 
 /// Reconciles this node's InstanceManager resources.
 public struct InstanceManagerController: Reconciler {
@@ -103,20 +104,39 @@ public struct InstanceManagerController: Reconciler {
         _ = try await store.update(updated, name: key, labels: stored.labels, expectedVersion: stored.resourceVersion)
     }
 
-    /// Follows every instance manager's InstanceWatch stream, queueing its resource on each change.
+    /// Follows every instance manager's InstanceWatch stream, queueing its resource on a change,
+    /// at most once per `instanceListInterval`: each reconcile lists every instance of the node
+    /// and writes them all, and an attach changes several instances within a few milliseconds.
+    /// Nothing waits on this copy (the instance handlers ask the instance managers themselves).
     public func watchOutside(_ add: @escaping @Sendable (String) async -> Void) async {
         await withDiscardingTaskGroup { group in
             for (key, engine) in engines {
                 guard let address = configuration.instanceManagers[engine] else { continue }
                 group.addTask {
-                    await InstanceManagerWatch.run(address, retryDelay: Self.watchRetryDelay) { _ in await add(key) }
+                    let lastQueued = LastQueued()
+                    await InstanceManagerWatch.run(address, retryDelay: Self.watchRetryDelay) { _ in
+                        // Changes that come meanwhile wait in the stream and are seen by this reconcile.
+                        let clock = ContinuousClock()
+                        if let last = lastQueued.instant.withLock({ $0 }) {
+                            try? await clock.sleep(until: last + Self.instanceListInterval)
+                        }
+                        lastQueued.instant.withLock { $0 = clock.now }
+                        await add(key)
+                    }
                 }
             }
         }
     }
 
+    /// When a watch last queued its resource.
+    private final class LastQueued: Sendable {
+        let instant = Mutex<ContinuousClock.Instant?>(nil)
+    }
+
     /// How long a watch whose instance manager does not answer waits before it tries again.
     static let watchRetryDelay: Duration = .seconds(1)
+    /// The shortest time between two reconciles a watch queues.
+    static let instanceListInterval: Duration = .milliseconds(500)
 
     private func existingOrNew(_ name: String, engine: DataEngine) async throws -> StoredObject<InstanceManager> {
         if let stored = try await store.get(InstanceManager.self, name) { return stored }

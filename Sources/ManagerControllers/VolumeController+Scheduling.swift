@@ -71,10 +71,12 @@ extension VolumeController {
 
     /// Every node, with whether its instance manager for `engine` runs.
     private func schedulingNodes(engine: DataEngine) async throws -> [SchedulingNode] {
-        let managers = try await store.list(InstanceManager.self).items.map(\.value)
+        let managers = try await store.list(.instanceManagers, selector: .everything).items.map {
+            try JSONDecoder().decode(InstanceManagerSummary.self, from: $0.document)
+        }
         return try await store.list(Node.self).items.map { stored in
             let ready = managers.contains {
-                $0.spec.nodeID == stored.name && $0.spec.dataEngine == engine && $0.status.currentState == .running
+                $0.spec.nodeID == stored.name && $0.spec.dataEngine == engine && $0.currentState == .running
             }
             return SchedulingNode(node: stored.value, instanceManagerReady: ready)
         }

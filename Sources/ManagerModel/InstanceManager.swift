@@ -91,3 +91,31 @@ public struct V2DataEngineSpec: Codable, Sendable, Equatable {
         cpuIsolationEnabled = try c.lenient(.cpuIsolationEnabled)
     }
 }
+
+/// An instance manager without its instances: what is read of it where only its node, data engine
+/// and state matter (the instances of a busy node cost more to decode than all the rest).
+public struct InstanceManagerSummary: Decodable, Sendable, Equatable {
+    public var spec: InstanceManagerSpec
+    public var currentState: InstanceManagerState
+    public var ip: String
+
+    private enum CodingKeys: String, CodingKey { case spec, status }
+    private struct Status: Decodable {
+        var currentState: InstanceManagerState
+        var ip: String
+        private enum CodingKeys: String, CodingKey { case currentState, ip }
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            currentState = try c.lenient(.currentState)
+            ip = try c.lenient(.ip)
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        spec = try c.decodeIfPresent(InstanceManagerSpec.self, forKey: .spec) ?? InstanceManagerSpec()
+        let status = try c.decodeIfPresent(Status.self, forKey: .status)
+        currentState = status?.currentState ?? .unknown
+        ip = status?.ip ?? ""
+    }
+}
