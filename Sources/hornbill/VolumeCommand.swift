@@ -44,11 +44,14 @@ struct VolumeCommand: AsyncParsableCommand {
     }
 
     /// Polls the volume until `done` holds; fails after `timeout` seconds saying what it was.
+    /// Every 50 ms for the first 5 s (an attach takes about half a second: the answer should not
+    /// wait on the poll), every 200 ms after.
     static func wait(
         _ client: ManagerClient, _ name: String, timeout: Double, for what: String,
         until done: (VolumeItem) -> Bool
     ) async throws -> (volume: VolumeItem, data: Data) {
         let deadline = Date().addingTimeInterval(timeout)
+        let quickUntil = Date().addingTimeInterval(5)
         while true {
             let fetched = try await fetch(client, name)
             if done(fetched.volume) { return fetched }
@@ -58,7 +61,7 @@ struct VolumeCommand: AsyncParsableCommand {
                 throw ManagerClientError(
                     "volume \(name) is not \(what) after \(Int(timeout)) s (state \(volume.state), robustness \(volume.robustness))\(why)")
             }
-            try await Task.sleep(for: .milliseconds(200))
+            try await Task.sleep(for: .milliseconds(Date() < quickUntil ? 50 : 200))
         }
     }
 
