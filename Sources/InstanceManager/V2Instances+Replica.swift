@@ -72,7 +72,11 @@ extension V2Instances {
             replica.portEnd = Int32(ports.end)
             replica.state = .running
             replica.errorMsg = ""
-            let bdevs = try await tgt.bdevs()
+            // A head with no base snapshot, of a replica not known to have snapshots, is its only
+            // lvol (its snapshots descend from the head's ancestors): no need to list every bdev.
+            let hasSnapshots =
+                !(head.lvol?["base_snapshot"]?.stringValue ?? "").isEmpty || !replica.snapshots.isEmpty
+            let bdevs = hasSnapshots ? try await tgt.bdevs() : [head]
             replica.refresh(from: LvolIndex(bdevs), clusterSize: store.clusterSize)
         } catch {
             try? await tgt.unexpose(nqn: V2Naming.nqn(name))

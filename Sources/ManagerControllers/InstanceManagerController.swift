@@ -40,6 +40,8 @@ public struct InstanceManagerController: Reconciler {
     let store: any ResourceStore
     let configuration: Configuration
     let clock: @Sendable () -> Date
+    /// The resources as this controller last read or wrote them.
+    private let known = KnownResources()
 
     public init(
         store: any ResourceStore, configuration: Configuration, clock: @escaping @Sendable () -> Date = Date.init
@@ -68,7 +70,10 @@ public struct InstanceManagerController: Reconciler {
     public func keys(affectedBy event: ResourceEvent) -> [String] {
         switch event.resource.kind {
         case .settings where event.resource.name == SettingName.v2DataEngine: engines.keys.sorted()
-        case .instanceManagers where engines[event.resource.name] != nil: [event.resource.name]
+        case .instanceManagers where engines[event.resource.name] != nil:
+            // Its own writes come back as events: nothing to do for them.
+            event.change != .deleted && known.version(of: event.resource.name) == event.revision
+                ? [] : [event.resource.name]
         default: []
         }
     }
@@ -101,7 +106,9 @@ public struct InstanceManagerController: Reconciler {
         guard status != stored.value.status else { return }
         var updated = stored.value
         updated.status = status
-        _ = try await store.update(updated, name: key, labels: stored.labels, expectedVersion: stored.resourceVersion)
+        known.keep(
+            try await store.updateKeepingValue(
+                updated, name: key, labels: stored.labels, expectedVersion: stored.resourceVersion))
     }
 
     /// Follows every instance manager's InstanceWatch stream, queueing its resource on a change,
@@ -128,6 +135,27 @@ public struct InstanceManagerController: Reconciler {
         }
     }
 
+    /// The InstanceManagers as last read or written here: the status lists every instance of the
+    /// node, and decoding it again on each reconcile was most of what a reconcile cost. A copy
+    /// serves only while the store still holds that very version.
+    private final class KnownResources: Sendable {
+        private let objects = Mutex<[String: StoredObject<InstanceManager>]>([:])
+
+        func version(of name: String) -> Int64? { objects.withLock { $0[name]?.resourceVersion } }
+
+        func keep(_ object: StoredObject<InstanceManager>) { objects.withLock { $0[object.name] = object } }
+
+        /// The stored resource, decoded unless it is the version kept.
+        func object(_ stored: StoredResource) throws -> StoredObject<InstanceManager> {
+            if let kept = objects.withLock({ $0[stored.name] }), kept.resourceVersion == stored.resourceVersion {
+                return kept
+            }
+            let object = try StoredObject<InstanceManager>(stored)
+            keep(object)
+            return object
+        }
+    }
+
     /// When a watch last queued its resource.
     private final class LastQueued: Sendable {
         let instant = Mutex<ContinuousClock.Instant?>(nil)
@@ -139,7 +167,7 @@ public struct InstanceManagerController: Reconciler {
     static let instanceListInterval: Duration = .milliseconds(500)
 
     private func existingOrNew(_ name: String, engine: DataEngine) async throws -> StoredObject<InstanceManager> {
-        if let stored = try await store.get(InstanceManager.self, name) { return stored }
+        if let stored = try await store.get(.instanceManagers, name: name) { return try known.object(stored) }
         let manager = InstanceManager(
             metadata: ResourceMetadata(
                 name: name, labels: Self.labels(node: configuration.nodeName, engine: engine),

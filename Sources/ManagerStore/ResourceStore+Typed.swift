@@ -15,6 +15,15 @@ public struct StoredObject<Resource: StoredResourceType>: Sendable {
     public var labels: [String: String]
     public var value: Resource
 
+    /// A value as it was just written (the store keeps the document it was given).
+    init(_ stored: StoredResource, writing value: Resource) {
+        self.value = value
+        name = stored.name
+        resourceVersion = stored.resourceVersion
+        createRevision = stored.createRevision
+        labels = stored.labels
+    }
+
     /// Decodes a stored resource of `Resource.kind`.
     public init(_ stored: StoredResource) throws(ResourceStoreError) {
         guard stored.kind == Resource.kind else {
@@ -73,6 +82,17 @@ extension ResourceStore {
             Resource.kind, name: name, labels: labels, document: try encodeDocument(value, name: name),
             expectedVersion: expectedVersion)
         return try StoredObject(stored)
+    }
+
+    /// `update`, returning the value as written instead of decoding the stored document back: for
+    /// a caller that keeps large resources it writes often.
+    public func updateKeepingValue<Resource: StoredResourceType>(
+        _ value: Resource, name: String, labels: [String: String] = [:], expectedVersion: Int64
+    ) async throws(ResourceStoreError) -> StoredObject<Resource> {
+        let stored = try await update(
+            Resource.kind, name: name, labels: labels, document: try encodeDocument(value, name: name),
+            expectedVersion: expectedVersion)
+        return StoredObject(stored, writing: value)
     }
 
     /// Deletes the resource (only if still at `expectedVersion`, when given); returns its last state.
