@@ -31,8 +31,9 @@ extension V2Instances {
         }
         await lock()
         defer { unlock() }
-        // The tgt as it is now: replicas of this node it lost (it restarted) exposed again first.
-        await reconcileLocked()
+        // The tgt as it is now: when a replica of this node is not there to use (the tgt restarted
+        // and lost its disk), one reconcile round first brings back what it can.
+        if await localReplicasNeedReconcile(replicaAddressMap) { await reconcileLocked() }
         guard engines[name] == nil else { throw InstanceManagerError(.alreadyExists, "engine \(name) already exists") }
         if let other = engines.values.first(where: { $0.info.volumeName == volumeName }) {
             throw InstanceManagerError(.alreadyExists, "volume \(volumeName) already has engine \(other.info.name)")
@@ -58,6 +59,18 @@ extension V2Instances {
         engines[name] = record
         changes.notify()
         return record.info
+    }
+
+    /// Whether a replica at this node's address is not running here with its head lvol in the tgt
+    /// (a full round lists every bdev, subsystem and array: not for every engine).
+    private func localReplicasNeedReconcile(_ replicaAddressMap: [String: String]) async -> Bool {
+        for (name, address) in replicaAddressMap {
+            guard let (ip, _) = Self.splitAddress(address), ip == configuration.ip else { continue }
+            guard let local = localReplica(name, address: address),
+                (try? await tgt.bdev("\(local.lvsName)/\(name)")) != nil
+            else { return true }
+        }
+        return false
     }
 
     private func build(_ record: inout EngineRecord, frontend: EngineFrontend) async throws(InstanceManagerError) {
