@@ -74,7 +74,9 @@ import Testing
         let store = try SQLiteResourceStore(directory: directory.path)
         let original = try await store.create(Gadget.kind, name: "g", labels: [:], document: document(#"{"size":1}"#))
         let tooBig = Data(("{\"pad\":\"" + String(repeating: "x", count: StoreLimits.documentBytesMax) + "\"}").utf8)
-        for bad in [Data(), document("not json"), document("[1,2]"), document("\"text\""), tooBig] {
+        // Whole-text syntax counts, not only the top level: a bad value deep inside, or text after.
+        let malformed = [#"{"a":{"b":[1,2}}"#, #"{"a":1} x"#, #"{"a":"\q"}"#, #"{"a":01}"#]
+        for bad in [Data(), document("not json"), document("[1,2]"), document("\"text\""), tooBig] + malformed.map(document) {
             await expectInvalid { _ = try await store.create(Gadget.kind, name: "h", labels: [:], document: bad) }
             await expectInvalid {
                 _ = try await store.update(Gadget.kind, name: "g", labels: [:], document: bad, expectedVersion: 1)
