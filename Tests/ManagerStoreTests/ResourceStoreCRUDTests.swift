@@ -47,6 +47,25 @@ import Testing
         #expect(try await names(["node": "n1", "disk": "d1"]) == ["a"])
         #expect(try await names(["node": "n3"]) == [])
         #expect(try await names([:]) == ["a", "b", "c", "d"])
+
+        // Kubernetes-style keys, empty values and values that read as numbers or JSON literals.
+        let labels: [(String, [String: String])] = [
+            ("e", ["longhorn.io/component": "instance-manager", "empty": "", "count": "1"]),
+            ("f", ["longhorn.io/component": "engine", "count": "01", "flag": "true"]),
+            ("g", ["longhorn.io/component-x": "instance-manager", "flag": "null"]),
+        ]
+        for (name, set) in labels { _ = try await store.create(gadgets, name: name, labels: set, document: document("{}")) }
+        let component = try await names(["longhorn.io/component": "instance-manager"])
+        #expect(component == ["e"], "\(component)")
+        #expect(try await names(["empty": ""]) == ["e"])
+        #expect(try await names(["count": "1"]) == ["e"])
+        #expect(try await names(["count": "01"]) == ["f"])
+        #expect(try await names(["flag": "true"]) == ["f"])
+        #expect(try await names(["flag": "null"]) == ["g"])
+        #expect(try await names(["missing": ""]) == [])
+        // A key no label can have selects nothing (and is no JSON path for the query).
+        #expect(try await names(["a\"b": "x"]) == [])
+        #expect(try await names(["node": "n1", "a\"]b": "x"]) == [])
         try store.close()
     }
 
