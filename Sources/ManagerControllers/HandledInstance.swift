@@ -99,8 +99,8 @@ extension Replica: HandledInstance {
     /// of its own, or with another lvstore than recorded) is a refusal; one not checked yet since
     /// its instance manager came up (no disk info yet, the disk service unreachable) is waited for.
     private static func checkReady(_ disk: DiskStatus, of name: String) throws {
-        guard let ready = disk.conditions.condition(ofType: DiskConditionType.ready), ready.status == .isTrue else {
-            let condition = disk.conditions.condition(ofType: DiskConditionType.ready)
+        let condition = disk.conditions.condition(ofType: DiskConditionType.ready)
+        guard condition?.status == .isTrue else {
             let why = condition.map { $0.message.isEmpty ? $0.reason : $0.message } ?? "it has not been checked yet"
             let verdicts = [DiskConditionReason.diskNotReady, DiskConditionReason.diskFilesystemChanged]
             if let condition, verdicts.contains(condition.reason) {

@@ -97,25 +97,19 @@ public struct V2DataEngineSpec: Codable, Sendable, Equatable {
 public struct InstanceManagerSummary: Decodable, Sendable, Equatable {
     public var spec: InstanceManagerSpec
     public var currentState: InstanceManagerState
-    public var ip: String
 
     private enum CodingKeys: String, CodingKey { case spec, status }
     private struct Status: Decodable {
         var currentState: InstanceManagerState
-        var ip: String
-        private enum CodingKeys: String, CodingKey { case currentState, ip }
+        private enum CodingKeys: String, CodingKey { case currentState }
         init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            currentState = try c.lenient(.currentState)
-            ip = try c.lenient(.ip)
+            currentState = try decoder.container(keyedBy: CodingKeys.self).lenient(.currentState)
         }
     }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         spec = try c.decodeIfPresent(InstanceManagerSpec.self, forKey: .spec) ?? InstanceManagerSpec()
-        let status = try c.decodeIfPresent(Status.self, forKey: .status)
-        currentState = status?.currentState ?? .unknown
-        ip = status?.ip ?? ""
+        currentState = try c.decodeIfPresent(Status.self, forKey: .status)?.currentState ?? .unknown
     }
 }

@@ -78,10 +78,7 @@ extension ResourceStore {
     public func update<Resource: StoredResourceType>(
         _ value: Resource, name: String, labels: [String: String] = [:], expectedVersion: Int64
     ) async throws(ResourceStoreError) -> StoredObject<Resource> {
-        let stored = try await update(
-            Resource.kind, name: name, labels: labels, document: try encodeDocument(value, name: name),
-            expectedVersion: expectedVersion)
-        return try StoredObject(stored)
+        try StoredObject(try await updateDocument(value, name: name, labels: labels, expectedVersion: expectedVersion))
     }
 
     /// `update`, returning the value as written instead of decoding the stored document back: for
@@ -89,10 +86,17 @@ extension ResourceStore {
     public func updateKeepingValue<Resource: StoredResourceType>(
         _ value: Resource, name: String, labels: [String: String] = [:], expectedVersion: Int64
     ) async throws(ResourceStoreError) -> StoredObject<Resource> {
-        let stored = try await update(
+        StoredObject(
+            try await updateDocument(value, name: name, labels: labels, expectedVersion: expectedVersion),
+            writing: value)
+    }
+
+    private func updateDocument<Resource: StoredResourceType>(
+        _ value: Resource, name: String, labels: [String: String], expectedVersion: Int64
+    ) async throws(ResourceStoreError) -> StoredResource {
+        try await update(
             Resource.kind, name: name, labels: labels, document: try encodeDocument(value, name: name),
             expectedVersion: expectedVersion)
-        return StoredObject(stored, writing: value)
     }
 
     /// Deletes the resource (only if still at `expectedVersion`, when given); returns its last state.
