@@ -9,6 +9,9 @@ public enum InstanceManagerLimits {
     /// NVMe/TCP listener, then rebuild and clone exposures) and 1 for an engine; a request for
     /// thousands is a bad request, not a reason to drain a range.
     public static let maxPortsPerInstance = 64
+    /// How many runs of ports an allocation tries before it gives up when other programs hold a
+    /// port of each (PortProbe).
+    public static let portRunAttempts = 16
     /// The first port of the instance manager's five gRPC servers, Longhorn's default.
     public static let defaultListenPort = 8500
     /// Cluster size of a disk's lvstore: Longhorn's (1 MiB), the unit replica sizes round up to.

@@ -58,6 +58,24 @@ public struct PortAllocator: Sendable {
                 + "\(used.setCount) of \(range.count) in use")
     }
 
+    /// `count` consecutive free ports every one of which `usable` accepts (PortProbe.isFree: no
+    /// other program holds it). A run with a port held elsewhere is passed over, and given back
+    /// once the search ends, so the search goes on after it; at most `attempts` runs are tried.
+    public mutating func allocate(
+        count: Int, attempts: Int = InstanceManagerLimits.portRunAttempts, usable: (Int) -> Bool
+    ) throws(PortAllocationError) -> PortRange {
+        var passedOver: [PortRange] = []
+        defer { for run in passedOver { release(run) } }
+        for _ in 0..<max(attempts, 1) {
+            let run = try allocate(count: count)
+            if (run.start...run.end).allSatisfy(usable) { return run }
+            passedOver.append(run)
+        }
+        throw PortAllocationError(
+            description: "cannot allocate \(count) consecutive ports from \(range.lowerBound)-\(range.upperBound): "
+                + "another program holds a port of each of the \(passedOver.count) runs tried (\(passedOver.map(\.description).joined(separator: ", ")))")
+    }
+
     /// Marks ports that an instance found at start-up already holds (rediscovery), so they are
     /// not handed out twice. Ports outside the range are ignored; already-marked ones are an error.
     public mutating func reserve(_ ports: PortRange) throws(PortAllocationError) {

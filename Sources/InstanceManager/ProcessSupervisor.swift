@@ -192,7 +192,8 @@ public actor ProcessSupervisor {
         var range: PortRange?
         if spec.portCount > 0 {
             do {
-                range = try ports.allocate(count: spec.portCount)
+                // Ports another program holds are passed over: the child would fail to listen.
+                range = try ports.allocate(count: spec.portCount) { PortProbe.isFree(port: $0, ip: "0.0.0.0") }
             } catch {
                 throw InstanceManagerError(
                     .resourceExhausted, "cannot allocate \(spec.portCount) ports for process \(spec.name): \(error)")

@@ -117,7 +117,7 @@ extension V2Instances {
         case .nvmf, .nbd, .blockdev:
             let port: PortRange
             do {
-                port = try ports.allocate(count: 1)
+                port = try allocatePorts(count: 1)
             } catch {
                 throw InstanceManagerError(.resourceExhausted, error.description)
             }

@@ -50,7 +50,7 @@ extension V2Instances {
         else { throw .notFound("lvstore \(lvsName.isEmpty ? lvsUUID : lvsName)") }
         let ports: PortRange
         do {
-            ports = try self.ports.allocate(count: Int(portCount))
+            ports = try allocatePorts(count: Int(portCount))
         } catch {
             throw InstanceManagerError(.resourceExhausted, error.description)
         }

@@ -117,6 +117,12 @@ public actor V2Instances {
         await tgt.rpc.close()
     }
 
+    /// A run of ports from the V2 range that no other program holds on this node's address family.
+    func allocatePorts(count: Int) throws(PortAllocationError) -> PortRange {
+        let ip = configuration.ip
+        return try ports.allocate(count: count) { PortProbe.isFree(port: $0, ip: ip) }
+    }
+
     /// Waits until no other changing operation runs.
     func lock() async {
         guard locked else {

@@ -24,7 +24,9 @@ private final class V2Node: @unchecked Sendable {
             "hornbill-nvmf-node-\(getpid())-\(UUID().uuidString.prefix(8))"
         ).path
         let port = freeTCPPort()
-        let base = 45000 + Int(getpid() % 200) * 40
+        // Below the kernel's ephemeral range (a port there can be any test's client socket), with
+        // room for the ports the server holds back above the V2 instance ports.
+        let base = firstOfFreeTCPPorts(70)
         server = try HornbillProcess([
             "server", "--data-dir", directory, "--node-name", "node-a", "--address", "127.0.0.1", "--port", "\(port)",
             "--v1-instance-manager-port", "\(freeTCPPort())", "--v2-instance-manager-port", "\(freeTCPPort())",
@@ -125,7 +127,9 @@ private let volumeHostReactor: Reactor = {
         }
 
         let attached = try node.attach("vol-nvmf")
-        #expect(attached.state == "attached" && attached.robustness == "healthy")
+        #expect(
+            attached.state == "attached" && attached.robustness == "healthy",
+            "\((try? node.cli(["volume", "get", "vol-nvmf"]).output) ?? "")\n\(node.logTails())")
         let target = try #require(nvmfTarget(attached.endpoint), "endpoint \(attached.endpoint)")
         let patternOffset: UInt64 = 20 << 20
         let hostNQN = "nqn.2014-08.org.nvmexpress:uuid:5b1e2c4d-9a7f-4e3b-8c6d-0f1a2b3c4d5e"

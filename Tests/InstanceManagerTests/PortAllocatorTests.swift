@@ -1,4 +1,7 @@
+import BlockDevices
+import Glibc
 import InstanceManager
+import TestSupport
 import Testing
 
 @Suite struct PortAllocatorTests {
@@ -61,5 +64,55 @@ import Testing
         ports.release(PortRange(start: 100, end: 109))
         ports.release(PortRange(start: 100, end: 109))
         #expect(ports.allocatedCount == 0)
+    }
+
+    @Test func runsWithAPortHeldElsewhereArePassedOverAndGivenBack() throws {
+        var ports = PortAllocator(range: 1...8)
+        // Port 2 and 5 are held by other programs.
+        let run = try ports.allocate(count: 2) { $0 != 2 && $0 != 5 }
+        #expect(run == PortRange(start: 3, end: 4))
+        // Only the run handed out stays allocated; the search goes on after it.
+        #expect(ports.allocatedCount == 2)
+        #expect(try ports.allocate(count: 1) { $0 != 5 } == PortRange(start: 6, end: 6))
+        // Every run tried is held elsewhere: a clear error, and nothing stays allocated.
+        do {
+            _ = try ports.allocate(count: 1, attempts: 3) { _ in false }
+            Issue.record("an allocation of ports all held elsewhere succeeded")
+        } catch {
+            #expect(error.description.contains("another program holds a port of each of the 3 runs tried"))
+        }
+        #expect(ports.allocatedCount == 3)
+    }
+
+    /// A listener and a client socket the kernel bound to a port of the range (the range overlaps
+    /// the ephemeral one) both hold their port; the allocation passes over them.
+    @Test func theProbeSeesListenersAndClientSocketsOnAPort() throws {
+        let range = testPortRange()
+        let listened = range.lowerBound
+        let listener = try TCPSocket.listen(host: "127.0.0.1", port: UInt16(listened))
+        defer { close(listener) }
+        #expect(!PortProbe.isFree(port: listened, ip: "127.0.0.1"))
+
+        // A client socket bound to the next port, connected to the listener.
+        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(client >= 0)
+        defer { close(client) }
+        func address(_ port: Int) -> sockaddr_in {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            return address
+        }
+        var local = address(listened + 1)
+        var remote = address(listened)
+        let size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try #require(withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(client, $0, size) } } == 0)
+        try #require(withUnsafePointer(to: &remote) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, size) } } == 0)
+        #expect(!PortProbe.isFree(port: listened + 1, ip: "127.0.0.1"))
+        #expect(PortProbe.isFree(port: listened + 2, ip: "127.0.0.1"))
+
+        var ports = PortAllocator(range: range)
+        #expect(try ports.allocate(count: 1) { PortProbe.isFree(port: $0, ip: "127.0.0.1") }.start == listened + 2)
     }
 }

@@ -1,7 +1,9 @@
 // Replicas on a real `hornbill tgt`: exposure over NVMe/TCP, stop keeps the data, delete with
 // cleanup removes the lvol, and requests that change nothing.
 
+import BlockDevices
 import Foundation
+import Glibc
 import InstanceManager
 import JSONRPC
 import TestSupport
@@ -30,6 +32,29 @@ import Testing
         #expect(first.head?.parent == "s2")
         let second = try await instances.replicaGet(name: "vol-r-2")
         #expect(second.snapshots.keys.sorted() == ["s1"] && second.snapshots["s1"]?.uuid != first.snapshots["s1"]?.uuid)
+        await instances.stop()
+    }
+
+    /// Another program holding the first port of the range (a listener, or a client socket the
+    /// kernel bound there) does not fail a replica or an engine: they get the next free ports.
+    @Test func portsAnotherProgramHoldsArePassedOver() async throws {
+        let daemon = try TgtDaemon()
+        let range = testPortRange()
+        let instances = makeInstances(daemon, ports: range)
+        let file = try TemporaryFile(size: 64 << 20, name: "im-replica-ports")
+        let disk = try await readyDisk(instances, name: "disk1", file: file)
+        let held = try TCPSocket.listen(host: "127.0.0.1", port: UInt16(range.lowerBound))
+        defer { close(held) }
+        let replica = try await instances.replicaCreate(
+            name: "vol-r-1", lvsName: "disk1", lvsUUID: disk.uuid, specSize: 4 << 20, portCount: 1)
+        #expect(replica.state == .running && replica.portStart == range.lowerBound + 1, "\(replica.errorMsg)")
+        let held2 = try TCPSocket.listen(host: "127.0.0.1", port: UInt16(range.lowerBound + 2))
+        defer { close(held2) }
+        let endpoint = try await nbdEngine(
+            instances, replicas: ["vol-r-1": "127.0.0.1:\(replica.portStart)"], size: 4 << 20)
+        #expect(endpoint.contains(":\(range.lowerBound + 3)/"), "\(endpoint)")
+        #expect(try fio(endpoint).status == 0)
+        try await instances.engineDelete(name: "vol-e-0")
         await instances.stop()
     }
 
