@@ -286,11 +286,13 @@ extension V2Instances {
     }
 
     /// Replica modes from the tgt's RAID listing: a configured leg is RW, any other ERR; an
-    /// engine whose RAID is gone is an error (the tgt restarted or lost every leg).
+    /// engine whose RAID is gone is an error (the tgt restarted or lost every leg). Callers need
+    /// not hold the lock: a listing that an engine change overtook (an engine created after the
+    /// listing was asked for would be missing from it) is dropped, and the next refresh tells.
     func refreshEngineModes() async {
-        guard !engines.isEmpty, let raids = try? await tgt.raids() else { return }
+        let epoch = enginesEpoch
+        guard !engines.isEmpty, let raids = try? await tgt.raids(), enginesEpoch == epoch else { return }
         var changed = false
-        // Re-read each engine after the await: one may have been deleted or changed meanwhile.
         for name in engines.keys {
             guard var record = engines[name], record.info.state == .running else { continue }
             let before = record.info

@@ -68,7 +68,12 @@ public actor V2Instances {
     var ports: PortAllocator
     var disks: [String: DiskInfo] = [:]
     var replicas: [String: ReplicaInfo] = [:]
-    var engines: [String: EngineRecord] = [:]
+    var engines: [String: EngineRecord] = [:] {
+        didSet { enginesEpoch &+= 1 }
+    }
+    /// Counts the changes of `engines`: a refresh from a tgt listing taken before a change (an
+    /// engine created, grown or shrunk meanwhile) is not applied (refreshEngineModes).
+    var enginesEpoch: UInt64 = 0
     var diskTasks: [String: Task<Void, Never>] = [:]
     private var reconcileTask: Task<Void, Never>?
     private var locked = false
