@@ -116,14 +116,34 @@ public final class SQLiteResourceStore: ResourceStore {
         try ResourceValidation.check(kind: kind)
         return try await read { db in
             let revision = try Self.currentRevision(db)
-            let rows = try Row.fetchCursor(
-                db.cachedStatement(
-                    sql: "SELECT \(ResourceRows.resourceColumns) FROM resources WHERE kind = ? ORDER BY name"),
+            guard !selector.labels.isEmpty else {
+                let rows = try Row.fetchCursor(
+                    db.cachedStatement(
+                        sql: "SELECT \(ResourceRows.resourceColumns) FROM resources WHERE kind = ? ORDER BY name"),
+                    arguments: [kind.rawValue])
+                var items: [StoredResource] = []
+                while let row = try rows.next() { items.append(try ResourceRows.resource(from: row)) }
+                return ResourceList(items: items, revision: revision)
+            }
+            // A selector picks few of many (a volume's replicas among every volume's): the labels of
+            // every row are matched first, and only the rows that match are read whole.
+            let labelRows = try Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT name, labels FROM resources WHERE kind = ? ORDER BY name"),
                 arguments: [kind.rawValue])
+            var matched: [String] = []
+            while let row = try labelRows.next() {
+                let name: String = row["name"]
+                let labels = try ResourceRows.decodeLabels(row["labels"], kind: kind.rawValue, name: name)
+                if selector.labels.allSatisfy({ labels[$0.key] == $0.value }) { matched.append(name) }
+            }
+            let statement = try db.cachedStatement(
+                sql: "SELECT \(ResourceRows.resourceColumns) FROM resources WHERE kind = ? AND name = ?")
             var items: [StoredResource] = []
-            while let row = try rows.next() {
-                let resource = try ResourceRows.resource(from: row)
-                if selector.matches(resource) { items.append(resource) }
+            items.reserveCapacity(matched.count)
+            for name in matched {
+                // The same read transaction: every matched row is still there.
+                guard let row = try Row.fetchOne(statement, arguments: [kind.rawValue, name]) else { continue }
+                items.append(try ResourceRows.resource(from: row))
             }
             return ResourceList(items: items, revision: revision)
         }
