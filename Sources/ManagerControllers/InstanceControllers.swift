@@ -1,5 +1,6 @@
 // The instance handlers of this node, in one value the server starts: one InstanceHandler for
-// Replicas and one for Engines, each on its own ReconcileLoop.
+// Replicas and one for Engines, each on its own ReconcileLoop, both following the node's instance
+// managers through one InstanceFeed per data engine.
 
 public import Foundation
 public import Logging
@@ -9,6 +10,7 @@ public import ManagerModel
 public struct InstanceControllers: Sendable {
     let replicas: InstanceHandler<Replica>
     let engines: InstanceHandler<Engine>
+    let feeds: [DataEngine: InstanceFeed]
     let store: any ResourceStore
     let options: ReconcileOptions
     let logger: Logger
@@ -21,8 +23,14 @@ public struct InstanceControllers: Sendable {
         self.store = store
         self.options = options
         self.logger = logger
-        replicas = InstanceHandler(store: store, configuration: configuration, clock: clock)
-        engines = InstanceHandler(store: store, configuration: configuration, clock: clock)
+        var feeds: [DataEngine: InstanceFeed] = [:]
+        for engine in DataEngine.allCases {
+            guard let address = configuration.instanceManagers[engine] else { continue }
+            feeds[engine] = InstanceFeed(address: address, dataEngine: engine)
+        }
+        self.feeds = feeds
+        replicas = InstanceHandler(store: store, configuration: configuration, feeds: feeds, clock: clock)
+        engines = InstanceHandler(store: store, configuration: configuration, feeds: feeds, clock: clock)
     }
 
     /// Runs both loops until the task is cancelled.
@@ -37,6 +45,9 @@ public struct InstanceControllers: Sendable {
             },
         ]
         await withDiscardingTaskGroup { group in
+            for feed in feeds.values {
+                group.addTask { await feed.run(retryDelay: InstanceHandler<Replica>.watchRetryDelay) }
+            }
             for loop in loops { group.addTask { await loop.run() } }
         }
     }

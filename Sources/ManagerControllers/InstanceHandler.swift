@@ -36,12 +36,13 @@ import Foundation
 import InstanceManagerAPI
 import ManagerModel
 import ManagerStore
-import Synchronization
 
 /// Reconciles the instances of one kind (Replica or Engine) on this node.
 struct InstanceHandler<Resource: HandledInstance>: Reconciler {
     let store: any ResourceStore
     let configuration: InstanceHandlerConfiguration
+    /// The instances of this node's instance managers, by data engine (InstanceControllers runs them).
+    let feeds: [DataEngine: InstanceFeed]
     let clock: @Sendable () -> Date
     /// How soon an instance that is starting or stopping is looked at again.
     static var transitionPollDelay: Duration { .milliseconds(200) }
@@ -56,27 +57,21 @@ struct InstanceHandler<Resource: HandledInstance>: Reconciler {
         event.resource.kind == Resource.kind ? [event.resource.name] : []
     }
 
-    /// Follows each instance manager's InstanceWatch. On each change its instances are listed and
-    /// compared with the list before: the resources whose instance appeared, went or changed are
-    /// looked at again at once (and engines that name such a replica), not at the next resync or
-    /// after a retry's backoff. When the stream opens or closes (the instance manager came up or
-    /// went away), or a list fails, every resource of this node on its data engine is; so it is at
-    /// the next change after the store could not be read.
+    /// Follows each instance manager's instances (InstanceFeed: one InstanceWatch and one list per
+    /// change, shared with the other handler). On each change the list is compared with the list
+    /// before: the resources whose instance appeared, went or changed are looked at again at once
+    /// (and engines that name such a replica), not at the next resync or after a retry's backoff.
+    /// When the stream opens or closes (the instance manager came up or went away), or a list
+    /// fails, every resource of this node on its data engine is; so it is at the next change after
+    /// the store could not be read.
     func watchOutside(_ add: @escaping @Sendable (String) async -> Void) async {
         await withDiscardingTaskGroup { group in
-            for engine in DataEngine.allCases {
-                guard let address = configuration.instanceManagers[engine] else { continue }
+            for (engine, feed) in feeds {
                 group.addTask {
-                    let client = InstanceServiceClient(address: address)
-                    let last = Mutex<InstanceManagerInstances?>(nil)
-                    await InstanceManagerWatch.run(address, retryDelay: Self.watchRetryDelay) { change in
-                        let now = change == .closed ? nil : try? await client.list(dataEngine: engine)
-                        let before = last.withLock { last in
-                            defer { last = now }
-                            return last
-                        }
+                    var missed = false
+                    await feed.follow { update in
                         var changed: (own: Set<String>, followed: Set<String>)?
-                        if change == .changed, let now, let before {
+                        if update.change == .changed, !missed, let now = update.now, let before = update.before {
                             changed = (
                                 now.changedNames(ofType: Resource.instanceType, since: before),
                                 now.changedNames(ofType: Resource.followedType, since: before)
@@ -84,9 +79,10 @@ struct InstanceHandler<Resource: HandledInstance>: Reconciler {
                         }
                         guard let keys = try? await keys(dataEngine: engine, changed: changed) else {
                             // What changed was not queued: the next change queues everything.
-                            last.withLock { $0 = nil }
+                            missed = true
                             return
                         }
+                        missed = false
                         for key in keys { await add(key) }
                     }
                 }
