@@ -34,10 +34,10 @@ if ! python3 -c 'import spdk.spdk_rpc' >/dev/null 2>&1; then
 fi
 
 # An independent gRPC client (grpcio and its reflection and health packages) checks the instance
-# manager's servers.
-if ! python3 -c 'import grpc, grpc_reflection, grpc_health' >/dev/null 2>&1; then
+# manager's servers, with stubs grpcio-tools compiles from proto/ in the test.
+if ! python3 -c 'import grpc, grpc_reflection, grpc_health, grpc_tools' >/dev/null 2>&1; then
     python3 -m pip install --quiet --disable-pip-version-check \
-        grpcio==1.85.4 grpcio-reflection==1.85.1 grpcio-health-checking==1.85.1
+        grpcio==1.85.4 grpcio-reflection==1.85.1 grpcio-health-checking==1.85.1 grpcio-tools==1.85.4
 fi
 
 # Longhorn's Python client checks the manager's REST API the way it uses it: `requests` for the
