@@ -101,6 +101,44 @@ import Testing
         await instances.stop()
     }
 
+    /// A stopped replica (its lvol kept, not exposed) keeps its data across an instance-manager
+    /// restart and then a tgt restart: found again `stopped`, started, its data verifies.
+    @Test func aStoppedReplicaKeepsItsDataAcrossRestarts() async throws {
+        let daemon = try TgtDaemon()
+        let range = testPortRange()
+        let first = makeInstances(daemon, ports: range)
+        let file = try TemporaryFile(size: 48 << 20, name: "im-stopped-restart")
+        let disk = try await readyDisk(first, name: "disk1", file: file)
+        let replica = try await first.replicaCreate(
+            name: "vol-r-1", lvsName: "disk1", lvsUUID: disk.uuid, specSize: 8 << 20, portCount: 1)
+        let endpoint = try await nbdEngine(first, replicas: ["vol-r-1": "127.0.0.1:\(replica.portStart)"])
+        let written = try fio(endpoint)
+        #expect(written.status == 0, "\(written.output)")
+        try await first.engineDelete(name: "vol-e-0")
+        try await first.replicaDelete(name: "vol-r-1", cleanupRequired: false)
+        #expect(try exposedPort(daemon, "vol-r-1") == nil)
+        await first.stop()
+
+        // A new instance manager, then a tgt restart under it.
+        let second = makeInstances(daemon, ports: range)
+        await second.start()
+        #expect(try await second.replicaGet(name: "vol-r-1").state == .stopped)
+        try daemon.restart()
+        _ = try await eventually(20) { () async throws -> JSONValue? in
+            try? daemon.call("bdev_get_bdevs", [("name", .string("disk1/vol-r-1"))]).get()
+        }
+        let found = try await second.replicaGet(name: "vol-r-1")
+        #expect(found.state == .stopped && found.uuid == replica.uuid)
+        let started = try await second.replicaCreate(
+            name: "vol-r-1", lvsName: "disk1", lvsUUID: disk.uuid, specSize: 8 << 20, portCount: 1)
+        #expect(started.state == .running, "\(started.errorMsg)")
+        let again = try await nbdEngine(second, replicas: ["vol-r-1": "127.0.0.1:\(started.portStart)"])
+        let verified = try fio(again, verifyOnly: true)
+        #expect(verified.status == 0, "\(verified.output)")
+        try await second.engineDelete(name: "vol-e-0")
+        await second.stop()
+    }
+
     @Test func aReplicaOutlivesTgtRestartsThatLandInTheMiddleOfAReconcileRound() async throws {
         // Rounds back to back, so that restarts fall between a round's reading of the disks and of
         // the replicas: a round must not take the restarted tgt's empty lvol list for a lost lvol.

@@ -58,6 +58,37 @@ import Testing
         await instances.stop()
     }
 
+    /// The V2 port range running out is a clear ResourceExhausted for a replica, and an engine
+    /// that cannot get its frontend's port is an error saying so; nothing is left half made.
+    @Test func runningOutOfV2PortsIsAClearError() async throws {
+        let daemon = try TgtDaemon()
+        let range = testPortRange()
+        let instances = makeInstances(daemon, ports: range.lowerBound...(range.lowerBound + 1))
+        let file = try TemporaryFile(size: 64 << 20, name: "im-replica-no-ports")
+        let disk = try await readyDisk(instances, name: "disk1", file: file)
+        let first = try await instances.replicaCreate(
+            name: "vol-r-1", lvsName: "disk1", lvsUUID: disk.uuid, specSize: 4 << 20, portCount: 1)
+        #expect(first.state == .running, "\(first.errorMsg)")
+        do {
+            _ = try await instances.replicaCreate(
+                name: "vol-r-2", lvsName: "disk1", lvsUUID: disk.uuid, specSize: 4 << 20, portCount: 2)
+            Issue.record("a replica was given 2 ports from a range with 1 free")
+        } catch {
+            #expect(error.code == .resourceExhausted && error.message.contains("cannot allocate 2 consecutive ports"), "\(error)")
+        }
+        #expect(await instances.replicaList()["vol-r-2"] == nil)
+        _ = try await instances.replicaCreate(
+            name: "vol-r-3", lvsName: "disk1", lvsUUID: disk.uuid, specSize: 4 << 20, portCount: 1)
+        let engine = try await instances.engineCreate(
+            name: "vol-e-0", volumeName: "vol", specSize: 4 << 20,
+            replicaAddressMap: ["vol-r-1": "127.0.0.1:\(first.portStart)"], frontend: "nbd")
+        #expect(engine.state == .error && engine.errorMsg.contains("cannot allocate 1 consecutive ports"), "\(engine.errorMsg)")
+        // The failed build gave the local replica back: exposed again on its port.
+        #expect(try exposedPort(daemon, "vol-r-1") == Int(first.portStart))
+        try await instances.engineDelete(name: "vol-e-0")
+        await instances.stop()
+    }
+
     @Test func createStopStartDeleteKeepsDataAcrossStop() async throws {
         let daemon = try TgtDaemon()
         let range = testPortRange()
@@ -73,6 +104,10 @@ import Testing
         #expect(replica.lvsName == "disk1" && replica.lvsUUID == disk.uuid && !replica.uuid.isEmpty)
         let subsystems = try daemon.call("nvmf_get_subsystems").get()
         #expect(String(decoding: subsystems.encoded(), as: UTF8.self).contains("\"trsvcid\":\"\(replica.portStart)\""))
+        #expect(String(decoding: subsystems.encoded(), as: UTF8.self).contains("\"nqn\":\"nqn.2023-01.io.longhorn.spdk:vol-r-1\""))
+        // Thin: the head lvol takes no cluster until written.
+        let head = try daemon.call("bdev_get_bdevs", [("name", .string("disk1/vol-r-1"))]).get()
+        #expect(head[0]?["driver_specific"]?["lvol"]?["thin_provision"] == .bool(true))
         await #expect(throws: InstanceManagerError.self) {
             try await instances.replicaCreate(
                 name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 8 << 20, portCount: 5)
