@@ -99,15 +99,25 @@ private struct Node {
         let scratch = try ScratchSpace()
         let node = try await Node(scratch, name: "a")
         try await withServices(node.manager) { instances, _ in
+            // Two streams at once: both are told of a change; the second then goes away, and the
+            // first is told of the next changes still.
             let notifications = Counter()
+            let secondNotifications = Counter()
             let watch = Task {
                 try await instances.instanceWatch(Google_Protobuf_Empty()) { response in
                     for try await _ in response.messages { notifications.increment() }
                 }
             }
             defer { watch.cancel() }
+            let secondWatch = Task {
+                try await instances.instanceWatch(Google_Protobuf_Empty()) { response in
+                    for try await _ in response.messages { secondNotifications.increment() }
+                }
+            }
+            defer { secondWatch.cancel() }
             try await Task.sleep(for: .milliseconds(300))
             let beforeCreate = notifications.count
+            let secondBeforeCreate = secondNotifications.count
 
             let replica = try await instances.instanceCreate(
                 Requests.replica("r-1", disk: "disk-1", diskUUID: node.diskUUID, size: volumeSize))
@@ -116,6 +126,12 @@ private struct Node {
             _ = try await eventually("a notification of the create") {
                 notifications.count > beforeCreate ? true : nil
             }
+            _ = try await eventually("a notification of the create on the second stream") {
+                secondNotifications.count > secondBeforeCreate ? true : nil
+            }
+            secondWatch.cancel()
+            _ = await secondWatch.result
+            let beforeEngine = notifications.count
             let address = "127.0.0.1:\(replica.status.portStart)"
 
             let engine = try await instances.instanceCreate(
@@ -124,6 +140,9 @@ private struct Node {
             #expect(engine.status.endpoint.hasPrefix("nbd://"))
             let written = try await fio(engine.status.endpoint)
             #expect(written.status == 0, "\(written.output)")
+            _ = try await eventually("a notification of the engine on the stream left") {
+                notifications.count > beforeEngine ? true : nil
+            }
             let deletedEngine = try await instances.instanceDelete(Requests.delete("vol-e-0", type: "engine"))
             #expect(deletedEngine.deleted && deletedEngine.status.state == "stopped")
 
