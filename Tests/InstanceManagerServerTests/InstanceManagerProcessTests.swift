@@ -292,6 +292,55 @@ private struct Node {
         #expect(manager.daemon.stop(SIGTERM) == 0, "\(manager.daemon.log)")
     }
 
+    /// The same V1 engine through ProcessManagerService, as Longhorn's older managers drive V1:
+    /// two `hornbill replica` processes and a `controller` over them, written and read back
+    /// through its NBD frontend, then deleted.
+    @Test func aV1EngineThroughTheProcessManager() async throws {
+        let scratch = try ScratchSpace()
+        let tgt = try Tgt(scratch, name: "tgt")
+        let manager = try ManagerProcess(scratch, name: "im", tgt: tgt)
+        let size = String(16 << 20)
+        try await withClient(port: manager.basePort) { client in
+            let processes = ProcessManagerService.Client(wrapping: client)
+            func create(_ name: String, _ args: [String]) async throws -> ProcessResponse {
+                var request = ProcessCreateRequest()
+                request.spec.name = name
+                request.spec.binary = hornbillPath()
+                request.spec.args = args
+                request.spec.portCount = 1
+                request.spec.portArgs = ["--listen,127.0.0.1:"]
+                _ = try await processes.processCreate(request)
+                var get = ProcessGetRequest()
+                get.name = name
+                return try await eventually("\(name) running") { () async throws -> ProcessResponse? in
+                    let got = try await processes.processGet(get)
+                    return got.status.state == "running" ? got : nil
+                }
+            }
+            var controllerArgs = [
+                "controller", "vol", "--size", size, "--frontend", "nbd", "--status-socket", "\(scratch.path)/vol.sock",
+            ]
+            for index in 1...2 {
+                let replica = try await create(
+                    "vol-r-\(index)", ["replica", "\(scratch.path)/replica-\(index)", "--size", size])
+                controllerArgs += ["--replica", "tcp://127.0.0.1:\(replica.status.portStart)"]
+            }
+            let controller = try await create("vol-e-0", controllerArgs)
+            let uri = "nbd://127.0.0.1:\(controller.status.portStart)/vol"
+            let written = try await fio(uri)
+            #expect(written.status == 0, "\(written.output)")
+            let verified = try await fio(uri, verifyOnly: true)
+            #expect(verified.status == 0, "\(verified.output)")
+            #expect(try await processes.processList(ProcessListRequest()).processes.keys.sorted() == ["vol-e-0", "vol-r-1", "vol-r-2"])
+            for name in ["vol-e-0", "vol-r-1", "vol-r-2"] {
+                var delete = ProcessDeleteRequest()
+                delete.name = name
+                #expect(try await processes.processDelete(delete).deleted)
+            }
+        }
+        #expect(manager.daemon.stop(SIGTERM) == 0, "\(manager.daemon.log)")
+    }
+
     @Test func badRequestsGetTheirStatusAndChangeNothing() async throws {
         let scratch = try ScratchSpace()
         let node = try await Node(scratch, name: "a")
