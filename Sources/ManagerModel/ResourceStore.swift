@@ -50,14 +50,42 @@ public struct StoredResource: Sendable, Equatable {
 }
 
 /// Which resources of a kind a list or a watch wants: all of them, or those whose labels hold
-/// every pair given.
+/// every pair given and whose document holds every field given, as Kubernetes' label and field
+/// selectors. A field is a dotted path into the document (`metadata.name`, `spec.nodeID`,
+/// `status.currentState`); a string matches its value, a number or a boolean its JSON text, and
+/// a field the document does not have matches only "".
 public struct ResourceSelector: Sendable, Equatable {
     public var labels: [String: String]
-    public init(labels: [String: String] = [:]) { self.labels = labels }
+    public var fields: [String: String]
+    public init(labels: [String: String] = [:], fields: [String: String] = [:]) {
+        self.labels = labels
+        self.fields = fields
+    }
     public static let everything = ResourceSelector()
 
     public func matches(_ resource: StoredResource) -> Bool {
-        labels.allSatisfy { resource.labels[$0.key] == $0.value }
+        guard labels.allSatisfy({ resource.labels[$0.key] == $0.value }) else { return false }
+        guard !fields.isEmpty else { return true }
+        let document = try? JSONSerialization.jsonObject(with: resource.document)
+        return fields.allSatisfy { Self.value(at: $0.key, in: document) == $0.value }
+    }
+
+    /// The text of the field at `path` ("" where the document has none, or it is an object,
+    /// an array or null).
+    static func value(at path: String, in document: Any?) -> String {
+        var node = document
+        for key in path.split(separator: ".", omittingEmptySubsequences: false) {
+            node = (node as? [String: Any])?[String(key)]
+        }
+        switch node {
+        case let text as String: return text
+        case let number as NSNumber:
+            // JSONSerialization gives booleans as NSNumbers of type "c"; their JSON text is true
+            // or false.
+            if String(cString: number.objCType) == "c" { return number.boolValue ? "true" : "false" }
+            return number.stringValue
+        default: return ""
+        }
     }
 }
 

@@ -122,7 +122,10 @@ public final class SQLiteResourceStore: ResourceStore {
                         sql: "SELECT \(ResourceRows.resourceColumns) FROM resources WHERE kind = ? ORDER BY name"),
                     arguments: [kind.rawValue])
                 var items: [StoredResource] = []
-                while let row = try rows.next() { items.append(try ResourceRows.resource(from: row)) }
+                while let row = try rows.next() {
+                    let resource = try ResourceRows.resource(from: row)
+                    if selector.matches(resource) { items.append(resource) }
+                }
                 return ResourceList(items: items, revision: revision)
             }
             // A selector picks few of many (a volume's replicas among every volume's): the labels of
@@ -143,7 +146,8 @@ public final class SQLiteResourceStore: ResourceStore {
             for name in matched {
                 // The same read transaction: every matched row is still there.
                 guard let row = try Row.fetchOne(statement, arguments: [kind.rawValue, name]) else { continue }
-                items.append(try ResourceRows.resource(from: row))
+                let resource = try ResourceRows.resource(from: row)
+                if selector.fields.isEmpty || selector.matches(resource) { items.append(resource) }
             }
             return ResourceList(items: items, revision: revision)
         }

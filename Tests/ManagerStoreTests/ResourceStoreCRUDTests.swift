@@ -69,6 +69,37 @@ import Testing
         try store.close()
     }
 
+    @Test func listSelectsOnEveryFieldGivenAndOnLabelsWithThem() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteResourceStore(directory: directory.path)
+        let documents = [
+            ("a", ["node": "n1"], #"{"metadata":{"name":"a"},"spec":{"nodeID":"n1","size":2,"active":true},"status":{"currentState":"running"}}"#),
+            ("b", ["node": "n1"], #"{"metadata":{"name":"b"},"spec":{"nodeID":"n2","size":3,"active":false},"status":{"currentState":"stopped"}}"#),
+            ("c", ["node": "n2"], #"{"metadata":{"name":"c"},"spec":{"nodeID":"n1","size":2.5},"status":{}}"#),
+        ]
+        for (name, labels, text) in documents {
+            _ = try await store.create(gadgets, name: name, labels: labels, document: document(text))
+        }
+        func names(labels: [String: String] = [:], _ fields: [String: String]) async throws -> [String] {
+            try await store.list(gadgets, selector: ResourceSelector(labels: labels, fields: fields)).items.map(\.name)
+        }
+        #expect(try await names(["spec.nodeID": "n1"]) == ["a", "c"])
+        #expect(try await names(["metadata.name": "b"]) == ["b"])
+        #expect(try await names(["spec.nodeID": "n1", "status.currentState": "running"]) == ["a"])
+        // Numbers and booleans by their JSON text; a missing field matches only "".
+        #expect(try await names(["spec.size": "2"]) == ["a"])
+        #expect(try await names(["spec.size": "2.5"]) == ["c"])
+        #expect(try await names(["spec.active": "true"]) == ["a"])
+        #expect(try await names(["spec.active": "false"]) == ["b"])
+        #expect(try await names(["status.currentState": ""]) == ["c"])
+        #expect(try await names(["spec": ""]) == ["a", "b", "c"], "an object is no value")
+        #expect(try await names(["spec.nodeID.more": "n1"]) == [])
+        // With labels: both must hold.
+        #expect(try await names(labels: ["node": "n1"], ["spec.nodeID": "n1"]) == ["a"])
+        #expect(try await names(labels: ["node": "n2"], ["spec.nodeID": "n2"]) == [])
+        try store.close()
+    }
+
     @Test func createOfATakenNameFailsAndChangesNothing() async throws {
         let directory = try TemporaryDirectory()
         let store = try SQLiteResourceStore(directory: directory.path)
