@@ -17,14 +17,15 @@ public struct DataEngineFollower: Sendable {
     let interval: Duration
     let log: @Sendable (String) -> Void
 
+    /// - Parameter token: the bearer token the manager's API asks for, if any.
     public init(
-        layout: ServerLayout, supervisor: ChildSupervisor, interval: Duration = .seconds(1),
+        layout: ServerLayout, token: String? = nil, supervisor: ChildSupervisor, interval: Duration = .seconds(1),
         log: @escaping @Sendable (String) -> Void
     ) throws(ServerError) {
         self.layout = layout
         self.supervisor = supervisor
         do {
-            client = try ManagerClient(server: layout.managerURL, timeout: 5)
+            client = try ManagerClient(server: layout.managerURL, token: token, timeout: 5)
         } catch {
             throw ServerError(error.message)
         }

@@ -15,6 +15,7 @@ extension ServerLayout {
         ]
         if let nodeName { arguments += ["--node-name", nodeName] }
         if let address { arguments += ["--address", address] }
+        if let apiTokenFile { arguments += ["--api-token-file", apiTokenFile] }
         return ChildSpec(name: Self.managerName, arguments: arguments)
     }
 

@@ -19,11 +19,14 @@ public struct ServerLayout: Sendable, Equatable {
     /// and engine targets on v2InstancePorts.
     public var v2InstanceManagerPort: Int
     public var v2InstancePorts: ClosedRange<Int>
+    /// The file holding the bearer token the manager's API asks for, if any.
+    public var apiTokenFile: String?
 
     public init(
         dataDirectory: String, managerPort: Int = 9500, nodeName: String? = nil, address: String? = nil,
         v1InstanceManagerPort: Int = 8500, v1ProcessPorts: ClosedRange<Int> = 10000...20000,
-        v2InstanceManagerPort: Int = 8600, v2InstancePorts: ClosedRange<Int> = 20001...30000
+        v2InstanceManagerPort: Int = 8600, v2InstancePorts: ClosedRange<Int> = 20001...30000,
+        apiTokenFile: String? = nil
     ) {
         self.dataDirectory = dataDirectory
         self.managerPort = managerPort
@@ -33,6 +36,7 @@ public struct ServerLayout: Sendable, Equatable {
         self.v1ProcessPorts = v1ProcessPorts
         self.v2InstanceManagerPort = v2InstanceManagerPort
         self.v2InstancePorts = v2InstancePorts
+        self.apiTokenFile = apiTokenFile
     }
 
     /// The ports of the instance managers' gRPC servers (four for V1, five for V2).

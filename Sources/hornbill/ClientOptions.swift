@@ -11,18 +11,36 @@ struct ClientOptions: ParsableArguments {
     @Option(help: "Output format: table or json.")
     var output: OutputFormat = .table
 
+    @Option(help: "A file holding the bearer token the manager's API asks for (default: $HORNBILL_API_TOKEN_FILE).")
+    var apiTokenFile: String?
+
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
         case table, json
     }
 
     func client() throws -> ManagerClient {
-        let url = server ?? ProcessInfo.processInfo.environment["HORNBILL_SERVER"] ?? ManagerClient.defaultServer
+        let environment = ProcessInfo.processInfo.environment
+        let url = server ?? environment["HORNBILL_SERVER"] ?? ManagerClient.defaultServer
+        let tokenFile = apiTokenFile ?? environment["HORNBILL_API_TOKEN_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        let token = try tokenFile.map { try readAPIToken(path: $0) }
         do {
-            return try ManagerClient(server: url)
+            return try ManagerClient(server: url, token: token)
         } catch {
             throw ValidationError(error.message)
         }
     }
+}
+
+/// The one token a token file holds (surrounding whitespace dropped), or a one-line error.
+func readAPIToken(path: String) throws -> String {
+    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        throw ValidationError("--api-token-file \(path): cannot read it")
+    }
+    let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !token.isEmpty, token.count <= 4096, !token.contains(where: \.isNewline) else {
+        throw ValidationError("--api-token-file \(path): want one token of 1-4096 characters")
+    }
+    return token
 }
 
 /// Runs one API call of a command: any failure is one line on stderr and exit status 1.
@@ -30,7 +48,8 @@ func runClientCall(_ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let error as ManagerClientError {
-        FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+        let hint = error.status == 401 ? " (give it with --api-token-file or $HORNBILL_API_TOKEN_FILE)" : ""
+        FileHandle.standardError.write(Data("error: \(error.message)\(hint)\n".utf8))
         throw ExitCode.failure
     }
 }

@@ -178,17 +178,7 @@ struct ManagerCommand: AsyncParsableCommand {
     }
 
     private func readToken() throws -> String? {
-        guard let apiTokenFile else { return nil }
-        guard let data = FileManager.default.contents(atPath: apiTokenFile),
-            let text = String(data: data, encoding: .utf8)
-        else {
-            throw ValidationError("--api-token-file \(apiTokenFile): cannot read it")
-        }
-        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !token.isEmpty, token.count <= 4096 else {
-            throw ValidationError("--api-token-file \(apiTokenFile): want one token of 1-4096 characters")
-        }
-        return token
+        try apiTokenFile.map { try readAPIToken(path: $0) }
     }
 
     private func parsedListen() throws -> (host: String, port: Int) {

@@ -41,8 +41,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Ports for V2 replicas and engine targets, first-last (the 20 ports above are held back too).")
     var v2InstancePorts = "20001-30000"
 
+    @Option(help: "A file holding a bearer token every request to the manager's API must carry.")
+    var apiTokenFile: String?
+
     func validate() throws {
         _ = try layout()
+        _ = try apiTokenFile.map { try readAPIToken(path: $0) }
         if let address, !InstanceManagerCommand.isIPAddress(address) {
             throw ValidationError("--address \(address) is not an IP address")
         }
@@ -56,7 +60,8 @@ struct ServerCommand: AsyncParsableCommand {
             v1InstanceManagerPort: v1InstanceManagerPort,
             v1ProcessPorts: try InstanceManagerCommand.parseRange(v1ProcessPorts, option: "--v1-process-ports"),
             v2InstanceManagerPort: v2InstanceManagerPort,
-            v2InstancePorts: try InstanceManagerCommand.parseRange(v2InstancePorts, option: "--v2-instance-ports"))
+            v2InstancePorts: try InstanceManagerCommand.parseRange(v2InstancePorts, option: "--v2-instance-ports"),
+            apiTokenFile: apiTokenFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
         do {
             try layout.validate()
         } catch {
@@ -91,7 +96,8 @@ struct ServerCommand: AsyncParsableCommand {
 
         await supervisor.start(layout.manager)
         await supervisor.start(layout.v1InstanceManager)
-        let follower = try DataEngineFollower(layout: layout, supervisor: supervisor, log: log)
+        let token = try apiTokenFile.map { try readAPIToken(path: $0) }
+        let follower = try DataEngineFollower(layout: layout, token: token, supervisor: supervisor, log: log)
         let following = Task { await follower.run() }
         log("running in \(layout.dataDirectory); the API on port \(layout.managerPort)")
 

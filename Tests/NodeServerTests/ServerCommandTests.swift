@@ -118,6 +118,50 @@ private func tgtAnswers(_ socket: String) async -> Bool {
         #expect(recordedChildren(directory).isEmpty)
     }
 
+    /// `--api-token-file`: the manager's API refuses requests without the token; the CLI sends
+    /// it from `--api-token-file` or $HORNBILL_API_TOKEN_FILE; the server's own setting follower
+    /// carries it too (the tgt starts when v2-data-engine is turned on).
+    @Test func aTokenFileProtectsTheAPIAndTheServerAndTheCLIUseIt() async throws {
+        let scratch = try ScratchDirectory()
+        let directory = scratch.path + "/data"
+        let tokenPath = scratch.path + "/token"
+        FileManager.default.createFile(atPath: tokenPath, contents: Data("s3cret-token\n".utf8))
+        let port = Int(freeTCPPort())
+        let base = firstOfFreeTCPPorts(70)
+        let server = try Daemon(
+            [
+                "server", "--data-dir", directory, "--port", "\(port)", "--v1-instance-manager-port", "\(freeTCPPort())",
+                "--v2-instance-manager-port", "\(freeTCPPort())", "--v1-process-ports", "\(base)-\(base + 9)",
+                "--v2-instance-ports", "\(base + 10)-\(base + 19)", "--api-token-file", tokenPath,
+            ],
+            errorPath: scratch.path + "/server.err")
+        let api = ["--server", "http://127.0.0.1:\(port)"]
+        let client = try ManagerClient(server: "http://127.0.0.1:\(port)", token: "s3cret-token")
+        _ = try await eventually("the manager answers") { try? await settingValue(client, "v2-data-engine") }
+
+        let refused = try await offThread { try hornbill(["setting", "get", "v2-data-engine"] + api) }
+        #expect(refused.status != 0 && refused.errors.contains("bearer token"), "\(refused.errors)")
+        #expect(refused.errors.contains("--api-token-file"), "\(refused.errors)")
+        #expect(refused.errors.split(separator: "\n").count == 1, "\(refused.errors)")
+        let withOption = try await offThread {
+            try hornbill(["setting", "set", "v2-data-engine-hugepage-limit", "64", "--api-token-file", tokenPath] + api)
+        }
+        #expect(withOption.status == 0, "\(withOption.errors)")
+        let withEnvironment = try await offThread {
+            try hornbill(
+                ["setting", "set", "v2-data-engine", "true"] + api, environment: ["HORNBILL_API_TOKEN_FILE": tokenPath])
+        }
+        #expect(withEnvironment.status == 0, "\(withEnvironment.errors)")
+        _ = try await eventually("the tgt answers") { await tgtAnswers(directory + "/tgt/spdk.sock") ? true : nil }
+        let unreadable = try await offThread {
+            try hornbill(["setting", "get", "v2-data-engine", "--api-token-file", scratch.path + "/missing"] + api)
+        }
+        #expect(unreadable.status != 0 && unreadable.errors.contains("cannot read it"), "\(unreadable.errors)")
+
+        server.stop(SIGTERM)
+        #expect(server.process.terminationStatus == 0, "\(server.errors)")
+    }
+
     @Test func aRestartedServerStopsWhatAKilledOneLeft() async throws {
         let scratch = try ScratchDirectory()
         let directory = scratch.path + "/data"
