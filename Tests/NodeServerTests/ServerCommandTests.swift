@@ -43,6 +43,11 @@ private func tgtAnswers(_ socket: String) async -> Bool {
     return (try? await client.call("spdk_get_version")) != nil
 }
 
+/// `GET /v1/nodes`.
+private struct NodeListItems: Decodable {
+    var data: [NodeItem]
+}
+
 @Suite(.serialized, .timeLimit(.minutes(5))) struct ServerCommandTests {
     @Test func childrenFollowTheSettingComeBackAfterKillAndStopOnSIGTERM() async throws {
         let scratch = try ScratchDirectory()
@@ -83,6 +88,7 @@ private func tgtAnswers(_ socket: String) async -> Bool {
             ("manager", { (try? await settingValue(client, "v2-data-engine")) == "true" }),
             ("instance-manager-v1", { await healthServing(port: v1Port) }),
             ("tgt", { await tgtAnswers(tgtSocket) }),
+            ("instance-manager-v2", { await healthServing(port: v2Port + 4) }),
         ]
         for (name, answering) in answers {
             let old = try #require(recordedChildren(directory)[name], "\(name) is recorded")
@@ -93,6 +99,17 @@ private func tgtAnswers(_ socket: String) async -> Bool {
             }
             #expect(new != old)
             _ = try await eventually("\(name) answers again") { await answering() ? true : nil }
+            // The node's state converges again: both instance managers running, the node Ready.
+            _ = try await eventually("the node converges after \(name) was killed") { () -> Bool? in
+                let managers = try JSONSerialization.jsonObject(with: try await client.get("/v1/instancemanagers"))
+                let states = ((managers as? [String: Any])?["data"] as? [[String: Any]] ?? []).compactMap {
+                    $0["currentState"] as? String
+                }
+                let node = try JSONDecoder().decode(
+                    NodeListItems.self, from: try await client.get("/v1/nodes")).data.first
+                return states.count == 2 && states.allSatisfy { $0 == "running" }
+                    && node?.conditions["Ready"]?.status == "True" ? true : nil
+            }
         }
         #expect(server.isRunning)
 
