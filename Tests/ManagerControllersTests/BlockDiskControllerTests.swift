@@ -109,6 +109,44 @@ import Testing
         #expect(try await diskServiceDisk(node.manager.address, "block-1") == nil)
     }
 
+    /// What the disk service answers shows in the disk's Ready condition: a disk it cannot create
+    /// (no such file) is DiskNotReady with its message, and an instance manager that does not
+    /// answer is DiskServiceUnreachable; neither is schedulable.
+    @Test func diskServiceFailuresAreTheDisksConditions() async throws {
+        let node = try Node()
+        let controller = node.controller()
+        try await controller.reconcile("node-1")
+        try await node.scratch.setSetting("v2-data-engine", "true")
+        let missing = node.scratch.path + "/no-such-block.img"
+        try await node.scratch.changeNode {
+            $0.disks["block-1"] = DiskSpec(diskType: .block, path: missing, diskDriver: .auto, allowScheduling: true)
+        }
+        let failed = try await until("the create's failure in the Ready condition") { () async throws -> Condition? in
+            do {
+                try await controller.reconcile("node-1")
+            } catch is ReconcileRequeue {}
+            let ready = try await node.blockStatus()?.conditions.condition(ofType: "Ready")
+            return ready?.reason == "DiskNotReady" ? ready : nil
+        }
+        #expect(failed.status == .isFalse && failed.message.contains("block-1"), "\(failed)")
+        #expect(try await node.blockStatus()?.conditions.isTrue("Schedulable") == false)
+
+        node.manager.kill()
+        try await node.scratch.changeNode {
+            $0.disks["block-1"] = DiskSpec(diskType: .block, path: node.diskPath, diskDriver: .auto, allowScheduling: true)
+        }
+        let unreachable = try await until("the unreachable disk service in the Ready condition") {
+            () async throws -> Condition? in
+            do {
+                try await controller.reconcile("node-1")
+            } catch is ReconcileRequeue {}
+            let ready = try await node.blockStatus()?.conditions.condition(ofType: "Ready")
+            return ready?.reason == "DiskServiceUnreachable" ? ready : nil
+        }
+        #expect(unreachable.status == .isFalse, "\(unreachable)")
+        #expect(try await node.blockStatus()?.conditions.isTrue("Schedulable") == false)
+    }
+
     @Test func aReconcileCutShortAfterDiskCreateConvergesOnRestart() async throws {
         let node = try Node()
         try await node.scratch.setSetting("v2-data-engine", "true")
