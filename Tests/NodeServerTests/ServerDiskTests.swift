@@ -45,6 +45,30 @@ import Testing
         let config = try String(contentsOfFile: defaultDisk.spec.path + "/longhorn-disk.cfg", encoding: .utf8)
         #expect(config.contains(defaultDisk.diskUUID))
 
+        // A filesystem disk added from the command line: Ready, its UUID in the longhorn-disk.cfg
+        // written there, its sizes from statfs; removed again once it no longer allows scheduling.
+        let extra = scratch.path + "/extra-disk"
+        try FileManager.default.createDirectory(atPath: extra, withIntermediateDirectories: true)
+        let addedFilesystem = try hornbill(
+            ["node", "disk", "add", "node-a", "fs-1", "--path", extra, "--type", "filesystem"] + api)
+        #expect(addedFilesystem.status == 0, "\(addedFilesystem.errors)")
+        let filesystem = try await eventually("the filesystem disk is ready") { () -> DiskItem? in
+            guard let disk = try node()?.disks["fs-1"], disk.conditions["Ready"]?.status == "True" else { return nil }
+            return disk
+        }
+        var statistics = statvfs()
+        #expect(statvfs(extra, &statistics) == 0)
+        #expect(filesystem.storageMaximum == Int64(statistics.f_blocks) * Int64(statistics.f_frsize))
+        #expect(filesystem.storageAvailable > 0 && filesystem.storageAvailable <= filesystem.storageMaximum)
+        #expect(!filesystem.diskUUID.isEmpty && filesystem.diskUUID != defaultDisk.diskUUID)
+        let extraConfig = try String(contentsOfFile: extra + "/longhorn-disk.cfg", encoding: .utf8)
+        #expect(extraConfig.contains(filesystem.diskUUID))
+        #expect(try hornbill(["node", "disk", "update", "node-a", "fs-1", "--allow-scheduling", "false"] + api).status == 0)
+        #expect(try hornbill(["node", "disk", "remove", "node-a", "fs-1"] + api).status == 0)
+        _ = try await eventually("the filesystem disk is gone") { () -> Bool? in
+            try node()?.disks["fs-1"] == nil ? true : nil
+        }
+
         // A block disk is refused while V2 is off, with Longhorn's reason.
         let file = try TemporaryFile(size: 64 << 20, name: "server-block-disk")
         let refused = try hornbill(
