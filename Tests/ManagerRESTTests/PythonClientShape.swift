@@ -125,6 +125,27 @@ let pythonClientShapeScript = #"""
     _, unchanged = get(setting["links"]["self"])
     require(unchanged["value"] == new_value, "an invalid PUT changed %s to %r" % (setting["id"], unchanged["value"]))
 
+    # An action, the way the client calls one: POST to the URL in the resource's actions map, the
+    # input as JSON; the answer is the resource after it.
+    _, nodes = get(BASE + "/v1/nodes")
+    node = nodes["data"][0]
+    disk_update = node["actions"].get("diskUpdate")
+    require(isinstance(disk_update, str), "node %s: no diskUpdate action" % node["id"])
+    disks = {name: {"path": disk["path"], "allowScheduling": False, "tags": disk.get("tags", [])}
+             for name, disk in node["disks"].items()}
+    request = requests.Request("POST", disk_update, headers=HEADERS, data=json.dumps({"disks": disks})).prepare()
+    response = requests.Session().send(request, timeout=20)
+    require(response.status_code == 200, "POST %s: status %d: %s" % (disk_update, response.status_code, response.text[:300]))
+    acted = response.json()
+    check_resource(acted, "diskUpdate of " + node["id"])
+    require(acted["type"] == "node" and acted["id"] == node["id"], "diskUpdate answered %s/%s" % (acted["type"], acted["id"]))
+    require(all(not disk["allowScheduling"] for disk in acted["disks"].values()), "diskUpdate: a disk still allows scheduling")
+    _, reread = get(node["links"]["self"])
+    require(all(not disk["allowScheduling"] for disk in reread["disks"].values()), "GET after diskUpdate: not stored")
+    bad = requests.post(disk_update, headers=HEADERS, data="{not json", timeout=20)
+    check_error(bad, 400, "diskUpdate with a malformed body")
+    actions = "diskUpdate"
+
     # The settings stream, when websocket-client is at hand: the collection, then the change.
     streamed = "skipped (no websocket-client)"
     try:
@@ -147,5 +168,5 @@ let pythonClientShapeScript = #"""
         connection.close()
         streamed = "the initial collection and the change"
 
-    print(json.dumps({"schemas": counts["schemas"], "collections": counts["collections"], "resources": counts["resources"], "stream": streamed}))
+    print(json.dumps({"schemas": counts["schemas"], "collections": counts["collections"], "resources": counts["resources"], "stream": streamed, "actions": actions}))
     """#

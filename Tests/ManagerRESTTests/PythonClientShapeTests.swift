@@ -12,6 +12,7 @@ import Testing
         var collections: Int
         var resources: Int
         var stream: String
+        var actions: String
     }
 
     /// Runs the script against `baseURL` without blocking a thread (its output goes to files, read
@@ -57,6 +58,12 @@ import Testing
                 bundles: SupportBundles(
                     store: store, configuration: .init(directory: "\(directory)/bundles", nodeName: "node-1"))),
         ])
+        // A node with a disk whose status has caught up with its spec, for the diskUpdate action.
+        var node = Node(
+            metadata: ResourceMetadata(name: "node-1"),
+            spec: NodeSpec(name: "node-1", disks: ["fast": DiskSpec(path: "/data/fast", tags: ["ssd"])]))
+        node.status.diskStatus = ["fast": DiskStatus(diskUUID: "u-fast")]
+        _ = try await store.create(node, name: "node-1")
         let schemaCount = api.schemas.count
         let (status, output, errors) = try await api.makeApplication(host: "127.0.0.1", port: 0).test(.live) {
             client in
@@ -71,8 +78,9 @@ import Testing
         let findings = try JSONDecoder().decode(Findings.self, from: output)
         #expect(findings.schemas == schemaCount)
         #expect(findings.collections == api.schemas.filter(\.isListable).count)
-        // Every schema, every setting and the one engine image.
-        #expect(findings.resources == schemaCount + SettingDefinition.all.count + 1)
+        // Every schema, every setting, the one engine image and the node.
+        #expect(findings.resources == schemaCount + SettingDefinition.all.count + 2)
         #expect(findings.stream == "the initial collection and the change")
+        #expect(findings.actions == "diskUpdate")
     }
 }
