@@ -29,10 +29,7 @@ extension ProcessSupervisor {
 
     /// Writes the running children to `path` (atomically: a temporary file renamed over it).
     public func writeChildRecord(to path: String) {
-        let lines = list().values.compactMap { process -> String? in
-            guard process.pid > 0, let start = processStartTime(process.pid) else { return nil }
-            return "\(process.pid) \(start) \(process.spec.name)\n"
-        }
+        let lines = childRecordLines()
         let temporary = path + ".tmp"
         guard FileManager.default.createFile(atPath: temporary, contents: Data(lines.sorted().joined().utf8)) else { return }
         _ = rename(temporary, path)

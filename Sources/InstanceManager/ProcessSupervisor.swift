@@ -94,6 +94,19 @@ public actor ProcessSupervisor {
         current.compactMapValues { incarnations[$0]?.response() }
     }
 
+    /// "pid start-time name" of every listed child that has not exited, for the child record
+    /// (ProcessSupervisor+Leftovers.swift). A child's start time is read from /proc once: the
+    /// record is written on every change, and reading every child's again each time made a
+    /// change cost as much as the children running.
+    func childRecordLines() -> [String] {
+        current.values.compactMap { uuid -> String? in
+            guard let incarnation = incarnations[uuid], incarnation.pid > 0, incarnation.exit == nil else { return nil }
+            if incarnation.startTime == nil { incarnation.startTime = processStartTime(incarnation.pid) }
+            guard let start = incarnation.startTime else { return nil }
+            return "\(incarnation.pid) \(start) \(incarnation.spec.name)\n"
+        }
+    }
+
     /// ProcessDelete: asks the process to stop (SIGTERM, then SIGKILL after the grace period) and
     /// answers with it `stopping` (or as it ended) and `deleted`. It stays listed until it has
     /// exited; then it goes and its ports are released. A non-empty `uuid` must match.
@@ -349,6 +362,8 @@ private final class Incarnation {
     let ports: PortRange?
     let pid: pid_t
     let log = ProcessLog()
+    /// The child's start time in /proc (clock ticks since boot), read once for the child record.
+    var startTime: UInt64?
     var state = ProcessState.starting
     var errorMessage = ""
     /// Why a start failed (the process is then stopped and ends in `.error`).
