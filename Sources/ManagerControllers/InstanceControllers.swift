@@ -46,7 +46,7 @@ public struct InstanceControllers: Sendable {
         ]
         await withDiscardingTaskGroup { group in
             for feed in feeds.values {
-                group.addTask { await feed.run(retryDelay: InstanceHandler<Replica>.watchRetryDelay) }
+                group.addTask { await feed.run() }
             }
             for loop in loops { group.addTask { await loop.run() } }
         }

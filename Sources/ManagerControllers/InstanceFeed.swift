@@ -19,8 +19,7 @@ struct InstanceUpdate: Sendable {
 
     /// This update followed by `next`, as one.
     func followed(by next: InstanceUpdate) -> InstanceUpdate {
-        let change = next.change == .changed ? change : next.change
-        return InstanceUpdate(change: change, now: next.now, before: before)
+        InstanceUpdate(change: change.followed(by: next.change), now: next.now, before: before)
     }
 }
 
@@ -46,11 +45,14 @@ final class InstanceFeed: Sendable {
         self.dataEngine = dataEngine
     }
 
+    /// How long a watch whose instance manager does not answer waits before it tries again.
+    static let watchRetryDelay: Duration = .seconds(1)
+
     /// Follows the instance manager until the task is cancelled.
-    func run(retryDelay: Duration) async {
+    func run() async {
         let client = InstanceServiceClient(address: address)
         let dataEngine = self.dataEngine
-        await InstanceManagerWatch.run(address, retryDelay: retryDelay) { change in
+        await InstanceManagerWatch.run(address, retryDelay: Self.watchRetryDelay) { change in
             let now = change == .closed ? nil : try? await client.list(dataEngine: dataEngine)
             self.publish(change, now: now)
         }

@@ -90,9 +90,6 @@ struct InstanceHandler<Resource: HandledInstance>: Reconciler {
         }
     }
 
-    /// How long a watch whose instance manager does not answer waits before it tries again.
-    static var watchRetryDelay: Duration { .seconds(1) }
-
     /// This node's resources of `dataEngine`; with `changed`, only those whose instance is named
     /// there and those following a changed instance (a reconcile of a name that is not this node's
     /// resource does nothing).

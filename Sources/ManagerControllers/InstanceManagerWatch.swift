@@ -21,6 +21,10 @@ enum InstanceManagerWatch {
         case changed
         /// The stream ended: the instance manager stopped, or restarted.
         case closed
+
+        /// This change and `next` as one look: `opened` and `closed` (everything is looked at)
+        /// win over `changed`, and the newer of them over the older.
+        func followed(by next: Change) -> Change { next == .changed ? self : next }
     }
 
     static func run(
@@ -72,15 +76,12 @@ enum InstanceManagerWatch {
         }
     }
 
-    /// The change not yet passed on: `opened` and `closed` (everything is looked at) win over
-    /// `changed`, and the newer of them over the older.
+    /// The change not yet passed on, the changes noted since folded into it (`Change.followed(by:)`).
     final class PendingChange: Sendable {
         private let change = Mutex<Change?>(nil)
 
         func fold(_ new: Change) {
-            change.withLock { change in
-                if new != .changed || change == nil { change = new }
-            }
+            change.withLock { change in change = change.map { $0.followed(by: new) } ?? new }
         }
 
         func take() -> Change? {
