@@ -21,8 +21,14 @@ struct ClientOptions: ParsableArguments {
     func client() throws -> ManagerClient {
         let environment = ProcessInfo.processInfo.environment
         let url = server ?? environment["HORNBILL_SERVER"] ?? ManagerClient.defaultServer
-        let tokenFile = apiTokenFile ?? environment["HORNBILL_API_TOKEN_FILE"].flatMap { $0.isEmpty ? nil : $0 }
-        let token = try tokenFile.map { try readAPIToken(path: $0) }
+        let token: String?
+        if let apiTokenFile {
+            token = try readAPIToken(path: apiTokenFile)
+        } else if let path = environment["HORNBILL_API_TOKEN_FILE"], !path.isEmpty {
+            token = try readAPIToken(path: path, from: "$HORNBILL_API_TOKEN_FILE")
+        } else {
+            token = nil
+        }
         do {
             return try ManagerClient(server: url, token: token)
         } catch {
@@ -31,14 +37,15 @@ struct ClientOptions: ParsableArguments {
     }
 }
 
-/// The one token a token file holds (surrounding whitespace dropped), or a one-line error.
-func readAPIToken(path: String) throws -> String {
+/// The one token a token file holds (surrounding whitespace dropped), or a one-line error naming
+/// where the path came from (`source`).
+func readAPIToken(path: String, from source: String = "--api-token-file") throws -> String {
     guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-        throw ValidationError("--api-token-file \(path): cannot read it")
+        throw ValidationError("\(source) \(path): cannot read it")
     }
     let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
     guard !token.isEmpty, token.count <= 4096, !token.contains(where: \.isNewline) else {
-        throw ValidationError("--api-token-file \(path): want one token of 1-4096 characters")
+        throw ValidationError("\(source) \(path): want one token of 1-4096 characters")
     }
     return token
 }

@@ -174,6 +174,15 @@ private struct NodeListItems: Decodable {
             try hornbill(["setting", "get", "v2-data-engine", "--api-token-file", scratch.path + "/missing"] + api)
         }
         #expect(unreadable.status != 0 && unreadable.errors.contains("cannot read it"), "\(unreadable.errors)")
+        let unreadableFromEnvironment = try await offThread {
+            try hornbill(
+                ["setting", "get", "v2-data-engine"] + api,
+                environment: ["HORNBILL_API_TOKEN_FILE": scratch.path + "/missing"])
+        }
+        #expect(
+            unreadableFromEnvironment.status != 0
+                && unreadableFromEnvironment.errors.contains("$HORNBILL_API_TOKEN_FILE \(scratch.path)/missing: cannot read it"),
+            "\(unreadableFromEnvironment.errors)")
 
         server.stop(SIGTERM)
         #expect(server.process.terminationStatus == 0, "\(server.errors)")
