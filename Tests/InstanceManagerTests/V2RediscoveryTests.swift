@@ -104,13 +104,8 @@ import Testing
     /// A stopped replica (its lvol kept, not exposed) keeps its data across an instance-manager
     /// restart and then a tgt restart: found again `stopped`, started, its data verifies.
     @Test func aStoppedReplicaKeepsItsDataAcrossRestarts() async throws {
-        let daemon = try TgtDaemon()
         let range = testPortRange()
-        let first = makeInstances(daemon, ports: range)
-        let file = try TemporaryFile(size: 48 << 20, name: "im-stopped-restart")
-        let disk = try await readyDisk(first, name: "disk1", file: file)
-        let replica = try await first.replicaCreate(
-            name: "vol-r-1", lvsName: "disk1", lvsUUID: disk.uuid, specSize: 8 << 20, portCount: 1)
+        let (daemon, first, file, replica) = try await oneReplica(file: "im-stopped-restart", ports: range)
         let endpoint = try await nbdEngine(first, replicas: ["vol-r-1": "127.0.0.1:\(replica.portStart)"])
         let written = try fio(endpoint)
         #expect(written.status == 0, "\(written.output)")
@@ -130,13 +125,14 @@ import Testing
         let found = try await second.replicaGet(name: "vol-r-1")
         #expect(found.state == .stopped && found.uuid == replica.uuid)
         let started = try await second.replicaCreate(
-            name: "vol-r-1", lvsName: "disk1", lvsUUID: disk.uuid, specSize: 8 << 20, portCount: 1)
+            name: "vol-r-1", lvsName: "disk1", lvsUUID: "", specSize: 8 << 20, portCount: 1)
         #expect(started.state == .running, "\(started.errorMsg)")
         let again = try await nbdEngine(second, replicas: ["vol-r-1": "127.0.0.1:\(started.portStart)"])
         let verified = try fio(again, verifyOnly: true)
         #expect(verified.status == 0, "\(verified.output)")
         try await second.engineDelete(name: "vol-e-0")
         await second.stop()
+        withExtendedLifetime(file) {}
     }
 
     @Test func aReplicaOutlivesTgtRestartsThatLandInTheMiddleOfAReconcileRound() async throws {
@@ -234,10 +230,10 @@ import Testing
 /// 8 MiB replica `vol-r-1`. The file must outlive the test's tgt restarts, which load it again by
 /// path: the test keeps it alive to its end.
 private func oneReplica(
-    file name: String, reconcileInterval: Duration = .seconds(3)
+    file name: String, ports: ClosedRange<Int> = testPortRange(), reconcileInterval: Duration = .seconds(3)
 ) async throws -> (TgtDaemon, V2Instances, TemporaryFile, ReplicaInfo) {
     let daemon = try TgtDaemon()
-    let instances = makeInstances(daemon, ports: testPortRange(), reconcileInterval: reconcileInterval)
+    let instances = makeInstances(daemon, ports: ports, reconcileInterval: reconcileInterval)
     let file = try TemporaryFile(size: 48 << 20, name: name)
     _ = try await readyDisk(instances, name: "disk1", file: file)
     let replica = try await instances.replicaCreate(
