@@ -14,17 +14,14 @@ public final class IOBuffer: @unchecked Sendable {
         self.owner = owner
     }
 
+    /// Zeroed memory of its own, given back when the buffer goes (`BufferMemory`: mapped from
+    /// the kernel when large).
     public init(byteCount: Int, alignment: Int = BlockLimits.bufferAlignment) {
         owner = nil
-        precondition(byteCount > 0 && alignment > 0 && alignment & (alignment - 1) == 0)
-        var pointer: UnsafeMutableRawPointer?
-        let result = posix_memalign(&pointer, alignment, byteCount)
-        precondition(result == 0 && pointer != nil, "out of memory allocating an I/O buffer of \(byteCount) bytes")
-        pointer!.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
-        bytes = UnsafeMutableRawBufferPointer(start: pointer, count: byteCount)
+        bytes = BufferMemory.allocate(byteCount: byteCount, alignment: alignment)
     }
 
-    deinit { if owner == nil { free(bytes.baseAddress) } }
+    deinit { if owner == nil { BufferMemory.release(bytes) } }
 
     public var count: Int { bytes.count }
 

@@ -20,6 +20,7 @@
 // then closes, so a peer that keeps its socket open and never reads cannot hold the connection
 // (and its listener's connection slot) past it.
 
+import BlockCore
 import Glibc
 
 public final class BatchedWriter: RoundEndWork, RingCompletionHandler, @unchecked Sendable {  // confined to its reactor
@@ -44,15 +45,15 @@ public final class BatchedWriter: RoundEndWork, RingCompletionHandler, @unchecke
         precondition(initialBytes > 0 && highWaterBytes > 0)
         self.socket = socket
         self.highWaterBytes = highWaterBytes
-        output = .allocate(byteCount: initialBytes, alignment: 64)
-        sending = .allocate(byteCount: initialBytes, alignment: 64)
+        output = BufferMemory.allocate(byteCount: initialBytes, alignment: 64)
+        sending = BufferMemory.allocate(byteCount: initialBytes, alignment: 64)
         drained.reserveCapacity(4)
         roomWaiters.reserveCapacity(4)
     }
 
     deinit {
-        output.deallocate()
-        sending.deallocate()
+        BufferMemory.release(output)
+        BufferMemory.release(sending)
     }
 
     /// Bytes appended that the kernel has not taken yet.
@@ -103,9 +104,9 @@ public final class BatchedWriter: RoundEndWork, RingCompletionHandler, @unchecke
             let step = DeviceLimits.outputGrowthStepBytes
             size = (needed + step - 1) / step * step
         }
-        let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+        let bigger = BufferMemory.allocate(byteCount: size, alignment: 64)
         bigger.copyMemory(from: UnsafeRawBufferPointer(rebasing: output[0..<outputUsed]))
-        output.deallocate()
+        BufferMemory.release(output)
         output = bigger
     }
 

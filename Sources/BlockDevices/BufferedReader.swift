@@ -4,6 +4,7 @@
 // is copied). The buffer's size is fixed: a peer cannot grow it, and the lengths it sends reach
 // `take` only after the caller checked them against its limits (`skip` goes in chunks).
 
+import BlockCore
 import Glibc
 
 /// The peer closed the connection (or it was shut down) while a read waited.
@@ -19,10 +20,10 @@ public final class BufferedReader: @unchecked Sendable {  // confined to its rea
 
     public init(socket: ReactorSocket, bufferBytes: Int) {
         self.socket = socket
-        buffer = .allocate(byteCount: bufferBytes, alignment: 64)
+        buffer = BufferMemory.allocate(byteCount: bufferBytes, alignment: 64)
     }
 
-    deinit { buffer.deallocate() }
+    deinit { BufferMemory.release(buffer) }
 
     /// Bytes received and not taken yet: what can be taken without waiting for the peer.
     public var bufferedBytes: Int { end - start }

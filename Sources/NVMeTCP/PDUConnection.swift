@@ -37,12 +37,12 @@ final class PDUConnection: @unchecked Sendable {  // confined to its reactor
     init(socket: ReactorSocket, role: PDUFramer.Role) {
         self.socket = socket
         framer = PDUFramer(role: role)
-        receiveBuffer = .allocate(byteCount: NVMeTCPLimits.receiveBufferBytes, alignment: 64)
+        receiveBuffer = BufferMemory.allocate(byteCount: NVMeTCPLimits.receiveBufferBytes, alignment: 64)
         writer = BatchedWriter(socket: socket)
     }
 
     deinit {
-        receiveBuffer.deallocate()
+        BufferMemory.release(receiveBuffer)
     }
 
     // MARK: - Receiving

@@ -24,9 +24,10 @@ private func closeWaitSeconds(_ limitSeconds: Int) -> Double { Double(limitSecon
 
 /// Resident memory one stalled NBD connection flooding 1 MiB reads may add: its queued replies,
 /// at most the writer's high-water mark (2 MiB) plus the reads in flight (16 MiB), in buffers
-/// grown by 1 MiB steps past the mark, plus the request buffers of those reads until the idle
-/// slots give them back (they are reused across connections) and allocator slack. Before the
-/// bounds, a stalled connection could reach about 100 MiB. Measured: about 17 MiB.
+/// grown by 1 MiB steps past the mark, plus slack; the request buffers of those reads are given
+/// back (to the kernel: `BufferMemory`) once the connection has been stalled a while. Before the
+/// bounds, a stalled connection could reach about 100 MiB; with buffers from glibc's heap, whose
+/// arenas kept what was given back, 37 MiB. Measured: about 17 MiB.
 private let residentBytesPerStalledConnection = NBDLimits.stalledConnectionBytes + (9 << 20)
 /// Stalled connections in the memory test.
 private let stalledConnections = 50
