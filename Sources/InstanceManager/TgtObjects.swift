@@ -127,6 +127,15 @@ struct TgtRaid: Sendable {
         }
         self.bases = bases
     }
+
+    /// A RAID from its bdev (`bdev_get_bdevs`): the same fields, under `driver_specific.raid`;
+    /// nil for a bdev that is not a RAID.
+    init?(bdev: TgtBdev) {
+        guard case .object(var members)? = bdev.driverSpecific["raid"] else { return nil }
+        members.removeAll { $0.key == "name" }
+        members.insert((key: "name", value: .string(bdev.name)), at: 0)
+        self.init(.object(members))
+    }
 }
 
 struct TgtNBDExport: Sendable {

@@ -202,7 +202,7 @@ extension V2Instances {
 
     public func engineGet(name: String) async throws(InstanceManagerError) -> EngineInfo {
         guard engines[name] != nil else { throw .notFound("engine \(name)") }
-        await refreshEngineModes()
+        await refreshEngineMode(name)
         guard let record = engines[name] else { throw .notFound("engine \(name)") }
         return record.info
     }
@@ -292,26 +292,46 @@ extension V2Instances {
     func refreshEngineModes() async {
         let epoch = enginesEpoch
         guard !engines.isEmpty, let raids = try? await tgt.raids(), enginesEpoch == epoch else { return }
+        let byName = Dictionary(raids.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var changed = false
         for name in engines.keys {
-            guard var record = engines[name], record.info.state == .running else { continue }
-            let before = record.info
-            if let raid = raids.first(where: { $0.name == name }) {
-                for replica in record.info.replicaAddressMap.keys {
-                    let configured = record.bases[replica].flatMap { raid.bases[$0] } ?? false
-                    record.info.replicaModeMap[replica] = configured ? .rw : .err
-                }
-            } else {
-                record.info.state = .error
-                record.info.errorMsg = "the RAID bdev \(name) is gone from the tgt (restarted, or every replica failed)"
-                for replica in record.info.replicaAddressMap.keys { record.info.replicaModeMap[replica] = .err }
-            }
-            if record.info != before {
-                engines[name] = record
-                changed = true
-            }
+            if applyRaid(byName[name], toEngine: name) { changed = true }
         }
         if changed { changes.notify() }
+    }
+
+    /// The same for one engine, from its own RAID bdev (`bdev_get_bdevs` by name): what one
+    /// engine's InstanceGet or proxy call costs does not grow with the engines on the node.
+    func refreshEngineMode(_ name: String) async {
+        let epoch = enginesEpoch
+        guard engines[name]?.info.state == .running else { return }
+        let raid: TgtRaid?
+        do {
+            raid = try await tgt.bdev(name).flatMap(TgtRaid.init(bdev:))
+        } catch {
+            return
+        }
+        guard enginesEpoch == epoch else { return }
+        if applyRaid(raid, toEngine: name) { changes.notify() }
+    }
+
+    /// Sets a running engine's replica modes from its RAID (nil: gone); true when they changed.
+    private func applyRaid(_ raid: TgtRaid?, toEngine name: String) -> Bool {
+        guard var record = engines[name], record.info.state == .running else { return false }
+        let before = record.info
+        if let raid {
+            for replica in record.info.replicaAddressMap.keys {
+                let configured = record.bases[replica].flatMap { raid.bases[$0] } ?? false
+                record.info.replicaModeMap[replica] = configured ? .rw : .err
+            }
+        } else {
+            record.info.state = .error
+            record.info.errorMsg = "the RAID bdev \(name) is gone from the tgt (restarted, or every replica failed)"
+            for replica in record.info.replicaAddressMap.keys { record.info.replicaModeMap[replica] = .err }
+        }
+        guard record.info != before else { return false }
+        engines[name] = record
+        return true
     }
 
     /// ip, port → "ip:port" (IPv6 in brackets).
