@@ -315,7 +315,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ManagerStoreTests",
-            dependencies: ["ManagerModel", "ManagerStore"],
+            dependencies: ["ManagerModel", "ManagerStore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .testTarget(

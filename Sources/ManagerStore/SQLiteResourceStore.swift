@@ -128,26 +128,23 @@ public final class SQLiteResourceStore: ResourceStore {
                 }
                 return ResourceList(items: items, revision: revision)
             }
-            // A selector picks few of many (a volume's replicas among every volume's): the labels of
-            // every row are matched first, and only the rows that match are read whole.
-            let labelRows = try Row.fetchCursor(
-                db.cachedStatement(sql: "SELECT name, labels FROM resources WHERE kind = ? ORDER BY name"),
-                arguments: [kind.rawValue])
-            var matched: [String] = []
-            while let row = try labelRows.next() {
-                let name: String = row["name"]
-                let labels = try ResourceRows.decodeLabels(row["labels"], kind: kind.rawValue, name: name)
-                if selector.labels.allSatisfy({ labels[$0.key] == $0.value }) { matched.append(name) }
-            }
+            // A selector picks few of many (a volume's replicas among every volume's): the label
+            // index gives the rows that carry the first of its labels, and only those are read and
+            // matched against the whole selector.
+            guard let first = selector.labels.min(by: { $0.key < $1.key }) else { return ResourceList(items: [], revision: revision) }
+            let candidates = try String.fetchAll(
+                db.cachedStatement(
+                    sql: "SELECT name FROM resource_labels WHERE kind = ? AND key = ? AND value = ? ORDER BY name"),
+                arguments: [kind.rawValue, first.key, first.value])
             let statement = try db.cachedStatement(
                 sql: "SELECT \(ResourceRows.resourceColumns) FROM resources WHERE kind = ? AND name = ?")
             var items: [StoredResource] = []
-            items.reserveCapacity(matched.count)
-            for name in matched {
-                // The same read transaction: every matched row is still there.
+            items.reserveCapacity(candidates.count)
+            for name in candidates {
+                // The same read transaction: every indexed row is there.
                 guard let row = try Row.fetchOne(statement, arguments: [kind.rawValue, name]) else { continue }
                 let resource = try ResourceRows.resource(from: row)
-                if selector.fields.isEmpty || selector.matches(resource) { items.append(resource) }
+                if selector.matches(resource) { items.append(resource) }
             }
             return ResourceList(items: items, revision: revision)
         }
@@ -171,6 +168,7 @@ public final class SQLiteResourceStore: ResourceStore {
             try db.execute(
                 sql: "INSERT INTO resources (\(ResourceRows.resourceColumns)) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [kind.rawValue, name, revision, revision, labelsText, document])
+            try StoreSchema.indexLabels(kind: kind.rawValue, name: name, labels: labels, db)
             let resource = StoredResource(
                 kind: kind, name: name, resourceVersion: revision, createRevision: revision, labels: labels,
                 document: document)
@@ -195,6 +193,10 @@ public final class SQLiteResourceStore: ResourceStore {
                     WHERE kind = ? AND name = ?
                     """,
                 arguments: [revision, labelsText, document, kind.rawValue, name])
+            if current.labels != labels {
+                try StoreSchema.unindexLabels(kind: kind.rawValue, name: name, db)
+                try StoreSchema.indexLabels(kind: kind.rawValue, name: name, labels: labels, db)
+            }
             let resource = StoredResource(
                 kind: kind, name: name, resourceVersion: revision, createRevision: current.createRevision,
                 labels: labels, document: document)
@@ -214,6 +216,7 @@ public final class SQLiteResourceStore: ResourceStore {
             var resource = try Self.fetchMatching(kind, name: name, expectedVersion: expectedVersion, db)
             let revision = try Self.takeRevision(db)
             try db.execute(sql: "DELETE FROM resources WHERE kind = ? AND name = ?", arguments: [kind.rawValue, name])
+            try StoreSchema.unindexLabels(kind: kind.rawValue, name: name, db)
             resource.resourceVersion = revision
             let event = ResourceEvent(change: .deleted, resource: resource)
             try Self.record(event, labelsText: try ResourceRows.encode(labels: resource.labels), historyLimit: historyLimit, db)

@@ -1,6 +1,7 @@
 // Create, read, list, compare-and-swap update and delete on a real store file.
 
 import Foundation
+import GRDB
 import ManagerModel
 import ManagerStore
 import Testing
@@ -66,6 +67,38 @@ import Testing
         // A key no label can have selects nothing (and is no JSON path for the query).
         #expect(try await names(["a\"b": "x"]) == [])
         #expect(try await names(["node": "n1", "a\"]b": "x"]) == [])
+        try store.close()
+    }
+
+    /// A store written before the label index existed gets it when opened: its resources are
+    /// found by label, and the index follows later label changes and deletes.
+    @Test func aStoreFromBeforeTheLabelIndexIsIndexedWhenOpened() async throws {
+        let directory = try TemporaryDirectory()
+        var store = try SQLiteResourceStore(directory: directory.path)
+        _ = try await store.create(gadgets, name: "a", labels: ["node": "n1", "disk": "d1"], document: document("{}"))
+        _ = try await store.create(gadgets, name: "b", labels: ["node": "n1"], document: document("{}"))
+        _ = try await store.create(gadgets, name: "c", labels: [:], document: document("{}"))
+        try store.close()
+        // Back to the first schema: no index, and the migration not yet run.
+        let database = try DatabaseQueue(path: directory.path + "/" + SQLiteResourceStore.fileName)
+        try await database.write { db in
+            try db.execute(sql: "DROP TABLE resource_labels")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE 'v2:%'")
+        }
+        try database.close()
+
+        store = try SQLiteResourceStore(directory: directory.path)
+        func names(_ labels: [String: String]) async throws -> [String] {
+            try await store.list(gadgets, selector: ResourceSelector(labels: labels)).items.map(\.name)
+        }
+        #expect(try await names(["node": "n1"]) == ["a", "b"])
+        #expect(try await names(["disk": "d1", "node": "n1"]) == ["a"])
+        let b = try #require(try await store.get(gadgets, name: "b"))
+        _ = try await store.update(gadgets, name: "b", labels: ["node": "n2"], document: document("{}"), expectedVersion: b.resourceVersion)
+        _ = try await store.delete(gadgets, name: "a", expectedVersion: nil)
+        #expect(try await names(["node": "n1"]) == [])
+        #expect(try await names(["node": "n2"]) == ["b"])
+        #expect(try await names(["disk": "d1"]) == [])
         try store.close()
     }
 
