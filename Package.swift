@@ -60,6 +60,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "FUSEBridge",
+            dependencies: ["BlockCore", "BlockDevices", "CLinuxIO"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "NBD",
             dependencies: ["BlockCore", "BlockDevices"],
             swiftSettings: strictSettings
@@ -282,6 +287,11 @@ let package = Package(
         .testTarget(
             name: "DataEngineV1Tests",
             dependencies: ["StorageKit", "BlockCore", "BlockDevices", "DataEngineV1", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FUSEBridgeTests",
+            dependencies: ["BlockCore", "BlockDevices", "CLinuxIO", "FUSEBridge", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -233,3 +233,9 @@ int hb_set_thread_name(const char *name) {
 int hb_spawn_actions_add_close_from(void *actions, int from) {
     return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, from);
 }
+
+int hb_fuse_clone(int clone_fd, int session_fd) {
+    /* FUSE_DEV_IOC_CLONE: _IOR(229, 0, uint32_t) */
+    uint32_t session = (uint32_t)session_fd;
+    return ioctl(clone_fd, _IOR(229, 0, uint32_t), &session) == 0 ? 0 : -errno;
+}

@@ -89,6 +89,9 @@ int hb_direct_io_alignment(int fd, uint32_t *memory_alignment, uint32_t *offset_
 int hb_fallocate(int fd, int mode, int64_t offset, int64_t length);
 /// eventfd(0, EFD_CLOEXEC), or -errno.
 int hb_eventfd(void);
+/// Binds `clone_fd` (a new open of /dev/fuse) to the FUSE connection of `session_fd`
+/// (FUSE_DEV_IOC_CLONE): 0 or -errno.
+int hb_fuse_clone(int clone_fd, int session_fd);
 /// Names the calling thread (Linux keeps the first 15 bytes). Returns 0 or an errno value.
 int hb_set_thread_name(const char *name);
 
