@@ -49,7 +49,7 @@ public final class ReactorSocket: RingCompletionHandler, @unchecked Sendable {
         let length = bytes.count
         guard reactor.usesIOUring else {
             Task(executorPreference: reactor) {
-                let result = await Self.blocking {
+                let result = await Reactor.blocking {
                     let sent = Glibc.send(fd, UnsafeRawPointer(bitPattern: address), length, Int32(MSG_NOSIGNAL))
                     return sent < 0 ? -errno : Int32(sent)
                 }
@@ -83,7 +83,7 @@ public final class ReactorSocket: RingCompletionHandler, @unchecked Sendable {
         guard reactor.usesIOUring else {
             let fd = self.fd
             let pointer = UInt(bitPattern: address)
-            return await Self.blocking {
+            return await Reactor.blocking {
                 let result = recv(fd, UnsafeMutableRawPointer(bitPattern: pointer), length, 0)
                 return result < 0 ? -errno : Int32(result)
             }
@@ -92,24 +92,10 @@ public final class ReactorSocket: RingCompletionHandler, @unchecked Sendable {
             let bits = UInt(bitPattern: address)
             return await reactor.run { await self.performReceive(UnsafeMutableRawPointer(bitPattern: bits)!, length) }
         }
-        precondition(receiveRequest.continuation == nil, "two concurrent receives on one socket")
         let fd = self.fd
         let addressBits = UInt64(UInt(bitPattern: address))
-        reactor.otherRequestsInFlight += 1
-        defer { reactor.otherRequestsInFlight -= 1 }
-        return await withUnsafeContinuation { continuation in
-            receiveRequest.continuation = continuation
-            let userData = receiveRequest.userData
-            reactor.submit { ring in
-                hb_uring_prep_rw(&ring, Self.opReceive, fd, addressBits, UInt32(length), 0, 0, userData)
-            }
-        }
-    }
-
-    /// Runs a blocking call on a thread of its own (the path without io_uring).
-    private static func blocking(_ call: @escaping @Sendable () -> Int32) async -> Int32 {
-        await withUnsafeContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: call()) }
+        return await reactor.perform(on: receiveRequest) { ring, userData in
+            hb_uring_prep_rw(&ring, Self.opReceive, fd, addressBits, UInt32(length), 0, 0, userData)
         }
     }
 

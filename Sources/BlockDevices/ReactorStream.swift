@@ -32,25 +32,18 @@ public final class ReactorStream: @unchecked Sendable {  // reads confined to th
         let address = UInt64(UInt(bitPattern: buffer.baseAddress))
         let length = buffer.count
         guard reactor.usesIOUring else {
-            return await withUnsafeContinuation { continuation in
-                Thread.detachNewThread {
-                    let result = Glibc.read(fd, UnsafeMutableRawPointer(bitPattern: UInt(address)), length)
-                    continuation.resume(returning: result < 0 ? -errno : Int32(result))
-                }
+            return await Reactor.blocking {
+                let result = Glibc.read(fd, UnsafeMutableRawPointer(bitPattern: UInt(address)), length)
+                return result < 0 ? -errno : Int32(result)
             }
         }
         guard reactor.isCurrent else {
-            return await reactor.run { await self.read(into: UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(address)), count: length)) }
-        }
-        precondition(readRequest.continuation == nil, "two concurrent reads on one stream")
-        reactor.otherRequestsInFlight += 1
-        defer { reactor.otherRequestsInFlight -= 1 }
-        return await withUnsafeContinuation { continuation in
-            readRequest.continuation = continuation
-            let userData = readRequest.userData
-            reactor.submit { ring in
-                hb_uring_prep_rw(&ring, Self.opRead, fd, address, UInt32(length), 0, 0, userData)
+            return await reactor.run {
+                await self.read(into: UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(address)), count: length))
             }
+        }
+        return await reactor.perform(on: readRequest) { ring, userData in
+            hb_uring_prep_rw(&ring, Self.opRead, fd, address, UInt32(length), 0, 0, userData)
         }
     }
 

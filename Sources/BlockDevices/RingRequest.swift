@@ -4,6 +4,8 @@
 // submitter that finds the pool empty parks until a request is released (backpressure).
 
 import BlockCore
+import CLinuxIO
+import Foundation
 import Glibc
 
 /// An object a ring request calls when it completes, instead of resuming a task.
@@ -73,6 +75,31 @@ final class RingRequestPool {
             waiters.removeFirst().resume(returning: request)
         } else {
             free.append(request)
+        }
+    }
+}
+
+extension Reactor {
+    /// Submits one SQE on `request`, a ring request of the caller's own rather than the pool's (a
+    /// socket's receive or a device's read may wait for minutes and must not hold one that block
+    /// I/O needs), and waits for its result. On the reactor, one at a time per request.
+    nonisolated(nonsending) func perform(
+        on request: RingRequest, _ prepare: (inout hb_uring, _ userData: UInt64) -> Int32
+    ) async -> Int32 {
+        precondition(request.continuation == nil, "two requests at once on one ring request")
+        otherRequestsInFlight += 1
+        defer { otherRequestsInFlight -= 1 }
+        return await withUnsafeContinuation { continuation in
+            request.continuation = continuation
+            let userData = request.userData
+            submit { ring in prepare(&ring, userData) }
+        }
+    }
+
+    /// Runs a blocking call on a thread of its own (the path without io_uring).
+    static func blocking(_ call: @escaping @Sendable () -> Int32) async -> Int32 {
+        await withUnsafeContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: call()) }
         }
     }
 }

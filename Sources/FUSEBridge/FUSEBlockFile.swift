@@ -5,7 +5,9 @@
 //
 // Requests: `queues` clones of the /dev/fuse connection (FUSE_DEV_IOC_CLONE) each keep one read
 // in flight on the reactor (`ReactorStream`); a request is decoded, served on the device's
-// channel, and answered with one writev. READ and WRITE go to the device at their offset (the
+// channel, and answered with one writev. A queue reads each request where a WRITE's data lands
+// on a page boundary, so it goes to the device from there; a READ's data is sent from the buffer
+// the device filled: no copy in this process either way. READ and WRITE go to the device at their offset (the
 // kernel splits them at `maxTransferBytes`; I/O not in whole blocks is refused, as a block
 // device refuses it); FSYNC is a flush, so what the kernel was told is durable is
 // on the replicas first; FALLOCATE with PUNCH_HOLE is an unmap. The file's size is the
@@ -34,14 +36,18 @@ public final class FUSEBlockFile: @unchecked Sendable {  // queues confined to t
     public var filePath: String { mountPoint + "/" + fileName }
     let descriptor: BlockDescriptor
     let reactor: Reactor
-    private var streams: [ReactorStream] = []
     private var queueTasks: [Task<Void, Never>] = []
     private let mountedAt = UInt64(Date().timeIntervalSince1970)
 
     /// Largest READ or WRITE the kernel sends (and so each queue's request buffer).
     public static let maxTransferBytes = 1 << 20
-    /// Request buffer of a queue: a whole request, header and write payload.
-    static let requestBufferBytes = maxTransferBytes + 4096
+    /// What precedes a WRITE's data: the request header and `fuse_write_in`.
+    static let writeHeaderBytes = FUSEWire.inHeaderBytes + FUSETransfer.bodyBytes
+    /// Where a queue reads each request into its buffer: so that a WRITE's data starts on a page
+    /// boundary and goes to the device from there, with no copy and no bounce for O_DIRECT.
+    static let requestStart = BlockLimits.bufferAlignment - writeHeaderBytes
+    /// Request buffer of a queue: room for the largest WRITE after `requestStart`.
+    static let requestBufferBytes = BlockLimits.bufferAlignment + maxTransferBytes
 
     private init(mountPoint: String, fileName: String, descriptor: BlockDescriptor, reactor: Reactor) {
         self.mountPoint = mountPoint
@@ -71,8 +77,8 @@ public final class FUSEBlockFile: @unchecked Sendable {  // queues confined to t
         let bridge = FUSEBlockFile(mountPoint: mountPoint, fileName: fileName, descriptor: descriptor, reactor: reactor)
         // The mount's device from the mount table: a stat of the mount point would wait for the
         // queues to answer.
-        bridge.connectionID = connectionNumber(of: mountPoint) ?? 0
-        bridge.streams.append(ReactorStream(fd: fd, reactor: reactor))
+        bridge.connectionID = connectionNumber(of: mountPoint)
+        var streams = [ReactorStream(fd: fd, reactor: reactor)]
         for _ in 1..<queues {
             // A new /dev/fuse descriptor bound to the same connection.
             let clone = open("/dev/fuse", O_RDWR | O_CLOEXEC)
@@ -80,9 +86,9 @@ public final class FUSEBlockFile: @unchecked Sendable {  // queues confined to t
                 if clone >= 0 { close(clone) }
                 break  // fewer queues, still served
             }
-            bridge.streams.append(ReactorStream(fd: clone, reactor: reactor))
+            streams.append(ReactorStream(fd: clone, reactor: reactor))
         }
-        for stream in bridge.streams {
+        for stream in streams {
             bridge.queueTasks.append(Task(executorPreference: reactor) { await bridge.serve(stream) })
         }
         return bridge
@@ -92,14 +98,14 @@ public final class FUSEBlockFile: @unchecked Sendable {  // queues confined to t
     /// holds the file, fail in the kernel instead of waiting) and stops the queues.
     public func unmount() async {
         _ = umount2(mountPoint, Int32(MNT_DETACH))
-        Self.abortConnection(connectionID)
+        if let connectionID { Self.abortConnection(connectionID) }
         for task in queueTasks { await task.value }
         queueTasks = []
-        streams = []
     }
 
-    /// The connection's number in the FUSE control filesystem: its superblock's device.
-    private var connectionID: UInt32 = 0
+    /// The connection's number in the FUSE control filesystem (its superblock's device); nil
+    /// when the mount table did not show it.
+    private var connectionID: UInt32?
 
     /// The FUSE connection's number (the kernel's device number of the mount, major << 20 |
     /// minor) from /proc/self/mountinfo: "id parent major:minor root mountpoint ...".
@@ -140,14 +146,15 @@ public final class FUSEBlockFile: @unchecked Sendable {  // queues confined to t
 
     private func serve(_ stream: ReactorStream) async {
         let buffer = IOBuffer(byteCount: Self.requestBufferBytes)
+        let requests = UnsafeMutableRawBufferPointer(rebasing: buffer.bytes[Self.requestStart...])
         let reply = IOBuffer(byteCount: 4096)
         let data = IOBuffer(byteCount: Self.maxTransferBytes)
         guard let channel = try? descriptor.makeChannel() else { return }
         while !Task.isCancelled {
-            let count = await stream.read(into: buffer.bytes)
+            let count = await stream.read(into: requests)
             if count == -EINTR || count == -EAGAIN || count == -ENOENT { continue }  // ENOENT: an interrupted request
             guard count > 0 else { return }  // ENODEV: unmounted or aborted; anything else ends the queue too
-            let request = UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<Int(count)])
+            let request = UnsafeRawBufferPointer(rebasing: requests[0..<Int(count)])
             guard let header = FUSERequestHeader(request) else { continue }  // the kernel's own framing: never short
             let body = UnsafeRawBufferPointer(rebasing: request[FUSEWire.inHeaderBytes...])
             if await handle(header, body, stream: stream, channel: channel, reply: reply, data: data) == false { return }
@@ -196,17 +203,19 @@ public final class FUSEBlockFile: @unchecked Sendable {  // queues confined to t
             guard let transfer = FUSETransfer(body), header.nodeID == FUSEWire.fileNode else { send(0, error: EINVAL); return true }
             guard transfer.offset < size else { send(0); return true }  // at or past the end: no data
             let length = Int(min(UInt64(transfer.size), size - transfer.offset, UInt64(Self.maxTransferBytes)))
-            let error = await transferBlocks(channel, data: data, offset: transfer.offset, length: length, write: false)
-            if error != 0 { send(0, error: error) } else { send(0, payload: UnsafeRawBufferPointer(rebasing: data.bytes[0..<length])) }
+            let destination = UnsafeMutableRawBufferPointer(rebasing: data.bytes[0..<length])
+            let error = await transferBlocks(channel, destination, offset: transfer.offset, write: false)
+            if error != 0 { send(0, error: error) } else { send(0, payload: UnsafeRawBufferPointer(destination)) }
         case .write:
             guard let transfer = FUSETransfer(body), header.nodeID == FUSEWire.fileNode,
                 body.count >= FUSETransfer.bodyBytes + Int(transfer.size)
             else { send(0, error: EINVAL); return true }
             let length = Int(transfer.size)
             guard transfer.offset <= size, UInt64(length) <= size - transfer.offset else { send(0, error: ENOSPC); return true }
-            UnsafeMutableRawBufferPointer(rebasing: data.bytes[0..<length]).copyMemory(
-                from: UnsafeRawBufferPointer(rebasing: body[FUSETransfer.bodyBytes..<(FUSETransfer.bodyBytes + length)]))
-            let error = await transferBlocks(channel, data: data, offset: transfer.offset, length: length, write: true)
+            // Page-aligned where the queue reads (`requestStart`): written from where it lies.
+            let source = UnsafeMutableRawBufferPointer(
+                mutating: UnsafeRawBufferPointer(rebasing: body[FUSETransfer.bodyBytes..<(FUSETransfer.bodyBytes + length)]))
+            let error = await transferBlocks(channel, source, offset: transfer.offset, write: true)
             if error != 0 { send(0, error: error) } else { send(FUSEReplies.written(out, size: UInt32(length))) }
         case .fsync:
             do {
@@ -227,16 +236,18 @@ public final class FUSEBlockFile: @unchecked Sendable {  // queues confined to t
         return true
     }
 
-    /// Reads or writes `length` bytes at `offset` through the channel: 0 or an errno. I/O that is
+    /// Reads into or writes from `memory` at `offset` through the channel: 0 or an errno. I/O that is
     /// not in whole blocks is refused (EINVAL): the file is for a loop device and other direct
     /// I/O users, whose I/O is block-aligned, as a block device's is.
-    private func transferBlocks(_ channel: any IOChannel, data: IOBuffer, offset: UInt64, length: Int, write: Bool) async -> Int32 {
+    private func transferBlocks(
+        _ channel: any IOChannel, _ memory: UnsafeMutableRawBufferPointer, offset: UInt64, write: Bool
+    ) async -> Int32 {
         let blockSize = UInt64(descriptor.device.blockSize)
-        guard offset % blockSize == 0, UInt64(length) % blockSize == 0, length > 0 else {
-            return length == 0 ? 0 : EINVAL  // unaligned I/O: refused (the loop device is block-aligned)
+        guard offset % blockSize == 0, UInt64(memory.count) % blockSize == 0, !memory.isEmpty else {
+            return memory.isEmpty ? 0 : EINVAL  // unaligned I/O: refused (the loop device is block-aligned)
         }
         do {
-            let vector = data.vector(byteCount: length)
+            let vector = IOVector.single(memory)
             if write {
                 try await channel.write(vector, offsetBlocks: offset / blockSize, options: [])
             } else {

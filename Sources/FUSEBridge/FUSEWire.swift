@@ -31,6 +31,13 @@ public enum FUSEWire {
     public static let fileNode: UInt64 = 2
 }
 
+extension UnsafeRawBufferPointer {
+    /// The little-endian integer at `offset` (the caller has checked the length).
+    fileprivate func le<T: FixedWidthInteger>(_ offset: Int, as type: T.Type = T.self) -> T {
+        T(littleEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+}
+
 /// `fuse_in_header`.
 public struct FUSERequestHeader: Sendable, Equatable {
     public var length: UInt32
@@ -41,10 +48,10 @@ public struct FUSERequestHeader: Sendable, Equatable {
     /// Nil when `bytes` is shorter than a header or its length field disagrees with `bytes`.
     public init?(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count >= FUSEWire.inHeaderBytes else { return nil }
-        length = bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self).littleEndian
-        opcode = bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
-        unique = bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian
-        nodeID = bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian
+        length = bytes.le(0)
+        opcode = bytes.le(4)
+        unique = bytes.le(8)
+        nodeID = bytes.le(16)
         guard Int(length) == bytes.count else { return nil }
     }
 }
@@ -59,9 +66,9 @@ public struct FUSETransfer: Sendable, Equatable {
 
     public init?(_ body: UnsafeRawBufferPointer) {
         guard body.count >= Self.bodyBytes else { return nil }
-        offset = body.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian
-        size = body.loadUnaligned(fromByteOffset: 16, as: UInt32.self).littleEndian
-        flags = body.loadUnaligned(fromByteOffset: 20, as: UInt32.self).littleEndian
+        offset = body.le(8)
+        size = body.le(16)
+        flags = body.le(20)
     }
 }
 
@@ -74,9 +81,9 @@ public struct FUSEFallocate: Sendable, Equatable {
 
     public init?(_ body: UnsafeRawBufferPointer) {
         guard body.count >= Self.bodyBytes else { return nil }
-        offset = body.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian
-        length = body.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian
-        mode = body.loadUnaligned(fromByteOffset: 24, as: UInt32.self).littleEndian
+        offset = body.le(8)
+        length = body.le(16)
+        mode = body.le(24)
     }
 }
 
@@ -89,10 +96,10 @@ public struct FUSEInit: Sendable, Equatable {
 
     public init?(_ body: UnsafeRawBufferPointer) {
         guard body.count >= 16 else { return nil }
-        major = body.loadUnaligned(fromByteOffset: 0, as: UInt32.self).littleEndian
-        minor = body.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
-        maxReadahead = body.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
-        flags = body.loadUnaligned(fromByteOffset: 12, as: UInt32.self).littleEndian
+        major = body.le(0)
+        minor = body.le(4)
+        maxReadahead = body.le(8)
+        flags = body.le(12)
     }
 }
 

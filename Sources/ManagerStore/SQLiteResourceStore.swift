@@ -116,7 +116,10 @@ public final class SQLiteResourceStore: ResourceStore {
         try ResourceValidation.check(kind: kind)
         return try await read { db in
             let revision = try Self.currentRevision(db)
-            guard !selector.labels.isEmpty else {
+            // A selector picks few of many (a volume's replicas among every volume's): the label
+            // index gives the rows that carry the first of its labels, and only those are read and
+            // matched against the whole selector. Without labels, every row of the kind is.
+            guard let first = selector.labels.min(by: { $0.key < $1.key }) else {
                 let rows = try Row.fetchCursor(
                     db.cachedStatement(
                         sql: "SELECT \(ResourceRows.resourceColumns) FROM resources WHERE kind = ? ORDER BY name"),
@@ -128,10 +131,6 @@ public final class SQLiteResourceStore: ResourceStore {
                 }
                 return ResourceList(items: items, revision: revision)
             }
-            // A selector picks few of many (a volume's replicas among every volume's): the label
-            // index gives the rows that carry the first of its labels, and only those are read and
-            // matched against the whole selector.
-            guard let first = selector.labels.min(by: { $0.key < $1.key }) else { return ResourceList(items: [], revision: revision) }
             let candidates = try String.fetchAll(
                 db.cachedStatement(
                     sql: "SELECT name FROM resource_labels WHERE kind = ? AND key = ? AND value = ? ORDER BY name"),
